@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "saegeo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "saegeo", targets: ["saegeo"]),
+        .library(name: "SaegeoCore", targets: ["SaegeoCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Thin module maps over the system libraries; every C call is wrapped in SaegeoCore.
+        .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
+                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        // Turns Kernels/*.cl into Swift string constants so the binary needs no files at run time.
+        .executableTarget(name: "EmbedKernels"),
+        .plugin(name: "KernelEmbedder", capability: .buildTool(), dependencies: ["EmbedKernels"]),
+
+        .target(
+            name: "SaegeoCore",
+            dependencies: ["COpenCL", "COpenBLAS"],
+            plugins: ["KernelEmbedder"]
+        ),
+        .executableTarget(
+            name: "saegeo",
+            dependencies: [
+                "SaegeoCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SaegeoTests", dependencies: ["SaegeoCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

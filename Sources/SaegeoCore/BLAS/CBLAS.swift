@@ -1,0 +1,28 @@
+import COpenBLAS
+
+/// The one place saegeo calls OpenBLAS.
+enum CBLAS {
+    /// C[m, n] = A[m, k] * B[n, k]^T, all row-major with leading dimensions lda, ldb, ldc.
+    static func multiplyTransposed(m: Int, n: Int, k: Int,
+                                   a: UnsafePointer<Float>, lda: Int,
+                                   b: UnsafePointer<Float>, ldb: Int,
+                                   c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                    blasint(m), blasint(n), blasint(k),
+                    1.0, a, blasint(lda), b, blasint(ldb),
+                    0.0, c, blasint(ldc))
+    }
+
+    static var threads: Int { Int(openblas_get_num_threads()) }
+
+    static var configuration: String {
+        guard let text = openblas_get_config() else { return "OpenBLAS" }
+        return String(cString: text)
+    }
+
+    static var coreName: String {
+        guard let text = openblas_get_corename() else { return "cpu" }
+        return String(cString: text)
+    }
+}

@@ -1,0 +1,70 @@
+/// What kind of processor a device is.
+public enum DeviceKind: String, Codable, Sendable { case cpu, gpu, accelerator }
+
+/// Which implementation drives a device.
+public enum BackendKind: String, Codable, Sendable { case opencl, blas }
+
+/// The limits every plan and kernel configuration must honour, read from the device
+/// (or lowered on purpose, to test GPU-sized limits on a device that has larger ones).
+public struct DeviceLimits: Sendable, Equatable {
+    public var globalMemoryBytes: Int
+    public var maxAllocationBytes: Int
+    public var localMemoryBytes: Int
+    public var maxWorkGroupSize: Int
+
+    public init(globalMemoryBytes: Int, maxAllocationBytes: Int, localMemoryBytes: Int, maxWorkGroupSize: Int) {
+        self.globalMemoryBytes = globalMemoryBytes
+        self.maxAllocationBytes = maxAllocationBytes
+        self.localMemoryBytes = localMemoryBytes
+        self.maxWorkGroupSize = maxWorkGroupSize
+    }
+
+    /// These limits, each lowered to the override where one is given.
+    public func lowered(to overrides: LimitOverrides) -> DeviceLimits {
+        DeviceLimits(
+            globalMemoryBytes: min(globalMemoryBytes, overrides.globalMemoryBytes ?? .max),
+            maxAllocationBytes: min(maxAllocationBytes, overrides.maxAllocationBytes ?? .max),
+            localMemoryBytes: min(localMemoryBytes, overrides.localMemoryBytes ?? .max),
+            maxWorkGroupSize: min(maxWorkGroupSize, overrides.maxWorkGroupSize ?? .max))
+    }
+}
+
+/// Limits to impose below what a device reports (nil: keep the device's own).
+public struct LimitOverrides: Sendable, Equatable {
+    public var globalMemoryBytes: Int?
+    public var maxAllocationBytes: Int?
+    public var localMemoryBytes: Int?
+    public var maxWorkGroupSize: Int?
+
+    public init(globalMemoryBytes: Int? = nil, maxAllocationBytes: Int? = nil,
+                localMemoryBytes: Int? = nil, maxWorkGroupSize: Int? = nil) {
+        self.globalMemoryBytes = globalMemoryBytes
+        self.maxAllocationBytes = maxAllocationBytes
+        self.localMemoryBytes = localMemoryBytes
+        self.maxWorkGroupSize = maxWorkGroupSize
+    }
+
+    /// GPU-like limits, for proving on a CPU device that kernels honour what they are told.
+    public static let typicalGPU = LimitOverrides(localMemoryBytes: 48 * 1024, maxWorkGroupSize: 256)
+}
+
+/// A compute device as `saegeo devices` lists it.
+public struct DeviceDescription: Codable, Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let vendor: String
+    public let type: DeviceKind
+    public let backend: BackendKind
+    public let globalMemoryBytes: Int
+    public let maxAllocationBytes: Int
+    public let computeUnits: Int
+    public let driverVersion: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, vendor, type, backend
+        case globalMemoryBytes = "global_memory_bytes"
+        case maxAllocationBytes = "max_allocation_bytes"
+        case computeUnits = "compute_units"
+        case driverVersion = "driver_version"
+    }
+}

@@ -1,0 +1,99 @@
+/// Turns candidate lists chosen in float32 into the exact answer of the Definitions:
+/// each candidate is re-scored in float64 (Exact.dot over the original values, divided by both
+/// float64 norms), sorted by score descending then id ascending, and cut to k.
+///
+/// The result is certified: any key the device did not keep has a float32 score at most the lowest
+/// kept one, c, so its true cosine is at most c + errorBound. If the k-th exact score beats that,
+/// no missing key can enter the top k. Otherwise (exact ties, near-duplicates) the row is computed
+/// exactly over every key instead. Either way the answer does not depend on the device.
+struct ExactRanking: Sendable {
+    let dictionary: FeatureMatrix
+    let norms: FeatureNorms
+    let liveKeys: [Int32]
+    let k: Int
+
+    /// Bound on |float32 unit-row dot - cosine| for dimension d: the rounding of both unit rows
+    /// (2u) plus any order of float32 summation of d products (gamma_d), u = 2^-24, with margin.
+    static func errorBound(dimension d: Int) -> Double {
+        Double(d + 4) * 0x1p-24 * 1.01 + 1e-12
+    }
+
+    struct Row {
+        var ids: [Int64]
+        var scores: [Float]
+        var exhaustive: Bool
+    }
+
+    /// The final row for query `query` from its candidates (perRow slots, empty ones id -1).
+    func rank(query: Int, candidateIds: UnsafePointer<Int32>, candidateScores: UnsafePointer<Float>,
+              perRow: Int, scratch: Scratch) -> Row {
+        let d = dictionary.dimension
+        dictionary.copyFeature(query, into: scratch.row)
+        for i in 0..<d { scratch.query[i] = Double(scratch.row[i]) }
+        let queryNorm = norms.norms[query]
+
+        var scored: [(id: Int32, score: Double)] = []
+        scored.reserveCapacity(perRow)
+        var lowestKept = Float.infinity
+        for slot in 0..<perRow where candidateIds[slot] >= 0 {
+            let id = candidateIds[slot]
+            scored.append((id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(id), scratch: scratch)))
+            lowestKept = min(lowestKept, candidateScores[slot])
+        }
+        // Every other live key was seen when the list is not full, or when it holds all of them.
+        let others = liveKeys.count - (norms.isLive(query) && containsKey(Int32(query)) ? 1 : 0)
+        var complete = scored.count < perRow || scored.count >= others
+        scored.sort(by: Self.ranksBefore)
+        if !complete {
+            let kth = scored[min(k, scored.count) - 1].score
+            complete = kth > Double(lowestKept) + Self.errorBound(dimension: d)
+        }
+        var exhaustive = false
+        if !complete {
+            scored = liveKeys.lazy.filter { $0 != Int32(query) }.map {
+                ($0, cosine(query: scratch.query, queryNorm: queryNorm, key: Int($0), scratch: scratch))
+            }
+            scored.sort(by: Self.ranksBefore)
+            exhaustive = true
+        }
+        var ids = [Int64](repeating: -1, count: k)
+        var scores = [Float](repeating: -.infinity, count: k)
+        for (slot, entry) in scored.prefix(k).enumerated() {
+            ids[slot] = Int64(entry.id)
+            scores[slot] = Float(entry.score)
+        }
+        return Row(ids: ids, scores: scores, exhaustive: exhaustive)
+    }
+
+    static func ranksBefore(_ a: (id: Int32, score: Double), _ b: (id: Int32, score: Double)) -> Bool {
+        a.score != b.score ? a.score > b.score : a.id < b.id
+    }
+
+    private func cosine(query: UnsafePointer<Double>, queryNorm: Double, key: Int, scratch: Scratch) -> Double {
+        dictionary.copyFeature(key, into: scratch.row)
+        return Exact.dot(query, scratch.row, count: dictionary.dimension) / (queryNorm * norms.norms[key])
+    }
+
+    private func containsKey(_ id: Int32) -> Bool {
+        var low = 0, high = liveKeys.count
+        while low < high {
+            let mid = (low + high) / 2
+            if liveKeys[mid] < id { low = mid + 1 } else { high = mid }
+        }
+        return low < liveKeys.count && liveKeys[low] == id
+    }
+
+    /// Per-thread buffers for one row of the dictionary.
+    final class Scratch {
+        let row: UnsafeMutablePointer<Float>
+        let query: UnsafeMutablePointer<Double>
+        init(dimension: Int) {
+            row = .allocate(capacity: dimension)
+            query = .allocate(capacity: dimension)
+        }
+        deinit {
+            row.deallocate()
+            query.deallocate()
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Float64 norms of decoder directions, computed once per feature in one fixed order, and the
+/// host-side preparation of unit float32 tiles for the engines.
+public struct FeatureNorms: Sendable {
+    /// Indexed by feature id; 0 for a dead feature (norm 0 or not finite) and for features not asked for.
+    public let norms: [Double]
+
+    /// Norms of the given features, computed in parallel.
+    public init(of dictionary: FeatureMatrix, features: [Int]) {
+        var norms = [Double](repeating: 0, count: dictionary.features)
+        let d = dictionary.dimension
+        let unique = Array(Set(features)).sorted()
+        norms.withUnsafeMutableBufferPointer { out in
+            let base = UnsafeSendablePointer(out.baseAddress!)
+            parallelChunks(unique.count) { range in
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                defer { row.deallocate() }
+                for index in range {
+                    let id = unique[index]
+                    dictionary.copyFeature(id, into: row)
+                    let norm = Exact.norm(row, count: d)
+                    base.pointer[id] = norm.isFinite && norm > 0 ? norm : 0
+                }
+            }
+        }
+        self.norms = norms
+    }
+
+    public func isLive(_ id: Int) -> Bool { norms[id] > 0 }
+
+    /// The given features as unit float32 rows, padded to the engine's layout.
+    func unitRows(_ ids: ArraySlice<Int32>, of dictionary: FeatureMatrix, layout: TileLayout) -> UnitRows {
+        let d = dictionary.dimension
+        let stride = roundUp(d, to: layout.dimensionAlignment)
+        let capacity = roundUp(max(ids.count, 1), to: layout.rowAlignment)
+        var values = [Float](repeating: 0, count: capacity * stride)
+        let idArray = Array(ids)
+        values.withUnsafeMutableBufferPointer { out in
+            let base = UnsafeSendablePointer(out.baseAddress!)
+            parallelChunks(idArray.count) { range in
+                for row in range {
+                    let id = Int(idArray[row])
+                    let target = base.pointer + row * stride
+                    dictionary.copyFeature(id, into: target)
+                    let norm = norms[id]
+                    // Divide in float64 and round once: each unit entry is within 2^-24 relative.
+                    for i in 0..<d { target[i] = Float(Double(target[i]) / norm) }
+                }
+            }
+        }
+        return UnitRows(ids: idArray, capacity: capacity, stride: stride, values: values)
+    }
+}
+
+/// Float64 arithmetic in one fixed order, shared by every path that produces reported numbers.
+enum Exact {
+    /// sqrt(sum x_i^2), four interleaved accumulators combined as (a0 + a1) + (a2 + a3).
+    static func norm(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var i = 0
+        while i + 4 <= count {
+            let x0 = Double(x[i]), x1 = Double(x[i + 1]), x2 = Double(x[i + 2]), x3 = Double(x[i + 3])
+            a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3
+            i += 4
+        }
+        while i < count { let v = Double(x[i]); a0 += v * v; i += 1 }
+        return ((a0 + a1) + (a2 + a3)).squareRoot()
+    }
+
+    /// sum x_i y_i with x already in float64, in the same fixed order as `norm`.
+    static func dot(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Float>, count: Int) -> Double {
+        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var i = 0
+        while i + 4 <= count {
+            a0 += x[i] * Double(y[i]); a1 += x[i + 1] * Double(y[i + 1])
+            a2 += x[i + 2] * Double(y[i + 2]); a3 += x[i + 3] * Double(y[i + 3])
+            i += 4
+        }
+        while i < count { a0 += x[i] * Double(y[i]); i += 1 }
+        return (a0 + a1) + (a2 + a3)
+    }
+}
+
+/// A raw pointer that may cross into concurrently running closures; each closure writes only
+/// its own disjoint part.
+struct UnsafeSendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+    init(_ pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
+}
+
+/// Runs `body` over `count` items split into contiguous chunks, on all cores.
+func parallelChunks(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    guard count > 0 else { return }
+    let chunks = min(count, ProcessInfo.processInfo.activeProcessorCount * 4)
+    if chunks == 1 { body(0..<count); return }
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+    }
+}
+
+func roundUp(_ n: Int, to multiple: Int) -> Int { (n + multiple - 1) / multiple * multiple }

@@ -1,0 +1,55 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A read-only memory map of a whole file. Opening a multi-gigabyte checkpoint costs nothing
+/// until pages are touched; the kernel pages them in and out as needed.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let size: Int
+    public let bytes: UnsafeRawBufferPointer
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw SaegeoError.io("cannot open \(path): \(String(cString: strerror(errno))); check the path and its permissions")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw SaegeoError.io("cannot stat \(path): \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SaegeoError.io("\(path) is not a regular file; pass the file itself")
+        }
+        size = Int(info.st_size)
+        if size == 0 {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let address, address != MAP_FAILED else {
+            throw SaegeoError.io("cannot map \(path) into memory: \(String(cString: strerror(errno)))")
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    /// Tells the kernel the pages of a byte range will not be needed soon, so a pass over a file
+    /// larger than memory does not keep it resident.
+    public func release(byteRange: Range<Int>) {
+        guard let base = bytes.baseAddress, !byteRange.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (byteRange.lowerBound / page) * page
+        let end = min(size, byteRange.upperBound)
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
+    deinit {
+        if let base = bytes.baseAddress {
+            munmap(UnsafeMutableRawPointer(mutating: base), size)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// A tensor to be written to a safetensors file.
+public struct OutputTensor {
+    public enum DType: String { case f32 = "F32", i64 = "I64" }
+    public let name: String
+    public let dtype: DType
+    public let shape: [Int]
+    public let data: Data
+
+    public static func float32(_ name: String, shape: [Int], _ values: [Float]) -> OutputTensor {
+        OutputTensor(name: name, dtype: .f32, shape: shape,
+                     data: values.withUnsafeBytes { Data($0) })
+    }
+
+    public static func int64(_ name: String, shape: [Int], _ values: [Int64]) -> OutputTensor {
+        OutputTensor(name: name, dtype: .i64, shape: shape,
+                     data: values.withUnsafeBytes { Data($0) })
+    }
+}
+
+/// Writes the safetensors format: an 8-byte little-endian header length, a JSON header naming
+/// each tensor's dtype, shape and byte range, then the tensors' bytes back to back.
+public enum SafetensorsWriter {
+    public static func write(_ tensors: [OutputTensor], metadata: [String: String], to path: String) throws {
+        try AtomicOutput.write(to: path) { handle in
+            var header = "{"
+            var entries: [String] = []
+            if !metadata.isEmpty {
+                let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+                entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+            }
+            var offset = 0
+            for tensor in tensors {
+                let end = offset + tensor.data.count
+                let shape = tensor.shape.map(String.init).joined(separator: ",")
+                entries.append("\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+                offset = end
+            }
+            header += entries.joined(separator: ",") + "}"
+            // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
+            var headerBytes = Data(header.utf8)
+            while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+            var length = UInt64(headerBytes.count).littleEndian
+            try handle.write(contentsOf: Data(bytes: &length, count: 8))
+            try handle.write(contentsOf: headerBytes)
+            for tensor in tensors { try handle.write(contentsOf: tensor.data) }
+        }
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import SaegeoCore
+
+struct Neighbors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exact top-k nearest features by decoder cosine similarity.",
+        discussion: """
+        Writes a safetensors file with query_ids I64 [nq], indices I64 [nq, k] and scores F32 [nq, k]: \
+        for each query the k keys with the highest cosine, itself excluded, descending, ties to the \
+        lower id; -1 / -inf where fewer keys exist. Dead features (zero decoder norm) are never \
+        neighbours and their rows are empty.
+        """)
+
+    @Option(help: "SAE checkpoint: a .npy decoder matrix [d_sae, d_model].")
+    var sae: String
+
+    @Option(help: "'all', or a text file with one feature id per line ('#' comments allowed).")
+    var queries = "all"
+
+    @Option(help: "'all', or a text file with one feature id per line.")
+    var keys = "all"
+
+    @Option(name: .short, help: "Neighbours per query.")
+    var k: Int
+
+    @Option(name: .short, help: "Output .safetensors file (written atomically).")
+    var output: String
+
+    @Option(help: "auto (OpenCL GPUs, else cpu), cpu, or opencl:N.")
+    var device = "auto"
+
+    func run() throws {
+        try Saegeo.reporting {
+            guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
+            try AtomicOutput.checkWritable(output)
+            let checkpoint = try SAECheckpoint.open(sae)
+            let dictionary = checkpoint.decoder
+            let querySelection = FeatureSelection(argument: queries)
+            let keySelection = FeatureSelection(argument: keys)
+            let queryIds = try querySelection.resolve(features: dictionary.features, role: "queries")
+            let keyIds = try keySelection.resolve(features: dictionary.features, role: "keys")
+            let catalog = try DeviceCatalog()
+            let ids = try catalog.resolve(device)
+            let options = try EngineOptions.fromEnvironment()
+            let engine = try catalog.engine(for: ids[0], overrides: options.overrides, variant: options.variant)
+
+            let search = try NeighborSearch(dictionary: dictionary, queries: queryIds, keys: keyIds, k: k)
+            let progress = Console.Progress("neighbors on \(engine.device.id):")
+            let result = try search.run(on: engine, progress: progress.update)
+
+            let metadata: [String: String] = [
+                "saegeo.command": "neighbors",
+                "saegeo.sae": sae,
+                "saegeo.sae_format": checkpoint.format.rawValue,
+                "saegeo.d_sae": String(dictionary.features),
+                "saegeo.d_model": String(dictionary.dimension),
+                "saegeo.dtype": dictionary.scalarType.rawValue,
+                "saegeo.queries": querySelection.label,
+                "saegeo.keys": keySelection.label,
+                "saegeo.k": String(k),
+                "saegeo.device": engine.device.id,
+                "saegeo.device_name": engine.device.name,
+            ]
+            try SafetensorsWriter.write([
+                .int64("query_ids", shape: [result.queryIds.count], result.queryIds),
+                .int64("indices", shape: [result.queryIds.count, k], result.indices),
+                .float32("scores", shape: [result.queryIds.count, k], result.scores),
+            ], metadata: metadata, to: output)
+
+            let gflops = result.seconds > 0 ? result.flops / result.seconds / 1e9 : 0
+            Console.info(String(format: "neighbors on %@ (%@, %@): %d queries x %d keys x d %d, k %d: %.3f s, %.1f GFLOP/s, %d rows ranked exhaustively; wrote %@",
+                                engine.device.id, engine.device.name, engine.configurationSummary,
+                                queryIds.count, keyIds.count, dictionary.dimension, k,
+                                result.seconds, gflops, result.exhaustiveRows, output))
+        }
+    }
+}

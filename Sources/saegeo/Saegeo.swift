@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+import SaegeoCore
+
+@main
+struct Saegeo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "saegeo",
+        abstract: "How close a fine-tuning dataset sits to toxic features in an SAE's feature geometry.",
+        subcommands: [Devices.self, Neighbors.self, Demo.self])
+
+    /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.
+    static func reporting(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as SaegeoError {
+            Console.error(error.message)
+            throw ExitCode(1)
+        } catch let error as OpenCLError {
+            Console.error(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
