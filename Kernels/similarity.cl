@@ -20,6 +20,16 @@
 
 #define GROUP_N (TILE_N / REG_N)
 #define GROUP_M (TILE_M / REG_M)
+#define VECS (TILE_D / 4)
+#if VECS == 4
+#define LOG2_VECS 2
+#elif VECS == 2
+#define LOG2_VECS 1
+#elif VECS == 1
+#define LOG2_VECS 0
+#else
+#error "TILE_D must be 4, 8 or 16"
+#endif
 
 __kernel __attribute__((reqd_work_group_size(GROUP_N, GROUP_M, 1)))
 void similarity_tile(__global const float4* restrict Q,
@@ -40,6 +50,7 @@ void similarity_tile(__global const float4* restrict Q,
     __local float Ks[TILE_D][TILE_N + 1];
     const int thread = ly * GROUP_N + lx;
     const int threads = GROUP_N * GROUP_M;
+    const int vec = thread & (VECS - 1);   // which float4 of the staged slice this item loads
     float acc[REG_M][REG_N];
     for (int r = 0; r < REG_M; ++r)
         for (int c = 0; c < REG_N; ++c)
@@ -47,23 +58,21 @@ void similarity_tile(__global const float4* restrict Q,
 
     for (int d0 = 0; d0 < dimPad; d0 += TILE_D) {
         // Coalesced float4 loads: consecutive work-items read consecutive vectors of a row.
-        for (int t = thread; t < TILE_M * (TILE_D / 4); t += threads) {
-            const int row = t / (TILE_D / 4);
-            const int v = t % (TILE_D / 4);
-            const float4 x = Q[(baseM + row) * vecPerRow + d0 / 4 + v];
-            Qs[4 * v + 0][row] = x.x;
-            Qs[4 * v + 1][row] = x.y;
-            Qs[4 * v + 2][row] = x.z;
-            Qs[4 * v + 3][row] = x.w;
+        // Shifts and masks, not / and %: VECS is a power of two, and this keeps the code free of
+        // the `freeze` instructions that oclgrind's uninitialised-value checker cannot follow.
+        for (int row = thread >> LOG2_VECS; row < TILE_M; row += threads >> LOG2_VECS) {
+            const float4 x = Q[(baseM + row) * vecPerRow + d0 / 4 + vec];
+            Qs[4 * vec + 0][row] = x.x;
+            Qs[4 * vec + 1][row] = x.y;
+            Qs[4 * vec + 2][row] = x.z;
+            Qs[4 * vec + 3][row] = x.w;
         }
-        for (int t = thread; t < TILE_N * (TILE_D / 4); t += threads) {
-            const int row = t / (TILE_D / 4);
-            const int v = t % (TILE_D / 4);
-            const float4 x = K[(baseN + row) * vecPerRow + d0 / 4 + v];
-            Ks[4 * v + 0][row] = x.x;
-            Ks[4 * v + 1][row] = x.y;
-            Ks[4 * v + 2][row] = x.z;
-            Ks[4 * v + 3][row] = x.w;
+        for (int row = thread >> LOG2_VECS; row < TILE_N; row += threads >> LOG2_VECS) {
+            const float4 x = K[(baseN + row) * vecPerRow + d0 / 4 + vec];
+            Ks[4 * vec + 0][row] = x.x;
+            Ks[4 * vec + 1][row] = x.y;
+            Ks[4 * vec + 2][row] = x.z;
+            Ks[4 * vec + 3][row] = x.w;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int dd = 0; dd < TILE_D; ++dd) {

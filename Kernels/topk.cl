@@ -98,9 +98,13 @@ void topk_merge(__global const float* restrict S,
         if (v == -INFINITY) id = -1;
         const uint key = order_key(v);
         if (key > threshold) {
+            // The counts match the histogram passes exactly; the bound only makes sure that
+            // no inconsistency could ever write past this row's slots.
             const uint slot = atomic_inc(&aboveCount);
-            nextScores[slot] = v;
-            nextIds[slot] = id;
+            if (slot < (uint)firstTiedSlot) {
+                nextScores[slot] = v;
+                nextIds[slot] = id;
+            }
         } else if (key == threshold) {
             const uint tie = atomic_inc(&tiedCount);
             if (tie < tiedSlots) {

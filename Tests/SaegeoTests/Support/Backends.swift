@@ -1,0 +1,44 @@
+import Foundation
+@testable import SaegeoCore
+
+/// Every engine configuration the conformance suite runs: the CPU, and for each OpenCL device
+/// its default kernels, the GPU (local-memory) kernels, those under GPU-sized and tiny limits,
+/// and a tiny allocation limit that forces many query blocks and key tiles.
+struct BackendCase: CustomStringConvertible, Sendable {
+    let description: String
+    let device: String
+    let overrides: LimitOverrides
+    let variant: KernelConfiguration.Variant?
+    let maxAllocation: Int?
+
+    func makeEngine() throws -> NeighborEngine {
+        if device == "cpu" { return BLASNeighborEngine(maxAllocationBytes: maxAllocation ?? .max) }
+        var overrides = self.overrides
+        overrides.maxAllocationBytes = maxAllocation
+        return try DeviceCatalog().engine(for: device, overrides: overrides, variant: variant)
+    }
+
+    static let all: [BackendCase] = {
+        var cases = [
+            BackendCase(description: "cpu", device: "cpu", overrides: .init(), variant: nil, maxAllocation: nil),
+            BackendCase(description: "cpu, 64 KiB tiles", device: "cpu", overrides: .init(), variant: nil,
+                        maxAllocation: 64 << 10),
+        ]
+        let count = (try? DeviceCatalog().openCLDevices.count) ?? 0
+        for index in 0..<count {
+            let id = "opencl:\(index)"
+            cases += [
+                BackendCase(description: "\(id) default", device: id, overrides: .init(), variant: nil, maxAllocation: nil),
+                BackendCase(description: "\(id) tiled", device: id, overrides: .init(), variant: .localTiled, maxAllocation: nil),
+                BackendCase(description: "\(id) tiled, GPU limits (48 KiB local, 256 items)", device: id,
+                            overrides: .typicalGPU, variant: .localTiled, maxAllocation: nil),
+                BackendCase(description: "\(id) tiled, tiny limits (8 KiB local, 32 items), 256 KiB buffers", device: id,
+                            overrides: LimitOverrides(localMemoryBytes: 8 << 10, maxWorkGroupSize: 32),
+                            variant: .localTiled, maxAllocation: 256 << 10),
+                BackendCase(description: "\(id) direct, 256 KiB buffers", device: id, overrides: .init(),
+                            variant: .direct, maxAllocation: 256 << 10),
+            ]
+        }
+        return cases
+    }()
+}
