@@ -35,6 +35,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SaegeoTests", dependencies: ["SaegeoCore"]),
+
+        // Benchmarks (not tests): see Benchmarks/README.md.
+        .executableTarget(name: "saegeo-bench-search", dependencies: ["SaegeoCore", "COpenBLAS"],
+                          path: "Benchmarks/SearchVsGemm"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,10 +12,12 @@ struct ExactRanking: Sendable {
     let liveKeys: [Int32]
     let k: Int
 
-    /// Bound on |float32 unit-row dot - cosine| for dimension d: the rounding of both unit rows
-    /// (2u) plus any order of float32 summation of d products (gamma_d), u = 2^-24, with margin.
+    /// Bound on |float32 unit-row dot - cosine| for dimension d, u = 2^-24: each unit row is
+    /// within 2u (+u^2) relative of the exact one (rounded reciprocal, rounded product), so the
+    /// two together move the dot by at most 4u + O(u^2); any order of float32 summation of d
+    /// products adds gamma_d = d u / (1 - d u). With a margin for the second-order terms.
     static func errorBound(dimension d: Int) -> Double {
-        Double(d + 4) * 0x1p-24 * 1.01 + 1e-12
+        Double(d + 6) * 0x1p-24 * 1.01 + 1e-12
     }
 
     struct Row {

@@ -29,12 +29,22 @@ public struct FeatureNorms: Sendable {
 
     public func isLive(_ id: Int) -> Bool { norms[id] > 0 }
 
-    /// The given features as unit float32 rows, padded to the engine's layout.
-    func unitRows(_ ids: ArraySlice<Int32>, of dictionary: FeatureMatrix, layout: TileLayout) -> UnitRows {
+    /// The given features as unit float32 rows, padded to the engine's layout. The values are
+    /// written into `storage` (taken and grown as needed), so that streaming many tiles reuses one
+    /// buffer instead of faulting in fresh pages for each; hand it back with `storage = rows.values`.
+    func unitRows(_ ids: ArraySlice<Int32>, of dictionary: FeatureMatrix, layout: TileLayout,
+                  reusing storage: inout [Float]) -> UnitRows {
         let d = dictionary.dimension
         let stride = roundUp(d, to: layout.dimensionAlignment)
         let capacity = roundUp(max(ids.count, 1), to: layout.rowAlignment)
-        var values = [Float](repeating: 0, count: capacity * stride)
+        var values: [Float] = []
+        swap(&values, &storage)
+        if values.count < capacity * stride {
+            values = [Float](repeating: 0, count: capacity * stride)
+        } else if stride != d || ids.count < capacity {
+            // Padding rows and columns must be zero; earlier tiles may have left values there.
+            values.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
         let idArray = Array(ids)
         values.withUnsafeMutableBufferPointer { out in
             let base = UnsafeSendablePointer(out.baseAddress!)
@@ -43,13 +53,19 @@ public struct FeatureNorms: Sendable {
                     let id = Int(idArray[row])
                     let target = base.pointer + row * stride
                     dictionary.copyFeature(id, into: target)
-                    let norm = norms[id]
-                    // Divide in float64 and round once: each unit entry is within 2^-24 relative.
-                    for i in 0..<d { target[i] = Float(Double(target[i]) / norm) }
+                    // One float32 multiply by the rounded reciprocal: each unit entry is within
+                    // 2 * 2^-24 relative of the exact one (ExactRanking.errorBound counts it).
+                    let scale = Float(1 / norms[id])
+                    for i in 0..<d { target[i] *= scale }
                 }
             }
         }
         return UnitRows(ids: idArray, capacity: capacity, stride: stride, values: values)
+    }
+
+    func unitRows(_ ids: ArraySlice<Int32>, of dictionary: FeatureMatrix, layout: TileLayout) -> UnitRows {
+        var storage: [Float] = []
+        return unitRows(ids, of: dictionary, layout: layout, reusing: &storage)
     }
 }
 

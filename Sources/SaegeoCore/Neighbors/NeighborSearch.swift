@@ -58,13 +58,17 @@ public struct NeighborSearch: Sendable {
                 $0..<min($0 + tiling.queryBlock, liveQueryRows.count)
             }
             var done = 0
+            var keyStorage: [Float] = []
             for block in blocks {
                 let rows = Array(liveQueryRows[block])
                 let ids = rows.map { Int32(queries[$0]) }
                 try engine.beginQueries(norms.unitRows(ids[...], of: dictionary, layout: engine.layout),
                                         candidates: candidates)
                 for tile in keyTiles {
-                    try engine.addKeys(norms.unitRows(liveKeys[tile], of: dictionary, layout: engine.layout))
+                    let keyRows = norms.unitRows(liveKeys[tile], of: dictionary, layout: engine.layout,
+                                                 reusing: &keyStorage)
+                    try engine.addKeys(keyRows)
+                    keyStorage = keyRows.values
                     flops += 2 * Double(rows.count) * Double(tile.count) * Double(dictionary.dimension)
                     done += 1
                     progress?(done, blocks.count * keyTiles.count)

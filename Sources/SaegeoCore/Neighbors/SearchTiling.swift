@@ -13,8 +13,10 @@ public struct SearchTiling: Sendable, Equatable {
         let stride = roundUp(dimension, to: layout.dimensionAlignment)
         let cap = min(layout.maxAllocationBytes, tileBudgetBytes)
         let rowBytes = stride * 4
-        guard align * rowBytes <= cap, align * align * 4 <= cap, align * max(candidates, 1) * 4 <= cap else {
-            throw SaegeoError.device("one tile of \(align) rows of dimension \(dimension) needs \(align * rowBytes) bytes, more than the \(cap) bytes a buffer may take here; use a device with a larger allocation limit")
+        // The smallest tile: `align` rows of queries, of keys, of similarities and of candidates.
+        let smallest = max(align * rowBytes, align * align * 4, align * max(candidates, 1) * 4)
+        guard smallest <= cap else {
+            throw SaegeoError.device("the smallest tile (\(align) rows of dimension \(dimension), \(candidates) candidates each) needs buffers of \(smallest) bytes, more than the \(cap) bytes one buffer may take here; use a device whose largest allocation is at least \(smallest) bytes")
         }
         func alignedDown(_ n: Int) -> Int { max(align, n / align * align) }
         let keyTile = min(roundUp(max(keys, 1), to: align), alignedDown(min(4096, cap / rowBytes)))

@@ -30,8 +30,9 @@ public enum FeatureSelection: Sendable, Equatable {
                 throw SaegeoError.badInput("the \(role) file \(path) is not UTF-8 text; write one feature id per line")
             }
             var ids: [Int] = []
-            for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+            // "\r\n" is one Character in Swift, so split on any newline rather than on "\n".
+            for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+                let line = rawLine.trimmingCharacters(in: .whitespaces)
                 if line.isEmpty || line.hasPrefix("#") { continue }
                 guard let id = Int(line) else {
                     throw SaegeoError.badInput("\(path) line \(index + 1): '\(line.prefix(40))' is not a feature id; write one integer per line")

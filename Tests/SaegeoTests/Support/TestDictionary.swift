@@ -68,6 +68,11 @@ enum TestFiles {
     static let folder: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("saegeo-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        // Removed when the test process exits (a C callback cannot capture, so it rebuilds the path).
+        atexit {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("saegeo-tests-\(getpid())")
+            try? FileManager.default.removeItem(at: folder)
+        }
         return url
     }()
 
