@@ -24,6 +24,7 @@ struct ConformanceTests {
         Shape(features: 300, dimension: 64, k: 150, querySubset: nil, keySubset: 123),
         Shape(features: 1037, dimension: 600, k: 33, querySubset: 41, keySubset: nil),
         Shape(features: 513, dimension: 129, k: 1, querySubset: 77, keySubset: 400),
+        Shape(features: 1500, dimension: 9, k: 1100, querySubset: 25, keySubset: nil),
     ]
 
     /// Dictionaries and references are made once per shape and shared by every backend.

@@ -48,10 +48,11 @@ struct PlanningTests {
             for align in [1, 16, 64] {
                 let layout = TileLayout(rowAlignment: align, dimensionAlignment: 16, maxAllocationBytes: maxAllocation)
                 let plan = try SearchTiling.plan(queries: queries, keys: keys, dimension: dimension, candidates: 40, layout: layout)
-                #expect(plan.keyTile % align == 0 && plan.queryBlock % align == 0)
+                let queryCapacity = (plan.queryBlock + align - 1) / align * align
+                #expect(plan.keyTile % align == 0 && plan.queryBlock >= 1 && plan.queryBlock <= max(queries, 1))
                 #expect(plan.keyTile * plan.stride * 4 <= maxAllocation)
-                #expect(plan.queryBlock * plan.stride * 4 <= maxAllocation)
-                #expect(plan.queryBlock * plan.keyTile * 4 <= maxAllocation)
+                #expect(queryCapacity * plan.stride * 4 <= maxAllocation)
+                #expect(queryCapacity * plan.keyTile * 4 <= maxAllocation)
                 #expect(plan.queryBlock * 40 * 4 <= maxAllocation)
                 #expect(plan.stride >= dimension && plan.stride % 16 == 0)
             }
