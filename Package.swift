@@ -17,6 +17,7 @@ let package = Package(
                        providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Turns Kernels/*.cl into Swift string constants so the binary needs no files at run time.
         .executableTarget(name: "EmbedKernels"),
@@ -24,7 +25,7 @@ let package = Package(
 
         .target(
             name: "SaegeoCore",
-            dependencies: ["COpenCL", "COpenBLAS"],
+            dependencies: ["COpenCL", "COpenBLAS", "CZlib"],
             plugins: ["KernelEmbedder"]
         ),
         .executableTarget(

@@ -35,7 +35,7 @@ if !FileManager.default.fileExists(atPath: path) {
     try NpyWriter.write(float32: values, rows: keys, columns: dim, to: path)
 }
 
-let dictionary = try SAECheckpoint.open(path).decoder
+let dictionary = try SAECheckpoint.open(path).decoder()
 let mapped = try MappedFile(path: path)
 let header = mapped.size - keys * dim * 4
 let raw = (mapped.bytes.baseAddress! + header).assumingMemoryBound(to: Float.self)

@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
             let toxicFile = folder.appendingPathComponent("toxic.txt").path
             try (0..<4).map(String.init).joined(separator: "\n").write(toFile: toxicFile, atomically: true, encoding: .utf8)
 
-            let dictionary = try SAECheckpoint.open(path).decoder
+            let dictionary = try SAECheckpoint.open(path).decoder()
             let catalog = try DeviceCatalog()
             let engine = try catalog.engine(for: try catalog.resolve(device)[0])
             let search = try NeighborSearch(dictionary: dictionary, queries: Array(0..<4),

@@ -12,8 +12,7 @@ struct Neighbors: ParsableCommand {
         neighbours and their rows are empty.
         """)
 
-    @Option(help: "SAE checkpoint: a .npy decoder matrix [d_sae, d_model].")
-    var sae: String
+    @OptionGroup var sae: SAEOptions
 
     @Option(help: "'all', or a text file with one feature id per line ('#' comments allowed).")
     var queries = "all"
@@ -34,8 +33,8 @@ struct Neighbors: ParsableCommand {
         try Saegeo.reporting {
             guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
             try AtomicOutput.checkWritable(output)
-            let checkpoint = try SAECheckpoint.open(sae)
-            let dictionary = checkpoint.decoder
+            let checkpoint = try sae.open()
+            let dictionary = try checkpoint.decoder()
             let querySelection = FeatureSelection(argument: queries)
             let keySelection = FeatureSelection(argument: keys)
             let queryIds = try querySelection.resolve(features: dictionary.features, role: "queries")
@@ -51,7 +50,7 @@ struct Neighbors: ParsableCommand {
 
             let metadata: [String: String] = [
                 "saegeo.command": "neighbors",
-                "saegeo.sae": sae,
+                "saegeo.sae": sae.sae,
                 "saegeo.sae_format": checkpoint.format.rawValue,
                 "saegeo.d_sae": String(dictionary.features),
                 "saegeo.d_model": String(dictionary.dimension),

@@ -8,7 +8,7 @@ struct StorageTests {
         let values: [Float] = (0..<(5 * 3)).map { Float($0) * 0.5 - 2 }
         let path = TestFiles.path("roundtrip.npy")
         try NpyWriter.write(float32: values, rows: 5, columns: 3, to: path)
-        let matrix = try SAECheckpoint.open(path).decoder
+        let matrix = try SAECheckpoint.open(path).decoder()
         #expect(matrix.features == 5 && matrix.dimension == 3 && matrix.layout == .rows)
         var row = [Float](repeating: 0, count: 3)
         row.withUnsafeMutableBufferPointer { matrix.copyFeature(4, into: $0.baseAddress!) }
@@ -23,7 +23,7 @@ struct StorageTests {
         halves.withUnsafeBytes { data.append(contentsOf: $0) }
         let halfPath = TestFiles.path("half-fortran.npy")
         try data.write(to: URL(fileURLWithPath: halfPath))
-        let half = try SAECheckpoint.open(halfPath).decoder
+        let half = try SAECheckpoint.open(halfPath).decoder()
         #expect(half.scalarType == .f16 && half.layout == .columns)
         var second = [Float](repeating: 0, count: 3)
         second.withUnsafeMutableBufferPointer { half.copyFeature(1, into: $0.baseAddress!) }

@@ -9,6 +9,8 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let size: Int
     public let bytes: UnsafeRawBufferPointer
+    /// True when `bytes` is a private heap copy (see `init(copying:)`), not a mapping.
+    private let ownsHeapCopy: Bool
 
     public init(path: String) throws {
         self.path = path
@@ -25,6 +27,7 @@ public final class MappedFile: @unchecked Sendable {
             throw SaegeoError.io("\(path) is not a regular file; pass the file itself")
         }
         size = Int(info.st_size)
+        ownsHeapCopy = false
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
@@ -36,10 +39,20 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
+    /// Bytes held in memory, for parsing data that is not in a file (the fuzz targets).
+    public init(copying data: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        size = data.count
+        ownsHeapCopy = true
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 64)
+        if size > 0 { copy.copyMemory(from: data) }
+        bytes = UnsafeRawBufferPointer(start: copy.baseAddress, count: size)
+    }
+
     /// Tells the kernel the pages of a byte range will not be needed soon, so a pass over a file
     /// larger than memory does not keep it resident.
     public func release(byteRange: Range<Int>) {
-        guard let base = bytes.baseAddress, !byteRange.isEmpty else { return }
+        guard !ownsHeapCopy, let base = bytes.baseAddress, !byteRange.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (byteRange.lowerBound / page) * page
         let end = min(size, byteRange.upperBound)
@@ -48,7 +61,10 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base = bytes.baseAddress {
+        guard let base = bytes.baseAddress else { return }
+        if ownsHeapCopy {
+            base.deallocate()
+        } else {
             munmap(UnsafeMutableRawPointer(mutating: base), size)
         }
     }

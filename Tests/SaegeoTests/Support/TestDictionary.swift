@@ -27,7 +27,7 @@ struct TestDictionary {
         return TestDictionary(features: features, dimension: dimension, values: values, path: path)
     }
 
-    func open() throws -> FeatureMatrix { try SAECheckpoint.open(path).decoder }
+    func open() throws -> FeatureMatrix { try SAECheckpoint.open(path).decoder() }
 
     /// The Definitions, written plainly in float64: cosine of every live key, self and dead
     /// excluded, sorted by score descending then id ascending, padded with -1 / -inf.

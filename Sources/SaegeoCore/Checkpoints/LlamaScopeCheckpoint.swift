@@ -1,0 +1,53 @@
+import Foundation
+
+extension SAECheckpoint {
+    /// Llama Scope: hyperparams.json and checkpoints/final.safetensors with PyTorch Linear layouts:
+    /// encoder.weight [d_sae, d_model], decoder.weight [d_model, d_sae] (directions are columns),
+    /// encoder.bias, decoder.bias. JumpReLU with one scalar threshold; inputs scaled by
+    /// sqrt(d_model) / dataset_average_activation_norm.in; no b_dec subtraction.
+    static func openLlamaScope(_ path: String) throws -> SAECheckpoint {
+        var isDirectory: ObjCBool = false
+        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        let weightsPath: String, configPath: String
+        if isDirectory.boolValue {
+            weightsPath = (path as NSString).appendingPathComponent("checkpoints/final.safetensors")
+            configPath = (path as NSString).appendingPathComponent("hyperparams.json")
+        } else {
+            weightsPath = path
+            let folder = (path as NSString).deletingLastPathComponent
+            let beside = (folder as NSString).appendingPathComponent("hyperparams.json")
+            configPath = FileManager.default.fileExists(atPath: beside)
+                ? beside : ((folder as NSString).deletingLastPathComponent as NSString).appendingPathComponent("hyperparams.json")
+        }
+        let config = try JSONConfig(path: configPath)
+        let weights = try SafetensorsFile(path: weightsPath)
+        let check = ShapeCheck(path: weightsPath)
+        let decoder = try check.matrix(weights.tensor("decoder.weight"), "decoder.weight")
+        let dModel = decoder.shape[0], dSAE = decoder.shape[1]
+        if let declared = try config.int("d_model"), declared != dModel {
+            throw SaegeoError.badFile("\(configPath): d_model is \(declared) but decoder.weight has shape \(decoder.shape) (d_model \(dModel))")
+        }
+        if let declared = try config.int("d_sae"), declared != dSAE {
+            throw SaegeoError.badFile("\(configPath): d_sae is \(declared) but decoder.weight has shape \(decoder.shape) (d_sae \(dSAE))")
+        }
+        let threshold = try config.double("jump_relu_threshold")
+        var scaling = Encoder.InputScaling.none
+        if let norms = config.object("dataset_average_activation_norm"), let inNorm = (norms["in"] as? NSNumber)?.doubleValue {
+            guard inNorm > 0, inNorm.isFinite else {
+                throw SaegeoError.badFile("\(configPath): dataset_average_activation_norm.in is \(inNorm); it must be a positive number")
+            }
+            scaling = .constant(Double(dModel).squareRoot() / inNorm)
+        }
+        let encoder = Encoder(
+            weight: try check.require(weights.tensor("encoder.weight"), "encoder.weight", shape: [dSAE, dModel]),
+            weightFeatureAxis: 0,
+            bias: try check.require(weights.tensor("encoder.bias"), "encoder.bias", shape: [dSAE]),
+            decoderBias: try check.require(weights.tensor("decoder.bias"), "decoder.bias", shape: [dModel]),
+            threshold: threshold.map { .scalar($0) },
+            subtractDecoderBias: false,
+            inputScaling: scaling)
+        return SAECheckpoint(path: path, format: .llamaScope, fileBytes: weights.file.size + fileSize(configPath),
+                             tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 1,
+                             architecture: threshold == nil ? .relu : .jumpReLU, encoder: encoder)
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+
+/// A NumPy `.npz` archive: a zip file whose members are `.npy` arrays. Read from its central
+/// directory with ZIP64 support (numpy always writes ZIP64 extra fields), validated before use.
+/// Stored members are used in place in the mapped file; deflated members are inflated as a stream
+/// to a temporary file only when their data is needed (their headers come from a small prefix).
+public struct NpzArchive: Sendable {
+    public let file: MappedFile
+    public let members: [Member]
+
+    public final class Member: @unchecked Sendable {
+        public let name: String          // without ".npy"
+        let method: Int                  // 0 stored, 8 deflated
+        let dataRange: Range<Int>        // compressed bytes, absolute in the archive
+        let uncompressedSize: Int
+        let crc: UInt32
+        let archive: MappedFile
+        private let lock = NSLock()
+        private var inflatedFile: MappedFile?
+
+        init(name: String, method: Int, dataRange: Range<Int>, uncompressedSize: Int, crc: UInt32, archive: MappedFile) {
+            self.name = name
+            self.method = method
+            self.dataRange = dataRange
+            self.uncompressedSize = uncompressedSize
+            self.crc = crc
+            self.archive = archive
+        }
+
+        var label: String { "\(archive.path) member \(name).npy" }
+
+        /// The member's .npy header, reading (or inflating) only its first bytes.
+        func header() throws -> NpyHeader {
+            if method == 0 {
+                return try NpyHeader(prefix: UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange]), name: label)
+            }
+            var prefix = try inflatedPrefix(4096)
+            // A header longer than the first 4 KiB (numpy allows up to 1 MiB): inflate that much.
+            if prefix.count >= 12, prefix[0] == 0x93, prefix[6] <= 3 {
+                let (start, length) = prefix[6] == 1
+                    ? (10, Int(prefix[8]) | Int(prefix[9]) << 8)
+                    : (12, (0..<4).reduce(0) { $0 | Int(prefix[8 + $1]) << (8 * $1) })
+                if start + length > prefix.count, start + length <= (1 << 20) + 12 {
+                    prefix = try inflatedPrefix(start + length)
+                }
+            }
+            return try prefix.withUnsafeBytes { try NpyHeader(prefix: $0, name: label) }
+        }
+
+        private func inflatedPrefix(_ count: Int) throws -> [UInt8] {
+            var prefix: [UInt8] = []
+            try Inflater(name: label).inflate(UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange])) { piece in
+                prefix.append(contentsOf: piece.prefix(count - prefix.count))
+                return prefix.count < count
+            }
+            return prefix
+        }
+
+        func tensor() throws -> StoredTensor {
+            let header = try header()
+            guard let elements = checkedProduct(header.shape), let bytes = checkedProduct([elements, header.elementSize]),
+                  bytes <= uncompressedSize - min(header.dataOffset, uncompressedSize),
+                  header.dataOffset <= uncompressedSize else {
+                throw SaegeoError.badFile("\(label): shape \(header.shape) of \(header.dtype) needs more bytes than the member's \(uncompressedSize); the archive is corrupt")
+            }
+            let storage: StoredTensor.Storage = method == 0
+                ? .mapped(archive, dataRange.lowerBound + header.dataOffset)
+                : .deflated(self)
+            return StoredTensor(name: name, dtype: header.dtype, shape: header.shape, storage: storage,
+                                columnMajor: header.fortranOrder)
+        }
+
+        /// Inflates the whole member into a temporary file (once), checks its size and CRC-32,
+        /// maps it and unlinks it at once, so nothing is left behind however the process ends.
+        func inflated() throws -> (MappedFile, Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            let header = try self.header()
+            if let inflatedFile { return (inflatedFile, header.dataOffset) }
+            let folder = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+            var space = statvfs()
+            if statvfs(folder, &space) == 0, Int(space.f_bavail) * Int(space.f_frsize) < uncompressedSize {
+                throw SaegeoError.io("\(label) inflates to \(uncompressedSize) bytes, more than the free space in \(folder); set TMPDIR to a larger disk")
+            }
+            let path = folder + "/saegeo-inflate-\(getpid())-\(UUID().uuidString).npy"
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: path) else {
+                throw SaegeoError.io("cannot create a temporary file in \(folder) to inflate \(label); set TMPDIR to a writable folder")
+            }
+            defer { unlink(path) }
+            let result: (crc: UInt32, size: Int)
+            do {
+                result = try Inflater(name: label).inflate(UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange])) { piece in
+                    try handle.write(contentsOf: Data(piece))
+                    return true
+                }
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            guard result.size == uncompressedSize, result.crc == crc else {
+                throw SaegeoError.badFile("\(label) inflates to \(result.size) bytes with CRC \(String(result.crc, radix: 16)), but the archive promises \(uncompressedSize) bytes with CRC \(String(crc, radix: 16)); the archive is corrupt")
+            }
+            let mapped = try MappedFile(path: path)
+            inflatedFile = mapped
+            return (mapped, header.dataOffset)
+        }
+    }
+
+    public init(path: String) throws {
+        try self.init(file: MappedFile(path: path))
+    }
+
+    public init(file: MappedFile) throws {
+        self.file = file
+        let path = file.path
+        let r = LittleEndianReader(bytes: file.bytes, path: path)
+        // End of central directory: 22 bytes plus a comment of up to 65535, at the end.
+        guard file.size >= 22 else {
+            throw SaegeoError.badFile("\(path): \(file.size) bytes is too small for a zip (.npz) archive")
+        }
+        var eocd = -1
+        var position = file.size - 22
+        while position >= max(0, file.size - 22 - 65535) {
+            if try r.u32(position, "end of central directory") == 0x0605_4B50 { eocd = position; break }
+            position -= 1
+        }
+        guard eocd >= 0 else {
+            throw SaegeoError.badFile("\(path) is not a zip (.npz) archive: no end-of-central-directory record; save it with numpy.savez")
+        }
+        var entryCount = try r.u16(eocd + 10, "entry count")
+        var directorySize = try r.u32(eocd + 12, "central directory size")
+        var directoryOffset = try r.u32(eocd + 16, "central directory offset")
+        if entryCount == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
+            // ZIP64: a locator just before the record points at the ZIP64 end of central directory.
+            let locator = eocd - 20
+            guard locator >= 0, try r.u32(locator, "ZIP64 locator") == 0x0706_4B50 else {
+                throw SaegeoError.badFile("\(path): zip sizes need ZIP64 but its locator is missing; the archive is corrupt")
+            }
+            let record = try r.u64(locator + 8, "ZIP64 record offset")
+            guard try r.u32(record, "ZIP64 end of central directory") == 0x0606_4B50 else {
+                throw SaegeoError.badFile("\(path): no ZIP64 end-of-central-directory record at byte \(record); the archive is corrupt")
+            }
+            entryCount = try r.u64(record + 32, "ZIP64 entry count")
+            directorySize = try r.u64(record + 40, "ZIP64 central directory size")
+            directoryOffset = try r.u64(record + 48, "ZIP64 central directory offset")
+        }
+        _ = try r.range(directoryOffset, directorySize, "central directory")
+        guard entryCount <= directorySize / 46 else {
+            throw SaegeoError.badFile("\(path): \(entryCount) entries cannot fit a central directory of \(directorySize) bytes; the archive is corrupt")
+        }
+
+        var members: [Member] = []
+        var cursor = directoryOffset
+        for _ in 0..<entryCount {
+            guard try r.u32(cursor, "central directory entry") == 0x0201_4B50 else {
+                throw SaegeoError.badFile("\(path): bad central directory entry at byte \(cursor); the archive is corrupt")
+            }
+            let flags = try r.u16(cursor + 8, "flags")
+            let method = try r.u16(cursor + 10, "compression method")
+            let crc = UInt32(try r.u32(cursor + 16, "CRC-32"))
+            var compressed = try r.u32(cursor + 20, "compressed size")
+            var uncompressed = try r.u32(cursor + 24, "uncompressed size")
+            let nameLength = try r.u16(cursor + 28, "name length")
+            let extraLength = try r.u16(cursor + 30, "extra length")
+            let commentLength = try r.u16(cursor + 32, "comment length")
+            var localOffset = try r.u32(cursor + 42, "local header offset")
+            let nameRange = try r.range(cursor + 46, nameLength, "member name")
+            let name = String(decoding: file.bytes[nameRange], as: UTF8.self)
+            // ZIP64 extra field: the 64-bit values, in this order, for the fields set to 0xFFFFFFFF.
+            var extra = try r.range(nameRange.upperBound, extraLength, "extra fields of \(name)").lowerBound
+            let extraEnd = extra + extraLength
+            while extra + 4 <= extraEnd {
+                let id = try r.u16(extra, "extra field id"), size = try r.u16(extra + 2, "extra field size")
+                guard extra + 4 + size <= extraEnd else {
+                    throw SaegeoError.badFile("\(path): extra field of \(name) runs past its entry; the archive is corrupt")
+                }
+                if id == 0x0001 {
+                    var field = extra + 4
+                    func next() throws -> Int {
+                        guard field + 8 <= extra + 4 + size else {
+                            throw SaegeoError.badFile("\(path): ZIP64 field of \(name) is too short; the archive is corrupt")
+                        }
+                        defer { field += 8 }
+                        return try r.u64(field, "ZIP64 value of \(name)")
+                    }
+                    if uncompressed == 0xFFFF_FFFF { uncompressed = try next() }
+                    if compressed == 0xFFFF_FFFF { compressed = try next() }
+                    if localOffset == 0xFFFF_FFFF { localOffset = try next() }
+                }
+                extra += 4 + size
+            }
+            cursor = extraEnd + commentLength
+            guard cursor <= directoryOffset + directorySize else {
+                throw SaegeoError.badFile("\(path): central directory entry \(name) runs past the directory; the archive is corrupt")
+            }
+            if name.hasSuffix("/") { continue }
+            guard flags & 1 == 0 else {
+                throw SaegeoError.badFile("\(path): member \(name) is encrypted; saegeo reads plain numpy archives only")
+            }
+            guard method == 0 || method == 8 else {
+                throw SaegeoError.badFile("\(path): member \(name) uses compression method \(method); re-save with numpy.savez or numpy.savez_compressed")
+            }
+            guard method != 0 || compressed == uncompressed else {
+                throw SaegeoError.badFile("\(path): stored member \(name) claims \(compressed) bytes stored but \(uncompressed) uncompressed; the archive is corrupt")
+            }
+            guard try r.u32(localOffset, "local header of \(name)") == 0x0403_4B50 else {
+                throw SaegeoError.badFile("\(path): no local header for \(name) at byte \(localOffset); the archive is corrupt")
+            }
+            let dataStart = localOffset + 30 + (try r.u16(localOffset + 26, "local name length"))
+                + (try r.u16(localOffset + 28, "local extra length"))
+            let data = try r.range(dataStart, compressed, "data of member \(name)")
+            let key = name.hasSuffix(".npy") ? String(name.dropLast(4)) : name
+            guard !members.contains(where: { $0.name == key }) else {
+                throw SaegeoError.badFile("\(path): member \(name) appears twice; the archive is corrupt")
+            }
+            members.append(Member(name: key, method: method, dataRange: data, uncompressedSize: uncompressed,
+                                  crc: crc, archive: file))
+        }
+        self.members = members
+    }
+
+    public func member(_ name: String) -> Member? { members.first { $0.name == name } }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import SaegeoCore
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe an SAE checkpoint from its headers: format, sizes, dtype, architecture, tensors.",
+        discussion: "Reads only headers (fast on checkpoints of many GB). --scan also reads the decoder and reports dead features and norm statistics.")
+
+    @Argument(help: "The checkpoint: a SAELens folder, Gemma Scope params.npz, a Llama Scope folder, or a bare .safetensors / .npy.")
+    var path: String
+
+    @Option(help: "Force the checkpoint format: saelens, gemma-scope, llama-scope, safetensors, npy.")
+    var format: SAECheckpoint.Format?
+
+    @Option(help: "For a bare .safetensors file: the decoder tensor's name.")
+    var tensor: String?
+
+    @Option(help: "For a bare matrix: rows (one feature per row, the default) or columns.")
+    var layout: FeatureMatrix.Layout?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Flag(help: "Also read the decoder: dead features and decoder norm statistics.")
+    var scan = false
+
+    struct Report: Encodable {
+        struct Tensor: Encodable {
+            let name: String
+            let dtype: String
+            let shape: [Int]
+        }
+        let format: String
+        let path: String
+        let fileBytes: Int
+        let dSAE: Int
+        let dModel: Int
+        let dtype: String
+        let architecture: String?
+        let tensors: [Tensor]
+        var deadFeatures: Int?
+        var deadFeatureIds: [Int]?
+        var normMin: Double?
+        var normMean: Double?
+        var normMax: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case format, path, dtype, architecture, tensors
+            case fileBytes = "file_bytes", dSAE = "d_sae", dModel = "d_model"
+            case deadFeatures = "dead_features", deadFeatureIds = "dead_feature_ids"
+            case normMin = "norm_min", normMean = "norm_mean", normMax = "norm_max"
+        }
+    }
+
+    func run() throws {
+        try Saegeo.reporting {
+            let checkpoint = try SAECheckpoint.open(path, options: .init(format: format, tensor: tensor, layout: layout))
+            var report = Report(
+                format: checkpoint.format.rawValue, path: path, fileBytes: checkpoint.fileBytes,
+                dSAE: checkpoint.dSAE, dModel: checkpoint.dModel, dtype: checkpoint.decoderTensor.dtype,
+                architecture: checkpoint.architecture?.description,
+                tensors: checkpoint.tensors.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+            if scan {
+                let decoder = try checkpoint.decoder()
+                let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features)).norms
+                let dead = norms.indices.filter { norms[$0] == 0 }
+                let live = norms.filter { $0 > 0 }
+                report.deadFeatures = dead.count
+                report.deadFeatureIds = dead
+                report.normMin = live.min()
+                report.normMax = live.max()
+                report.normMean = live.isEmpty ? nil : live.reduce(0, +) / Double(live.count)
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(text(report))
+            }
+        }
+    }
+
+    func text(_ r: Report) -> String {
+        var lines = [
+            "format        \(r.format)",
+            "path          \(r.path)",
+            "file size     \(r.fileBytes) bytes (\(String(format: "%.2f", Double(r.fileBytes) / Double(1 << 30))) GiB)",
+            "d_sae         \(r.dSAE)",
+            "d_model       \(r.dModel)",
+            "dtype         \(r.dtype) (decoder)",
+            "architecture  \(r.architecture ?? "unknown (bare decoder matrix)")",
+            "tensors:",
+        ]
+        let width = r.tensors.map(\.name.count).max() ?? 0
+        for t in r.tensors {
+            lines.append("  \(t.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(t.dtype.padding(toLength: 4, withPad: " ", startingAt: 0))  \(t.shape)")
+        }
+        if let dead = r.deadFeatures {
+            let ids = (r.deadFeatureIds ?? []).prefix(20).map(String.init).joined(separator: ", ")
+            lines.append("dead features \(dead)" + (dead > 0 ? " (\(ids)\(dead > 20 ? ", ..." : ""))" : ""))
+            if let lo = r.normMin, let mean = r.normMean, let hi = r.normMax {
+                lines.append(String(format: "decoder norms min %.6g, mean %.6g, max %.6g", lo, mean, hi))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
