@@ -35,7 +35,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SaegeoTests", dependencies: ["SaegeoCore"]),
+        .testTarget(name: "SaegeoTests", dependencies: ["SaegeoCore", "CZlib"]),
 
         // Benchmarks (not tests): see Benchmarks/README.md.
         .executableTarget(name: "saegeo-bench-search", dependencies: ["SaegeoCore", "COpenBLAS"],

@@ -17,7 +17,9 @@ extension SAECheckpoint {
             fileBytes = file.file.size
         }
         let chosen: StoredTensor
-        if let name = options.tensor {
+        if format == .npy {
+            chosen = tensors[0]
+        } else if let name = options.tensor {
             guard let t = tensors.first(where: { $0.name == name }) else {
                 let names = tensors.map(\.name).prefix(12).joined(separator: ", ")
                 throw SaegeoError.badInput("\(path) has no tensor '\(name)'; it has: \(names)")

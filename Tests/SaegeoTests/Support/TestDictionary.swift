@@ -29,6 +29,7 @@ struct TestDictionary {
 
     func open() throws -> FeatureMatrix { try SAECheckpoint.open(path).decoder() }
 
+
     /// The Definitions, written plainly in float64: cosine of every live key, self and dead
     /// excluded, sorted by score descending then id ascending, padded with -1 / -inf.
     func referenceNeighbors(queries: [Int], keys: [Int], k: Int) -> (indices: [Int64], scores: [Float]) {
