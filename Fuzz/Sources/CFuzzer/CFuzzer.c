@@ -1,0 +1,1 @@
+// Empty: the header declares what libFuzzer provides.
