@@ -1,7 +1,11 @@
-// Running top-CANDIDATES per query row: merges one similarity tile into the candidates kept so far.
+// Running top-CANDIDATES per query: merges one similarity tile into the candidates kept so far.
 //
-// One work-group per query row. The pool is the previous candidates (inScores/inIds, CANDIDATES
-// slots, empty slots hold -inf / -1) followed by the valid columns of the row of S. An exact
+// One work-group per query. Query q's similarities are S[q * queryStride + j * keyStride] for the
+// validKeys keys j: rows of S (queryStride = ldS, keyStride = 1) when the tile's rows are the
+// queries, columns of S (queryStride = 1, keyStride = ldS) when all pairs also update the tile's
+// columns. Candidates of query q sit at row candidateOffset + q of the candidate buffers.
+// The pool is the previous candidates (inScores/inIds, CANDIDATES slots, empty slots hold
+// -inf / -1) followed by the query's similarities. An exact
 // radix select over order-preserving 32-bit keys (4 passes of 8 bits, histograms in local
 // memory) finds the CANDIDATES-th largest value t; everything above t and just enough of the
 // values equal to t are written to outScores/outIds (the host ping-pongs in/out per tile).
@@ -23,8 +27,10 @@ inline uint order_key(const float v)
 
 __kernel __attribute__((reqd_work_group_size(TOPK_GROUP, 1, 1)))
 void topk_merge(__global const float* restrict S,
-                const int ldS,
+                const int queryStride,
+                const int keyStride,
                 const int validKeys,
+                const int candidateOffset,
                 __global const int* restrict queryIds,
                 __global const int* restrict keyIds,
                 __global const float* restrict inScores,
@@ -40,9 +46,10 @@ void topk_merge(__global const float* restrict S,
     const int lid = get_local_id(0);
     const int self = queryIds[row];
     const int poolSize = CANDIDATES + validKeys;
-    __global const float* scoreRow = S + (size_t)row * ldS;
-    __global const float* previousScores = inScores + (size_t)row * CANDIDATES;
-    __global const int* previousIds = inIds + (size_t)row * CANDIDATES;
+    __global const float* scoreRow = S + (size_t)row * queryStride;
+    const size_t slots = (size_t)(candidateOffset + row) * CANDIDATES;
+    __global const float* previousScores = inScores + slots;
+    __global const int* previousIds = inIds + slots;
 
     if (lid == 0) { prefix = 0; mask = 0; remaining = CANDIDATES; }
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -58,7 +65,7 @@ void topk_merge(__global const float* restrict S,
                 v = previousScores[i];
             } else {
                 const int j = i - CANDIDATES;
-                v = keyIds[j] == self ? -INFINITY : scoreRow[j];
+                v = keyIds[j] == self ? -INFINITY : scoreRow[(size_t)j * keyStride];
             }
             const uint key = order_key(v);
             if ((key & currentMask) == currentPrefix)
@@ -82,8 +89,8 @@ void topk_merge(__global const float* restrict S,
     const uint threshold = prefix;
     const uint tiedSlots = remaining;
     const int firstTiedSlot = CANDIDATES - (int)tiedSlots;
-    __global float* nextScores = outScores + (size_t)row * CANDIDATES;
-    __global int* nextIds = outIds + (size_t)row * CANDIDATES;
+    __global float* nextScores = outScores + slots;
+    __global int* nextIds = outIds + slots;
     for (int i = lid; i < poolSize; i += TOPK_GROUP) {
         float v;
         int id;
@@ -93,7 +100,7 @@ void topk_merge(__global const float* restrict S,
         } else {
             const int j = i - CANDIDATES;
             id = keyIds[j];
-            v = id == self ? -INFINITY : scoreRow[j];
+            v = id == self ? -INFINITY : scoreRow[(size_t)j * keyStride];
         }
         if (v == -INFINITY) id = -1;
         const uint key = order_key(v);
@@ -112,5 +119,23 @@ void topk_merge(__global const float* restrict S,
                 nextIds[firstTiedSlot + tie] = id;
             }
         }
+    }
+}
+
+// Copies `count` candidate slots starting at `first` from one candidate buffer pair to the other.
+// (A kernel rather than clEnqueueCopyBuffer: simulators such as oclgrind then track the copied
+// values as initialised.)
+__kernel __attribute__((reqd_work_group_size(TOPK_GROUP, 1, 1)))
+void copy_candidates(__global const float* restrict fromScores,
+                     __global const int* restrict fromIds,
+                     __global float* restrict toScores,
+                     __global int* restrict toIds,
+                     const int first,
+                     const int count)
+{
+    const int i = get_global_id(0);
+    if (i < count) {
+        toScores[first + i] = fromScores[first + i];
+        toIds[first + i] = fromIds[first + i];
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SaegeoCore
 
 /// Messages for people: errors and summaries on stderr, progress only when stderr is a terminal.
 enum Console {
@@ -16,21 +17,27 @@ enum Console {
     final class Progress: @unchecked Sendable {
         private let label: String
         private let started = Date()
+        private let lock = NSLock()
         private var lastDraw = Date.distantPast
 
         init(_ label: String) { self.label = label }
 
-        func update(done: Int, total: Int) {
-            guard Console.isTerminal, total > 0 else { return }
+        func update(_ report: ProgressReport) {
+            guard Console.isTerminal, report.tilesTotal > 0 else { return }
+            lock.lock()
+            defer { lock.unlock() }
             let now = Date()
-            guard now.timeIntervalSince(lastDraw) > 0.2 || done == total else { return }
+            let finished = report.tilesDone >= report.tilesTotal
+            guard now.timeIntervalSince(lastDraw) > 0.2 || finished else { return }
             lastDraw = now
             let elapsed = now.timeIntervalSince(started)
-            let eta = done > 0 ? elapsed * Double(total - done) / Double(done) : 0
-            let line = String(format: "\r%@ %d/%d tiles, %.0f%%, %.1f s elapsed, ETA %.1f s",
-                              label, done, total, 100 * Double(done) / Double(total), elapsed, eta)
+            let done = Double(min(report.tilesDone, report.tilesTotal)) / Double(report.tilesTotal)
+            let eta = done > 0 ? elapsed * (1 - done) / done : 0
+            let line = String(format: "\r%@ %d/%d tiles, %.0f%%, %.1f GFLOP/s, %.1f s elapsed, ETA %.1f s\u{1B}[K",
+                              label, report.tilesDone, report.tilesTotal, 100 * done,
+                              report.flopsDone / max(elapsed, 1e-9) / 1e9, elapsed, eta)
             FileHandle.standardError.write(Data(line.utf8))
-            if done == total { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if finished { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         }
     }
 }

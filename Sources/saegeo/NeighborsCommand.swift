@@ -26,8 +26,7 @@ struct Neighbors: ParsableCommand {
     @Option(name: .short, help: "Output .safetensors file (written atomically).")
     var output: String
 
-    @Option(help: "auto (OpenCL GPUs, else cpu), cpu, or opencl:N.")
-    var device = "auto"
+    @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try Saegeo.reporting {
@@ -39,14 +38,15 @@ struct Neighbors: ParsableCommand {
             let keySelection = FeatureSelection(argument: keys)
             let queryIds = try querySelection.resolve(features: dictionary.features, role: "queries")
             let keyIds = try keySelection.resolve(features: dictionary.features, role: "keys")
-            let catalog = try DeviceCatalog()
-            let ids = try catalog.resolve(device)
-            let options = try EngineOptions.fromEnvironment()
-            let engine = try catalog.engine(for: ids[0], overrides: options.overrides, variant: options.variant)
-
-            let search = try NeighborSearch(dictionary: dictionary, queries: queryIds, keys: keyIds, k: k)
-            let progress = Console.Progress("neighbors on \(engine.device.id):")
-            let result = try search.run(on: engine, progress: progress.update)
+            let engines = try compute.engines()
+            let deviceIds = engines.map(\.device.id).joined(separator: ",")
+            let search = try NeighborSearch(dictionary: dictionary, queries: queryIds, keys: keyIds, k: k,
+                                            memoryBudget: try compute.budgetBytes())
+            let cancellation = Cancellation()
+            Interruption.install(cancellation)
+            let progress = Console.Progress("neighbors on \(deviceIds):")
+            let result = try search.run(on: engines, cancellation: cancellation, progress: progress.update)
+            try cancellation.check()
 
             let metadata: [String: String] = [
                 "saegeo.command": "neighbors",
@@ -58,8 +58,8 @@ struct Neighbors: ParsableCommand {
                 "saegeo.queries": querySelection.label,
                 "saegeo.keys": keySelection.label,
                 "saegeo.k": String(k),
-                "saegeo.device": engine.device.id,
-                "saegeo.device_name": engine.device.name,
+                "saegeo.device": deviceIds,
+                "saegeo.device_name": engines.map(\.device.name).joined(separator: ","),
             ]
             try SafetensorsWriter.write([
                 .int64("query_ids", shape: [result.queryIds.count], result.queryIds),
@@ -68,9 +68,10 @@ struct Neighbors: ParsableCommand {
             ], metadata: metadata, to: output)
 
             let gflops = result.seconds > 0 ? result.flops / result.seconds / 1e9 : 0
-            Console.info(String(format: "neighbors on %@ (%@, %@): %d queries x %d keys x d %d, k %d: %.3f s, %.1f GFLOP/s, %d rows ranked exhaustively; wrote %@",
-                                engine.device.id, engine.device.name, engine.configurationSummary,
-                                queryIds.count, keyIds.count, dictionary.dimension, k,
+            let how = engines.map { "\($0.device.name), \($0.configurationSummary)" }.joined(separator: "; ")
+            Console.info(String(format: "neighbors on %@ (%@): %d queries x %d keys x d %d, k %d%@: %.3f s, %.1f GFLOP/s, %d rows ranked exhaustively; wrote %@",
+                                deviceIds, how, queryIds.count, keyIds.count, dictionary.dimension, k,
+                                result.allPairs ? ", all pairs (symmetric)" : "",
                                 result.seconds, gflops, result.exhaustiveRows, output))
         }
     }

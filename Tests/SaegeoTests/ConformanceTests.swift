@@ -64,10 +64,9 @@ struct ConformanceTests {
           arguments: BackendCase.all)
     func backendMatchesReference(backend: BackendCase) throws {
         for (shape, fixture) in Self.fixtures {
-            let engine = try backend.makeEngine()
             let search = try NeighborSearch(dictionary: try fixture.dictionary.open(), queries: fixture.queries,
-                                            keys: fixture.keys, k: shape.k)
-            let result = try search.run(on: engine)
+                                            keys: fixture.keys, k: shape.k, memoryBudget: backend.memoryBudget)
+            let result = try search.run(on: try backend.makeEngines())
             #expect(result.queryIds == fixture.queries.map(Int64.init), "\(backend) \(shape)")
             #expect(result.indices == fixture.reference.indices, "\(backend) \(shape): indices differ from the reference")
             let worst = zip(result.scores, fixture.reference.scores).map { a, b in
@@ -83,8 +82,8 @@ struct ConformanceTests {
             var first: (String, NeighborResult)?
             for backend in BackendCase.all {
                 let search = try NeighborSearch(dictionary: try fixture.dictionary.open(), queries: fixture.queries,
-                                                keys: fixture.keys, k: shape.k)
-                let result = try search.run(on: try backend.makeEngine())
+                                                keys: fixture.keys, k: shape.k, memoryBudget: backend.memoryBudget)
+                let result = try search.run(on: try backend.makeEngines())
                 if let (name, expected) = first {
                     #expect(result.indices == expected.indices, "\(backend) vs \(name), \(shape)")
                     #expect(result.scores.map(\.bitPattern) == expected.scores.map(\.bitPattern),

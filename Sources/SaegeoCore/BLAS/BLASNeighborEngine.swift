@@ -1,7 +1,7 @@
 import Foundation
 
-/// The CPU engine: `cblas_sgemm` on tiles, then a top-k selection per query row in Swift,
-/// spread over the cores.
+/// The CPU engine: `cblas_sgemm` on tiles, then a top-k selection per query in Swift (a heap per
+/// query whose root is the score to beat), spread over the cores.
 public final class BLASNeighborEngine: NeighborEngine {
     public let device: DeviceDescription
     public let layout: TileLayout
@@ -9,6 +9,7 @@ public final class BLASNeighborEngine: NeighborEngine {
 
     private var queries: UnitRows?
     // Kept as two arrays (not a CandidateLists) so both can be borrowed mutably at once.
+    private var rows = 0
     private var perRow = 0
     private var candidateScores: [Float] = []
     private var candidateIds: [Int32] = []
@@ -27,56 +28,118 @@ public final class BLASNeighborEngine: NeighborEngine {
             computeUnits: ProcessInfo.processInfo.activeProcessorCount, driverVersion: CBLAS.configuration)
     }
 
-    public func beginQueries(_ queries: UnitRows, candidates perRow: Int) throws {
-        self.queries = queries
-        let empty = CandidateLists.empty(rows: queries.rows, perRow: perRow)
+    private func resetCandidates(rows: Int, perRow: Int) {
+        let empty = CandidateLists.empty(rows: rows, perRow: perRow)
+        self.rows = rows
         self.perRow = perRow
         candidateScores = empty.scores
         candidateIds = empty.ids
     }
 
+    private func takeCandidates() -> CandidateLists {
+        defer { candidateScores = []; candidateIds = [] }
+        return CandidateLists(rows: rows, perRow: perRow, ids: candidateIds, scores: candidateScores)
+    }
+
+    // MARK: queries against keys
+
+    public func beginQueries(_ queries: UnitRows, candidates perRow: Int) throws {
+        self.queries = queries
+        resetCandidates(rows: queries.rows, perRow: perRow)
+    }
+
     public func addKeys(_ keys: UnitRows) throws {
         guard let queries, keys.rows > 0, queries.rows > 0 else { return }
-        let m = queries.rows, n = keys.rows
+        multiply(queries, keys)
+        offerRows(count: queries.rows, columns: keys.rows, firstCandidate: 0, rowIds: queries.ids, columnIds: keys.ids)
+    }
+
+    public func finishQueries() throws -> CandidateLists {
+        queries = nil
+        return takeCandidates()
+    }
+
+    // MARK: all pairs
+
+    public func beginAllPairs(features: Int, candidates: Int) throws {
+        resetCandidates(rows: features, perRow: candidates)
+    }
+
+    public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
+        guard rows.rows > 0, columns.rows > 0 else { return }
+        multiply(rows, columns)
+        offerRows(count: rows.rows, columns: columns.rows, firstCandidate: rowOffset, rowIds: rows.ids, columnIds: columns.ids)
+        if rowOffset != columnOffset {
+            offerColumns(rows: rows.rows, columns: columns.rows, firstCandidate: columnOffset,
+                         rowIds: rows.ids, columnIds: columns.ids)
+        }
+    }
+
+    public func finishAllPairs() throws -> CandidateLists { takeCandidates() }
+
+    // MARK: arithmetic
+
+    /// similarities[m, n] = a[m] . b[n]
+    private func multiply(_ a: UnitRows, _ b: UnitRows) {
+        let m = a.rows, n = b.rows
         if similarities.count < m * n { similarities = [Float](repeating: 0, count: m * n) }
         similarities.withUnsafeMutableBufferPointer { s in
-            queries.values.withUnsafeBufferPointer { q in
-                keys.values.withUnsafeBufferPointer { k in
-                    CBLAS.multiplyTransposed(m: m, n: n, k: queries.stride, a: q.baseAddress!, lda: queries.stride,
-                                             b: k.baseAddress!, ldb: keys.stride, c: s.baseAddress!, ldc: n)
+            a.values.withUnsafeBufferPointer { q in
+                b.values.withUnsafeBufferPointer { k in
+                    CBLAS.multiplyTransposed(m: m, n: n, k: a.stride, a: q.baseAddress!, lda: a.stride,
+                                             b: k.baseAddress!, ldb: b.stride, c: s.baseAddress!, ldc: n)
                 }
             }
         }
-        select(rows: m, columns: n, keyIds: keys.ids, queryIds: queries.ids)
     }
 
-    /// Offers each row of the similarity tile to that query's heap, rows split across the cores.
-    private func select(rows: Int, columns: Int, keyIds: [Int32], queryIds: [Int32]) {
+    /// Offers row r of the similarity tile to the heap of candidate position firstCandidate + r.
+    private func offerRows(count: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
         let perRow = self.perRow
-        similarities.withUnsafeBufferPointer { s in
-            keyIds.withUnsafeBufferPointer { keyIds in
-                candidateScores.withUnsafeMutableBufferPointer { scores in
-                    candidateIds.withUnsafeMutableBufferPointer { ids in
-                        // Pointers are captured as addresses: each chunk touches only its own rows.
-                        let sBase = UnsafeSendablePointer(s.baseAddress!), kBase = UnsafeSendablePointer(keyIds.baseAddress!)
-                        let scoreBase = UnsafeSendablePointer(scores.baseAddress!), idBase = UnsafeSendablePointer(ids.baseAddress!)
-                        parallelChunks(rows) { range in
-                            for row in range {
-                                let heap = CandidateHeap(scores: scoreBase.pointer + row * perRow, ids: idBase.pointer + row * perRow,
-                                                         capacity: perRow)
-                                heap.offer(row: sBase.pointer + row * columns, keyIds: kBase.pointer, count: columns,
-                                           selfId: queryIds[row])
-                            }
-                        }
+        withBuffers { s, scores, ids in
+            columnIds.withUnsafeBufferPointer { columnIds in
+                let keys = UnsafeSendablePointer(columnIds.baseAddress!)
+                parallelChunks(count) { range in
+                    for row in range {
+                        let slot = (firstCandidate + row) * perRow
+                        CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
+                            .offer(row: s.pointer + row * columns, keyIds: keys.pointer, count: columns, selfId: rowIds[row])
                     }
                 }
             }
         }
     }
 
-    public func finishQueries() throws -> CandidateLists {
-        defer { queries = nil }
-        return CandidateLists(rows: queries?.rows ?? 0, perRow: perRow, ids: candidateIds, scores: candidateScores)
+    /// Offers column c to the heap of candidate position firstCandidate + c. Each core owns a
+    /// range of columns and walks the rows, comparing with the contiguous thresholds first.
+    private func offerColumns(rows: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
+        let perRow = self.perRow
+        withBuffers { s, scores, ids in
+            parallelChunks(columns) { range in
+                var bars = range.map { scores.pointer[(firstCandidate + $0) * perRow] }
+                for row in 0..<rows {
+                    let line = s.pointer + row * columns
+                    for (index, column) in range.enumerated() where line[column] > bars[index] {
+                        guard rowIds[row] != columnIds[column] else { continue }
+                        let slot = (firstCandidate + column) * perRow
+                        let heap = CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
+                        heap.replaceRoot(score: line[column], id: rowIds[row])
+                        bars[index] = heap.threshold
+                    }
+                }
+            }
+        }
+    }
+
+    private func withBuffers(_ body: (UnsafeSendablePointer<Float>, UnsafeSendablePointer<Float>, UnsafeSendablePointer<Int32>) -> Void) {
+        similarities.withUnsafeBufferPointer { s in
+            candidateScores.withUnsafeMutableBufferPointer { scores in
+                candidateIds.withUnsafeMutableBufferPointer { ids in
+                    body(UnsafeSendablePointer(s.baseAddress!), UnsafeSendablePointer(scores.baseAddress!),
+                         UnsafeSendablePointer(ids.baseAddress!))
+                }
+            }
+        }
     }
 
     static func cpuModelName() -> String {

@@ -20,23 +20,41 @@ public struct DeviceCatalog {
         } + [BLASNeighborEngine.describe()]
     }
 
-    /// Resolves `auto`, `cpu` or `opencl:N` to device ids. `auto` takes the OpenCL GPUs if there
-    /// are any and the CPU otherwise: an OpenCL CPU device (PoCL) is never chosen by itself.
+    /// Resolves a device list to device ids: `auto`, `cpu`, `opencl:N`, `opencl:all`, or several
+    /// separated by commas (`opencl:0,opencl:1`, `cpu,opencl:0`). `auto` takes the OpenCL GPUs if
+    /// there are any and the CPU otherwise: an OpenCL CPU device (PoCL) is never chosen by itself.
     public func resolve(_ spec: String) throws -> [String] {
-        let trimmed = spec.trimmingCharacters(in: .whitespaces)
-        if trimmed == "auto" {
-            let gpus = openCLDevices.indices.filter { openCLDevices[$0].deviceType == .gpu }
-            return gpus.isEmpty ? ["cpu"] : gpus.map { "opencl:\($0)" }
-        }
-        if trimmed == "cpu" { return ["cpu"] }
-        if trimmed.hasPrefix("opencl:"), let index = Int(trimmed.dropFirst("opencl:".count)) {
-            guard openCLDevices.indices.contains(index) else {
-                let known = openCLDevices.isEmpty ? "there are no OpenCL devices" : "there are opencl:0 to opencl:\(openCLDevices.count - 1)"
-                throw SaegeoError.badInput("unknown device '\(spec)': \(known); run 'saegeo devices' to list them")
+        var ids: [String] = []
+        for part in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let resolved: [String]
+            switch part {
+            case "auto":
+                let gpus = openCLDevices.indices.filter { openCLDevices[$0].deviceType == .gpu }
+                resolved = gpus.isEmpty ? ["cpu"] : gpus.map { "opencl:\($0)" }
+            case "cpu":
+                resolved = ["cpu"]
+            case "opencl:all":
+                guard !openCLDevices.isEmpty else {
+                    throw SaegeoError.badInput("--device opencl:all: there are no OpenCL devices; use cpu")
+                }
+                resolved = openCLDevices.indices.map { "opencl:\($0)" }
+            case _ where part.hasPrefix("opencl:") && Int(part.dropFirst("opencl:".count)) != nil:
+                let index = Int(part.dropFirst("opencl:".count))!
+                guard openCLDevices.indices.contains(index) else {
+                    let known = openCLDevices.isEmpty ? "there are no OpenCL devices" : "there are opencl:0 to opencl:\(openCLDevices.count - 1)"
+                    throw SaegeoError.badInput("unknown device '\(part)': \(known); run 'saegeo devices' to list them")
+                }
+                resolved = [part]
+            default:
+                throw SaegeoError.badInput("unknown device '\(part)'; use auto, cpu, opencl:N, opencl:all or a comma-separated list (run 'saegeo devices' to list them)")
             }
-            return [trimmed]
+            for id in resolved where ids.contains(id) {
+                throw SaegeoError.badInput("device \(id) is listed twice in '\(spec)'; name each device once")
+            }
+            ids += resolved
         }
-        throw SaegeoError.badInput("unknown device '\(spec)'; use auto, cpu or opencl:N (run 'saegeo devices' to list them)")
+        guard !ids.isEmpty else { throw SaegeoError.badInput("no device given; use auto, cpu or opencl:N") }
+        return ids
     }
 
     /// An engine for one device id from `resolve`.

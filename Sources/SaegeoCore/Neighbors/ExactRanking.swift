@@ -28,7 +28,7 @@ struct ExactRanking: Sendable {
 
     /// The final row for query `query` from its candidates (perRow slots, empty ones id -1).
     func rank(query: Int, candidateIds: UnsafePointer<Int32>, candidateScores: UnsafePointer<Float>,
-              perRow: Int, scratch: Scratch) -> Row {
+              perRow: Int, segments: Int = 1, scratch: Scratch) -> Row {
         let d = dictionary.dimension
         dictionary.copyFeature(query, into: scratch.row)
         for i in 0..<d { scratch.query[i] = Double(scratch.row[i]) }
@@ -36,19 +36,29 @@ struct ExactRanking: Sendable {
 
         var scored: [(id: Int32, score: Double)] = []
         scored.reserveCapacity(perRow)
-        var lowestKept = Float.infinity
-        for slot in 0..<perRow where candidateIds[slot] >= 0 {
-            let id = candidateIds[slot]
-            scored.append((id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(id), scratch: scratch)))
-            lowestKept = min(lowestKept, candidateScores[slot])
+        // Each segment is one device's list over its own keys. A full list vouches only for keys
+        // scoring at most its lowest kept value; a list with room left saw all of its keys.
+        let segmentLength = perRow / max(1, segments)
+        var bar = -Float.infinity
+        var anyFull = false
+        for segment in 0..<max(1, segments) {
+            var lowest = Float.infinity
+            var full = true
+            for slot in (segment * segmentLength)..<((segment + 1) * segmentLength) {
+                let id = candidateIds[slot]
+                guard id >= 0 else { full = false; continue }
+                scored.append((id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(id), scratch: scratch)))
+                lowest = min(lowest, candidateScores[slot])
+            }
+            if full { anyFull = true; bar = max(bar, lowest) }
         }
-        // Every other live key was seen when the list is not full, or when it holds all of them.
+        // Every other live key was seen when no list is full, or when they hold all of them.
         let others = liveKeys.count - (norms.isLive(query) && containsKey(Int32(query)) ? 1 : 0)
-        var complete = scored.count < perRow || scored.count >= others
+        var complete = !anyFull || scored.count >= others
         scored.sort(by: Self.ranksBefore)
         if !complete {
             let kth = scored[min(k, scored.count) - 1].score
-            complete = kth > Double(lowestKept) + Self.errorBound(dimension: d)
+            complete = scored.count >= k && kth > Double(bar) + Self.errorBound(dimension: d)
         }
         var exhaustive = false
         if !complete {

@@ -11,17 +11,24 @@ public struct FeatureNorms: Sendable {
         var norms = [Double](repeating: 0, count: dictionary.features)
         let d = dictionary.dimension
         let unique = Array(Set(features)).sorted()
+        // In chunks, dropping each chunk's pages afterwards: a pass over a dictionary larger than
+        // memory must not leave it resident.
+        let chunk = max(1, (64 << 20) / max(1, d * dictionary.scalarType.byteSize))
         norms.withUnsafeMutableBufferPointer { out in
             let base = UnsafeSendablePointer(out.baseAddress!)
-            parallelChunks(unique.count) { range in
-                let row = UnsafeMutablePointer<Float>.allocate(capacity: d)
-                defer { row.deallocate() }
-                for index in range {
-                    let id = unique[index]
-                    dictionary.copyFeature(id, into: row)
-                    let norm = Exact.norm(row, count: d)
-                    base.pointer[id] = norm.isFinite && norm > 0 ? norm : 0
+            for start in stride(from: 0, to: unique.count, by: chunk) {
+                let ids = unique[start..<min(unique.count, start + chunk)]
+                parallelChunks(ids.count) { range in
+                    let row = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                    defer { row.deallocate() }
+                    for index in range {
+                        let id = ids[ids.startIndex + index]
+                        dictionary.copyFeature(id, into: row)
+                        let norm = Exact.norm(row, count: d)
+                        base.pointer[id] = norm.isFinite && norm > 0 ? norm : 0
+                    }
                 }
+                dictionary.releasePages(ofFeatures: ids.first!..<(ids.last! + 1))
             }
         }
         self.norms = norms

@@ -10,17 +10,45 @@ public struct UnitRows: Sendable {
 }
 
 /// For each query row, `perRow` candidate keys chosen by float32 similarity, in no order.
-/// Empty slots hold id -1 and score -inf.
+/// Empty slots hold id -1 and score -inf. A row may be the concatenation of `segments` lists kept
+/// by different devices over disjoint keys (all pairs on several devices); each segment is
+/// certified on its own terms (ExactRanking).
 public struct CandidateLists: Sendable {
     public let rows: Int
     public let perRow: Int
+    public var segments: Int = 1
     public var ids: [Int32]
     public var scores: [Float]
+
+    public init(rows: Int, perRow: Int, segments: Int = 1, ids: [Int32], scores: [Float]) {
+        self.rows = rows
+        self.perRow = perRow
+        self.segments = segments
+        self.ids = ids
+        self.scores = scores
+    }
 
     public static func empty(rows: Int, perRow: Int) -> CandidateLists {
         CandidateLists(rows: rows, perRow: perRow,
                        ids: [Int32](repeating: -1, count: rows * perRow),
                        scores: [Float](repeating: -.infinity, count: rows * perRow))
+    }
+
+    /// The lists of several devices side by side, row by row.
+    public static func concatenating(_ parts: [CandidateLists]) -> CandidateLists {
+        guard parts.count > 1, let first = parts.first else { return parts.first ?? .empty(rows: 0, perRow: 0) }
+        let width = parts.reduce(0) { $0 + $1.perRow }
+        var ids: [Int32] = [], scores: [Float] = []
+        ids.reserveCapacity(first.rows * width)
+        scores.reserveCapacity(first.rows * width)
+        for row in 0..<first.rows {
+            for part in parts {
+                ids += part.ids[(row * part.perRow)..<((row + 1) * part.perRow)]
+                scores += part.scores[(row * part.perRow)..<((row + 1) * part.perRow)]
+            }
+        }
+        return CandidateLists(rows: first.rows, perRow: width, segments: parts.reduce(0) { $0 + $1.segments },
+                              ids: ids, scores: scores)
     }
 }
 
@@ -34,16 +62,29 @@ public struct TileLayout: Sendable, Equatable {
     public let maxAllocationBytes: Int
 }
 
-/// One device's part of a neighbour search: the float32 similarity of a block of queries against
-/// stream of key tiles, keeping the best `candidates` keys of each query (itself excluded).
-/// Engines only choose candidates; the exact ranking happens on the host (ExactRanking).
+/// One device's part of a neighbour search: float32 similarities of tiles of unit rows, keeping
+/// the best `candidates` keys of each query (itself excluded). Engines only choose candidates;
+/// the exact ranking happens on the host (ExactRanking). An engine is used by one thread at a time.
 public protocol NeighborEngine: AnyObject {
     var device: DeviceDescription { get }
     var layout: TileLayout { get }
     /// A short description of how the engine computes, for the summary line.
     var configurationSummary: String { get }
 
+    // Queries against keys: a block of queries meets a stream of key tiles. `addKeys` may return
+    // before the tile is used; the engine keeps `keys.values` alive until then.
     func beginQueries(_ queries: UnitRows, candidates: Int) throws
     func addKeys(_ keys: UnitRows) throws
     func finishQueries() throws -> CandidateLists
+
+    // All pairs: the candidates of all `features` positions live on the engine for the whole run.
+    // A pair tile updates the rows' candidates and, unless it is on the diagonal (the same tile,
+    // same offset), the columns' candidates too: each pair of tiles is computed once.
+    func beginAllPairs(features: Int, candidates: Int) throws
+    func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws
+    func finishAllPairs() throws -> CandidateLists
+}
+
+extension NeighborEngine {
+    public var isHost: Bool { device.backend == .blas }
 }

@@ -12,89 +12,134 @@ public struct NeighborResult: Sendable {
     /// Float32 multiply-adds of the similarity tiles, counted as 2 flops each.
     public let flops: Double
     public let seconds: Double
+    /// Whether the symmetric all-pairs schedule ran (each pair of tiles once).
+    public let allPairs: Bool
 }
 
-/// Exact top-k neighbours of a query set among a key set, on one engine.
+/// Exact top-k neighbours of a query set among a key set, on one or several engines.
 public struct NeighborSearch: Sendable {
     public let dictionary: FeatureMatrix
     public let queries: [Int]
     public let keys: [Int]
     public let k: Int
+    /// The most any one device (and the host, for the CPU engine) may use; nil: the device's memory.
+    public var memoryBudget: Int?
 
-    public init(dictionary: FeatureMatrix, queries: [Int], keys: [Int], k: Int) throws {
+    public init(dictionary: FeatureMatrix, queries: [Int], keys: [Int], k: Int, memoryBudget: Int? = nil) throws {
         guard k >= 1 else { throw SaegeoError.badInput("k must be at least 1 (got \(k))") }
         self.dictionary = dictionary
         self.queries = queries
         self.keys = keys
         self.k = k
+        self.memoryBudget = memoryBudget
     }
 
     /// Candidates kept per query by the float32 pass: a few more than k, so that the exact
     /// re-scoring rarely finds the certificate short.
-    public func candidatesPerQuery(liveKeys: Int) -> Int {
-        min(k + max(8, k / 4), liveKeys)
+    public static func candidates(k: Int, keys: Int) -> Int {
+        min(k + max(8, k / 4), keys)
     }
 
-    public func run(on engine: NeighborEngine, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> NeighborResult {
+    /// Queries and keys are one set, each query once: the symmetric schedule applies.
+    public var isAllPairs: Bool {
+        queries.count == keys.count && Set(queries).count == queries.count && Set(queries) == Set(keys)
+    }
+
+    /// The planner's view of this search, before any dead feature is known.
+    public var problem: TilePlanner.Problem {
+        TilePlanner.Problem(queries: queries.count, keys: Set(keys).count, dimension: dictionary.dimension, k: k,
+                            candidates: Self.candidates(k: k, keys: Set(keys).count), allPairs: isAllPairs)
+    }
+
+    static func plannerDevice(_ engine: NeighborEngine, budget: Int?) -> TilePlanner.Device {
+        // Without a budget, leave a quarter of a device's memory to the driver and other programs.
+        let memory = budget ?? engine.device.globalMemoryBytes / 4 * 3
+        return TilePlanner.Device(id: engine.device.id, layout: engine.layout,
+                                  memoryBytes: min(memory, engine.device.globalMemoryBytes), isHost: engine.isHost)
+    }
+
+    public func run(on engine: NeighborEngine) throws -> NeighborResult {
+        try run(on: [engine])
+    }
+
+    public func run(on engines: [NeighborEngine], cancellation: Cancellation = Cancellation(),
+                    progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> NeighborResult {
+        precondition(!engines.isEmpty, "a search needs an engine")
         let started = DispatchTime.now()
         let norms = FeatureNorms(of: dictionary, features: queries + keys)
         let liveKeys = Array(Set(keys.filter(norms.isLive))).sorted().map { Int32($0) }
         let liveQueryRows = queries.indices.filter { norms.isLive(queries[$0]) }
-        let candidates = candidatesPerQuery(liveKeys: liveKeys.count)
-
-        var indices = [Int64](repeating: -1, count: queries.count * k)
-        var scores = [Float](repeating: -.infinity, count: queries.count * k)
-        var exhaustiveRows = 0
+        var problem = self.problem
+        problem.keys = liveKeys.count
+        problem.queries = liveQueryRows.count
+        problem.candidates = Self.candidates(k: k, keys: liveKeys.count)
+        let output = SearchOutput(queries: queries.count, k: k)
         var flops = 0.0
-        if candidates > 0, !liveQueryRows.isEmpty {
-            let tiling = try SearchTiling.plan(queries: liveQueryRows.count, keys: liveKeys.count,
-                                               dimension: dictionary.dimension, candidates: candidates,
-                                               layout: engine.layout)
+        if problem.candidates > 0, !liveQueryRows.isEmpty {
+            let plan = try TilePlanner.plan(problem, devices: engines.map { Self.plannerDevice($0, budget: memoryBudget) })
             let ranking = ExactRanking(dictionary: dictionary, norms: norms, liveKeys: liveKeys, k: k)
-            let keyTiles = stride(from: 0, to: liveKeys.count, by: tiling.keyTile).map {
-                $0..<min($0 + tiling.keyTile, liveKeys.count)
-            }
-            let blocks = stride(from: 0, to: liveQueryRows.count, by: tiling.queryBlock).map {
-                $0..<min($0 + tiling.queryBlock, liveQueryRows.count)
-            }
-            var done = 0
-            var keyStorage: [Float] = []
-            for block in blocks {
-                let rows = Array(liveQueryRows[block])
-                let ids = rows.map { Int32(queries[$0]) }
-                try engine.beginQueries(norms.unitRows(ids[...], of: dictionary, layout: engine.layout),
-                                        candidates: candidates)
-                for tile in keyTiles {
-                    let keyRows = norms.unitRows(liveKeys[tile], of: dictionary, layout: engine.layout,
-                                                 reusing: &keyStorage)
-                    try engine.addKeys(keyRows)
-                    keyStorage = keyRows.values
-                    flops += 2 * Double(rows.count) * Double(tile.count) * Double(dictionary.dimension)
-                    done += 1
-                    progress?(done, blocks.count * keyTiles.count)
-                }
-                let lists = try engine.finishQueries()
-                exhaustiveRows += rank(rows: rows, lists: lists, ranking: ranking, indices: &indices, scores: &scores)
+            let context = SchedulerContext(dictionary: dictionary, norms: norms, plan: plan, ranking: ranking,
+                                           queries: queries, output: output, cancellation: cancellation)
+            if problem.allPairs {
+                flops = try AllPairsScheduler(context: context, liveKeys: liveKeys, queryRows: liveQueryRows)
+                    .run(on: engines, progress: progress)
+            } else {
+                flops = try QueryBlockScheduler(context: context, liveKeys: liveKeys, queryRows: liveQueryRows)
+                    .run(on: engines, progress: progress)
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return NeighborResult(queryIds: queries.map(Int64.init), k: k, indices: indices, scores: scores,
-                              exhaustiveRows: exhaustiveRows, flops: flops, seconds: seconds)
+        return NeighborResult(queryIds: queries.map(Int64.init), k: k, indices: output.indices, scores: output.scores,
+                              exhaustiveRows: output.exhaustiveRows, flops: flops, seconds: seconds,
+                              allPairs: problem.allPairs)
+    }
+}
+
+/// The result arrays, written by several threads at disjoint rows.
+final class SearchOutput: @unchecked Sendable {
+    let k: Int
+    // Raw storage, not arrays: several device threads write disjoint rows at the same time, which
+    // Swift's exclusivity checks forbid on one array.
+    private let indexStorage: UnsafeMutableBufferPointer<Int64>
+    private let scoreStorage: UnsafeMutableBufferPointer<Float>
+    private let lock = NSLock()
+    private var exhaustive = 0
+
+    init(queries: Int, k: Int) {
+        self.k = k
+        indexStorage = .allocate(capacity: max(1, queries * k))
+        scoreStorage = .allocate(capacity: max(1, queries * k))
+        indexStorage.initialize(repeating: -1)
+        scoreStorage.initialize(repeating: -.infinity)
+        count = queries * k
     }
 
-    /// Exact ranking of one block's candidates, rows spread over the cores; returns the number of
-    /// rows that needed the exhaustive path.
-    private func rank(rows: [Int], lists: CandidateLists, ranking: ExactRanking,
-                      indices: inout [Int64], scores: inout [Float]) -> Int {
-        let k = self.k, queries = self.queries, d = dictionary.dimension, perRow = lists.perRow
-        let exhaustive = UnsafeSendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: rows.count))
-        defer { exhaustive.pointer.deallocate() }
-        indices.withUnsafeMutableBufferPointer { indexOut in
-            scores.withUnsafeMutableBufferPointer { scoreOut in
+    private let count: Int
+
+    deinit {
+        indexStorage.deallocate()
+        scoreStorage.deallocate()
+    }
+
+    var indices: [Int64] { Array(indexStorage.prefix(count)) }
+    var scores: [Float] { Array(scoreStorage.prefix(count)) }
+
+    var exhaustiveRows: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return exhaustive
+    }
+
+    /// Ranks candidate rows exactly and stores them: row `position` of `lists` belongs to query
+    /// row `rows[position]`. Spread over the cores.
+    func rank(_ lists: CandidateLists, rows: [Int], queries: [Int], ranking: ExactRanking) {
+        let k = self.k, d = ranking.dictionary.dimension, perRow = lists.perRow, segments = lists.segments
+        let counted = UnsafeSendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: max(1, rows.count)))
+        defer { counted.pointer.deallocate() }
+        let indexBase = UnsafeSendablePointer(indexStorage.baseAddress!)
+        let scoreBase = UnsafeSendablePointer(scoreStorage.baseAddress!)
                 lists.ids.withUnsafeBufferPointer { candidateIds in
                     lists.scores.withUnsafeBufferPointer { candidateScores in
-                        let indexBase = UnsafeSendablePointer(indexOut.baseAddress!)
-                        let scoreBase = UnsafeSendablePointer(scoreOut.baseAddress!)
                         let idBase = UnsafeSendablePointer(candidateIds.baseAddress!)
                         let candidateBase = UnsafeSendablePointer(candidateScores.baseAddress!)
                         parallelChunks(rows.count) { range in
@@ -104,18 +149,31 @@ public struct NeighborSearch: Sendable {
                                 let ranked = ranking.rank(query: queries[row],
                                                           candidateIds: idBase.pointer + position * perRow,
                                                           candidateScores: candidateBase.pointer + position * perRow,
-                                                          perRow: perRow, scratch: scratch)
+                                                          perRow: perRow, segments: segments, scratch: scratch)
                                 for slot in 0..<k {
                                     indexBase.pointer[row * k + slot] = ranked.ids[slot]
                                     scoreBase.pointer[row * k + slot] = ranked.scores[slot]
                                 }
-                                exhaustive.pointer[position] = ranked.exhaustive ? 1 : 0
+                                counted.pointer[position] = ranked.exhaustive ? 1 : 0
                             }
                         }
                     }
                 }
-            }
-        }
-        return (0..<rows.count).reduce(0) { $0 + exhaustive.pointer[$1] }
+        let exhaustiveHere = (0..<rows.count).reduce(0) { $0 + counted.pointer[$1] }
+        ranking.dictionary.releaseAllPages()
+        lock.lock()
+        exhaustive += exhaustiveHere
+        lock.unlock()
     }
+}
+
+/// What every scheduler needs.
+struct SchedulerContext: Sendable {
+    let dictionary: FeatureMatrix
+    let norms: FeatureNorms
+    let plan: TilePlanner.Plan
+    let ranking: ExactRanking
+    let queries: [Int]
+    let output: SearchOutput
+    let cancellation: Cancellation
 }

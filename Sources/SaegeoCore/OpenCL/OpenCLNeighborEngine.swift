@@ -1,29 +1,45 @@
-/// The OpenCL engine: per key tile, the similarity kernel writes a tile of S and the top-k kernel
-/// merges it into each query's running candidates, which stay on the device until the block ends.
+/// The OpenCL engine. Per tile, the similarity kernel writes a tile of S and the top-k kernel
+/// merges it into each query's running candidates, which stay on the device until the end.
+///
+/// Key tiles stream through two device buffers: a tile's copy runs on the transfer queue while the
+/// previous tile's kernels run on the compute queue, ordered by events. The host waits only before
+/// reusing a buffer, so it prepares the next tile while the device works.
 public final class OpenCLNeighborEngine: NeighborEngine {
     public let device: DeviceDescription
     public let layout: TileLayout
     public let configuration: KernelConfiguration
     public var configurationSummary: String { "OpenCL kernels \(configuration)" }
 
-    private let queue: OpenCLQueue
+    private let context: OpenCLContext
+    private let compute: OpenCLQueue
+    private let transfer: OpenCLQueue
     private let limits: DeviceLimits
-    private var program: (candidates: Int, similarity: OpenCLKernel, topk: OpenCLKernel)?
-    private var block: QueryBlock?
+    private var program: (candidates: Int, similarity: OpenCLKernel, topk: OpenCLKernel, copy: OpenCLKernel)?
 
-    /// Device state of one block of queries.
-    private struct QueryBlock {
+    /// Running candidates: `current` is read by the next merge, which writes `next`.
+    private struct Candidates {
         let rows: Int
-        let capacity: Int
-        let stride: Int
-        let candidates: Int
-        let queries: OpenCLBuffer
-        let queryIds: OpenCLBuffer
+        let perRow: Int
         var current: (scores: OpenCLBuffer, ids: OpenCLBuffer)
         var next: (scores: OpenCLBuffer, ids: OpenCLBuffer)
     }
+    private var candidates: Candidates?
 
-    private var keyBuffers: (keys: OpenCLBuffer, ids: OpenCLBuffer, similarities: OpenCLBuffer)?
+    /// The tile whose rows are the queries (queries against keys) or the row tile (all pairs).
+    private var rowTile: (offset: Int, rows: Int, capacity: Int, values: OpenCLBuffer, ids: OpenCLBuffer)?
+
+    /// Two slots for streamed key / column tiles: device buffers, the event after which the slot
+    /// is free again, and the host memory of the tile in flight (kept alive until then).
+    private struct Slot {
+        var values: OpenCLBuffer?
+        var ids: OpenCLBuffer?
+        var released: OpenCLEvent?
+        var hostValues: [Float] = []
+        var hostIds: [Int32] = []
+    }
+    private var slots = [Slot(), Slot()]
+    private var tileCount = 0
+    private var similarities: OpenCLBuffer?
 
     /// - Parameters:
     ///   - overrides: limits to impose below the device's own (GPU-like limits on PoCL in tests).
@@ -32,7 +48,9 @@ public final class OpenCLNeighborEngine: NeighborEngine {
                 variant: KernelConfiguration.Variant? = nil) throws {
         limits = device.limits.lowered(to: overrides)
         configuration = try KernelConfiguration.choose(for: limits, kind: device.deviceType, variant: variant)
-        queue = try OpenCLQueue(device: device)
+        context = try OpenCLContext(device: device)
+        compute = try context.queue()
+        transfer = try context.queue()
         self.device = DeviceDescription(
             id: id, name: device.name, vendor: device.vendor, type: device.deviceType, backend: .opencl,
             globalMemoryBytes: limits.globalMemoryBytes, maxAllocationBytes: limits.maxAllocationBytes,
@@ -43,79 +61,172 @@ public final class OpenCLNeighborEngine: NeighborEngine {
 
     /// Builds the kernels for this candidate count (a compile-time constant of the top-k kernel),
     /// once per engine and count. The build log of a failure travels in the error.
-    private func kernels(candidates: Int) throws -> (similarity: OpenCLKernel, topk: OpenCLKernel) {
-        if let program, program.candidates == candidates { return (program.similarity, program.topk) }
+    private func kernels(candidates: Int) throws -> (similarity: OpenCLKernel, topk: OpenCLKernel, copy: OpenCLKernel) {
+        if let program, program.candidates == candidates { return (program.similarity, program.topk, program.copy) }
         let source = EmbeddedKernels.sources["similarity.cl"]! + "\n" + EmbeddedKernels.sources["topk.cl"]!
-        let built = try queue.program(source: source,
-                                      options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: candidates))
+        let built = try context.program(source: source,
+                                        options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: candidates))
         let similarity = try built.kernel("similarity_tile")
         let topk = try built.kernel("topk_merge")
+        let copy = try built.kernel("copy_candidates")
         // The compiler may allow fewer work-items than the device (register pressure): honour it.
         let simLimit = try similarity.maxWorkGroupSize, topLimit = try topk.maxWorkGroupSize
         guard configuration.similarityGroup <= simLimit, configuration.topkGroup <= topLimit else {
             throw SaegeoError.device("\(device.id): compiled kernels allow \(simLimit)/\(topLimit) work-items per group, fewer than the \(configuration.similarityGroup)/\(configuration.topkGroup) planned; lower the limit with SAEGEO_OPENCL_MAX_WORK_GROUP=\(min(simLimit, topLimit))")
         }
-        program = (candidates, similarity, topk)
-        return (similarity, topk)
+        program = (candidates, similarity, topk, copy)
+        return (similarity, topk, copy)
     }
 
-    public func beginQueries(_ queries: UnitRows, candidates: Int) throws {
-        _ = try kernels(candidates: candidates)
-        let listBytes = max(1, queries.rows) * candidates * 4
-        func list() throws -> (OpenCLBuffer, OpenCLBuffer) {
-            (try queue.buffer(bytes: listBytes, label: "candidate scores"),
-             try queue.buffer(bytes: listBytes, label: "candidate ids"))
+    private func startCandidates(rows: Int, perRow: Int) throws {
+        _ = try kernels(candidates: perRow)
+        let bytes = max(1, rows) * perRow * 4
+        func list(_ name: String) throws -> (OpenCLBuffer, OpenCLBuffer) {
+            (try context.buffer(bytes: bytes, label: "\(name) candidate scores"),
+             try context.buffer(bytes: bytes, label: "\(name) candidate ids"))
         }
-        let current = try list(), next = try list()
-        let empty = CandidateLists.empty(rows: queries.rows, perRow: candidates)
-        try empty.scores.withUnsafeBytes { try current.0.write($0) }
-        try empty.ids.withUnsafeBytes { try current.1.write($0) }
-        let queryBuffer = try queue.buffer(bytes: queries.values.count * 4, label: "query tile")
-        try queries.values.withUnsafeBytes { try queryBuffer.write($0) }
-        let idBuffer = try queue.buffer(bytes: max(1, queries.rows) * 4, label: "query ids")
-        try queries.ids.withUnsafeBytes { try idBuffer.write($0) }
-        block = QueryBlock(rows: queries.rows, capacity: queries.capacity, stride: queries.stride,
-                           candidates: candidates, queries: queryBuffer, queryIds: idBuffer,
-                           current: current, next: next)
+        let current = try list("current"), next = try list("next")
+        let empty = CandidateLists.empty(rows: rows, perRow: perRow)
+        try empty.scores.withUnsafeBytes { _ = try compute.write(current.0, from: $0, blocking: true) }
+        try empty.ids.withUnsafeBytes { _ = try compute.write(current.1, from: $0, blocking: true) }
+        candidates = Candidates(rows: rows, perRow: perRow, current: current, next: next)
+    }
+
+    private func takeCandidates() throws -> CandidateLists {
+        try compute.finish()
+        guard let candidates else { return .empty(rows: 0, perRow: 0) }
+        var lists = CandidateLists.empty(rows: candidates.rows, perRow: candidates.perRow)
+        if candidates.rows > 0 {
+            try lists.scores.withUnsafeMutableBytes { try compute.read(candidates.current.scores, into: $0) }
+            try lists.ids.withUnsafeMutableBytes { try compute.read(candidates.current.ids, into: $0) }
+        }
+        self.candidates = nil
+        rowTile = nil
+        slots = [Slot(), Slot()]
+        return lists
+    }
+
+    /// Uploads the tile of query (or row) vectors, blocking: it is used by every following tile.
+    private func setRowTile(_ tile: UnitRows, offset: Int) throws {
+        if let rowTile, rowTile.offset == offset, rowTile.rows == tile.rows { return }
+        try compute.finish()
+        let values = try context.buffer(bytes: tile.values.count * 4, label: "row tile")
+        let ids = try context.buffer(bytes: max(1, tile.rows) * 4, label: "row ids")
+        try tile.values.withUnsafeBytes { _ = try compute.write(values, from: $0, blocking: true) }
+        try tile.ids.withUnsafeBytes { _ = try compute.write(ids, from: $0, blocking: true) }
+        rowTile = (offset, tile.rows, tile.capacity, values, ids)
+    }
+
+    /// Sends a key (or column) tile to the next free slot without waiting for the device.
+    private func stream(_ tile: UnitRows) throws -> (values: OpenCLBuffer, ids: OpenCLBuffer, ready: [OpenCLEvent?], slot: Int) {
+        let index = tileCount % 2
+        tileCount += 1
+        // The slot's previous tile must be done before its buffers and host memory are reused.
+        try slots[index].released?.wait()
+        var slot = slots[index]
+        if slot.values == nil || slot.values!.bytes < tile.values.count * 4 {
+            slot.values = try context.buffer(bytes: tile.values.count * 4, label: "key tile")
+        }
+        if slot.ids == nil || slot.ids!.bytes < tile.capacity * 4 {
+            slot.ids = try context.buffer(bytes: tile.capacity * 4, label: "key ids")
+        }
+        slot.hostValues = tile.values
+        slot.hostIds = tile.ids
+        let valuesReady = try slot.hostValues.withUnsafeBytes {
+            try transfer.write(slot.values!, from: $0, blocking: false)
+        }
+        let idsReady = try slot.hostIds.withUnsafeBytes { try transfer.write(slot.ids!, from: $0, blocking: false) }
+        slots[index] = slot
+        return (slot.values!, slot.ids!, [valuesReady, idsReady], index)
+    }
+
+    private func similarityBuffer(bytes: Int) throws -> OpenCLBuffer {
+        if let similarities, similarities.bytes >= bytes { return similarities }
+        try compute.finish()
+        similarities = nil
+        let buffer = try context.buffer(bytes: bytes, label: "similarity tile")
+        similarities = buffer
+        return buffer
+    }
+
+    /// S = rows . columnsᵀ for the row tile and a streamed tile; returns the kernel's event.
+    private func similarity(_ columns: UnitRows, values: OpenCLBuffer, after ready: [OpenCLEvent?]) throws -> OpenCLBuffer {
+        guard let rowTile, let candidates else { preconditionFailure("no row tile") }
+        let c = configuration
+        let s = try similarityBuffer(bytes: rowTile.capacity * columns.capacity * 4)
+        try compute.run(try kernels(candidates: candidates.perRow).similarity,
+                        [.buffer(rowTile.values), .buffer(values), .buffer(s),
+                         .int32(Int32(columns.stride)), .int32(Int32(columns.capacity))],
+                        global: [columns.capacity / c.register, rowTile.capacity / c.register],
+                        local: [c.tile / c.register, c.tile / c.register], after: ready)
+        return s
+    }
+
+    /// Merges S (rows or columns) into the candidates of `count` queries starting at `offset`.
+    /// `swapAll`: all candidates were rewritten, so the buffers trade places; otherwise only this
+    /// range was, and it is copied back so `current` stays whole.
+    @discardableResult
+    private func merge(_ s: OpenCLBuffer, queryStride: Int, keyStride: Int, keys: Int, offset: Int, count: Int,
+                       queryIds: OpenCLBuffer, keyIds: OpenCLBuffer, swapAll: Bool) throws -> OpenCLEvent? {
+        guard var candidates else { preconditionFailure("no candidates") }
+        let c = configuration
+        let done = try compute.run(try kernels(candidates: candidates.perRow).topk,
+                                   [.buffer(s), .int32(Int32(queryStride)), .int32(Int32(keyStride)), .int32(Int32(keys)),
+                                    .int32(Int32(offset)), .buffer(queryIds), .buffer(keyIds),
+                                    .buffer(candidates.current.scores), .buffer(candidates.current.ids),
+                                    .buffer(candidates.next.scores), .buffer(candidates.next.ids)],
+                                   global: [count * c.topkGroup], local: [c.topkGroup])
+        if swapAll {
+            swap(&candidates.current, &candidates.next)
+            self.candidates = candidates
+        } else {
+            let first = offset * candidates.perRow, slots = count * candidates.perRow
+            try compute.run(try kernels(candidates: candidates.perRow).copy,
+                            [.buffer(candidates.next.scores), .buffer(candidates.next.ids),
+                             .buffer(candidates.current.scores), .buffer(candidates.current.ids),
+                             .int32(Int32(first)), .int32(Int32(slots))],
+                            global: [roundUp(slots, to: c.topkGroup)], local: [c.topkGroup])
+        }
+        return done
+    }
+
+    // MARK: queries against keys
+
+    public func beginQueries(_ queries: UnitRows, candidates: Int) throws {
+        try startCandidates(rows: queries.rows, perRow: candidates)
+        try setRowTile(queries, offset: 0)
     }
 
     public func addKeys(_ keys: UnitRows) throws {
-        guard var block, keys.rows > 0, block.rows > 0 else { return }
-        let (similarity, topk) = try kernels(candidates: block.candidates)
-        let keyBytes = keys.values.count * 4
-        let simBytes = block.capacity * keys.capacity * 4
-        if keyBuffers == nil || keyBuffers!.keys.bytes < keyBytes || keyBuffers!.similarities.bytes < simBytes
-            || keyBuffers!.ids.bytes < keys.rows * 4 {
-            keyBuffers = nil  // release before allocating the larger ones
-            keyBuffers = (try queue.buffer(bytes: keyBytes, label: "key tile"),
-                          try queue.buffer(bytes: keys.capacity * 4, label: "key ids"),
-                          try queue.buffer(bytes: simBytes, label: "similarity tile"))
-        }
-        let buffers = keyBuffers!
-        try keys.values.withUnsafeBytes { try buffers.keys.write($0) }
-        try keys.ids.withUnsafeBytes { try buffers.ids.write($0) }
-        let c = configuration
-        try similarity.run([.buffer(block.queries), .buffer(buffers.keys), .buffer(buffers.similarities),
-                            .int32(Int32(keys.stride)), .int32(Int32(keys.capacity))],
-                           global: [keys.capacity / c.register, block.capacity / c.register],
-                           local: [c.tile / c.register, c.tile / c.register])
-        try topk.run([.buffer(buffers.similarities), .int32(Int32(keys.capacity)), .int32(Int32(keys.rows)),
-                      .buffer(block.queryIds), .buffer(buffers.ids),
-                      .buffer(block.current.scores), .buffer(block.current.ids),
-                      .buffer(block.next.scores), .buffer(block.next.ids)],
-                     global: [block.rows * c.topkGroup], local: [c.topkGroup])
-        swap(&block.current, &block.next)
-        self.block = block
+        guard let rowTile, keys.rows > 0, rowTile.rows > 0 else { return }
+        let tile = try stream(keys)
+        let s = try similarity(keys, values: tile.values, after: tile.ready)
+        slots[tile.slot].released = try merge(s, queryStride: keys.capacity, keyStride: 1, keys: keys.rows, offset: 0,
+                                              count: rowTile.rows, queryIds: rowTile.ids, keyIds: tile.ids, swapAll: true)
     }
 
-    public func finishQueries() throws -> CandidateLists {
-        guard let block else { return .empty(rows: 0, perRow: 0) }
-        var lists = CandidateLists.empty(rows: block.rows, perRow: block.candidates)
-        if block.rows > 0 {
-            try lists.scores.withUnsafeMutableBytes { try block.current.scores.read(into: $0) }
-            try lists.ids.withUnsafeMutableBytes { try block.current.ids.read(into: $0) }
-        }
-        self.block = nil
-        return lists
+    public func finishQueries() throws -> CandidateLists { try takeCandidates() }
+
+    // MARK: all pairs
+
+    public func beginAllPairs(features: Int, candidates: Int) throws {
+        try startCandidates(rows: features, perRow: candidates)
     }
+
+    public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
+        guard rows.rows > 0, columns.rows > 0 else { return }
+        try setRowTile(rows, offset: rowOffset)
+        guard let rowTile else { return }
+        let tile = try stream(columns)
+        let s = try similarity(columns, values: tile.values, after: tile.ready)
+        var done = try merge(s, queryStride: columns.capacity, keyStride: 1, keys: columns.rows, offset: rowOffset,
+                             count: rows.rows, queryIds: rowTile.ids, keyIds: tile.ids, swapAll: false)
+        if rowOffset != columnOffset {
+            done = try merge(s, queryStride: 1, keyStride: columns.capacity, keys: rows.rows, offset: columnOffset,
+                             count: columns.rows, queryIds: tile.ids, keyIds: rowTile.ids, swapAll: false)
+        }
+        slots[tile.slot].released = done
+    }
+
+    public func finishAllPairs() throws -> CandidateLists { try takeCandidates() }
 }

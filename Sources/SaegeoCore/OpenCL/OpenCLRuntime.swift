@@ -81,11 +81,10 @@ public final class OpenCLDevice: @unchecked Sendable {
     }
 }
 
-/// A context and an in-order command queue on one device.
-final class OpenCLQueue: @unchecked Sendable {
+/// A context on one device; buffers and programs belong to it, commands go through its queues.
+final class OpenCLContext: @unchecked Sendable {
     let device: OpenCLDevice
     let context: cl_context
-    let queue: cl_command_queue
 
     init(device: OpenCLDevice) throws {
         self.device = device
@@ -95,24 +94,88 @@ final class OpenCLQueue: @unchecked Sendable {
             throw OpenCLError(status, call: "clCreateContext")
         }
         self.context = context
-        guard let queue = clCreateCommandQueue(context, device.handle, 0, &status) else {
-            clReleaseContext(context)
+    }
+
+    deinit { clReleaseContext(context) }
+
+    func queue() throws -> OpenCLQueue { try OpenCLQueue(context: self) }
+
+    func buffer(bytes: Int, label: String) throws -> OpenCLBuffer {
+        try OpenCLBuffer(context: self, bytes: bytes, label: label)
+    }
+
+    func program(source: String, options: String) throws -> OpenCLProgram {
+        try OpenCLProgram(context: self, source: source, options: options)
+    }
+}
+
+/// A command's completion, to order commands across queues and to wait for on the host.
+final class OpenCLEvent: @unchecked Sendable {
+    let handle: cl_event
+    init(_ handle: cl_event) { self.handle = handle }
+    deinit { clReleaseEvent(handle) }
+
+    func wait() throws {
+        var event: cl_event? = handle
+        try OpenCLError.check(clWaitForEvents(1, &event), "clWaitForEvents")
+    }
+}
+
+/// An in-order command queue. Two of them on one context let a transfer run while a kernel runs.
+final class OpenCLQueue: @unchecked Sendable {
+    let context: OpenCLContext
+    let queue: cl_command_queue
+
+    init(context: OpenCLContext) throws {
+        self.context = context
+        var status: cl_int = 0
+        guard let queue = clCreateCommandQueue(context.context, context.device.handle, 0, &status) else {
             throw OpenCLError(status, call: "clCreateCommandQueue")
         }
         self.queue = queue
     }
 
-    deinit {
-        clReleaseCommandQueue(queue)
-        clReleaseContext(context)
+    deinit { clReleaseCommandQueue(queue) }
+
+    /// Calls `body` with the handles of `events` as an OpenCL wait list.
+    private func withWaitList<R>(_ events: [OpenCLEvent?], _ body: (cl_uint, UnsafePointer<cl_event?>?) throws -> R) rethrows -> R {
+        let handles: [cl_event?] = events.compactMap { $0?.handle }
+        if handles.isEmpty { return try body(0, nil) }
+        return try handles.withUnsafeBufferPointer { try body(cl_uint($0.count), $0.baseAddress) }
     }
 
-    func buffer(bytes: Int, label: String) throws -> OpenCLBuffer {
-        try OpenCLBuffer(queue: self, bytes: bytes, label: label)
+    /// Copies host memory into a buffer. Non-blocking: the memory must stay valid until the
+    /// returned event completes.
+    @discardableResult
+    func write(_ buffer: OpenCLBuffer, from source: UnsafeRawBufferPointer, blocking: Bool,
+               after events: [OpenCLEvent?] = []) throws -> OpenCLEvent? {
+        guard source.count > 0 else { return nil }
+        var event: cl_event?
+        try withWaitList(events) { count, list in
+            try OpenCLError.check(clEnqueueWriteBuffer(queue, buffer.handle, cl_bool(blocking ? CL_TRUE : CL_FALSE), 0,
+                                                       source.count, source.baseAddress, count, list, &event),
+                                  "clEnqueueWriteBuffer", buffer.label)
+        }
+        return event.map(OpenCLEvent.init)
     }
 
-    func program(source: String, options: String) throws -> OpenCLProgram {
-        try OpenCLProgram(queue: self, source: source, options: options)
+    func read(_ buffer: OpenCLBuffer, into destination: UnsafeMutableRawBufferPointer) throws {
+        guard destination.count > 0 else { return }
+        try OpenCLError.check(clEnqueueReadBuffer(queue, buffer.handle, cl_bool(CL_TRUE), 0, destination.count,
+                                                  destination.baseAddress, 0, nil, nil), "clEnqueueReadBuffer", buffer.label)
+    }
+
+    @discardableResult
+    func run(_ kernel: OpenCLKernel, _ arguments: [OpenCLKernel.Argument], global: [Int], local: [Int],
+             after events: [OpenCLEvent?] = []) throws -> OpenCLEvent? {
+        try kernel.setArguments(arguments)
+        var event: cl_event?
+        try withWaitList(events) { count, list in
+            try OpenCLError.check(clEnqueueNDRangeKernel(queue, kernel.handle, cl_uint(global.count), nil,
+                                                         global, local, count, list, &event),
+                                  "clEnqueueNDRangeKernel", "\(kernel.name) global \(global) local \(local)")
+        }
+        return event.map(OpenCLEvent.init)
     }
 
     func finish() throws {
@@ -124,55 +187,42 @@ final class OpenCLQueue: @unchecked Sendable {
 final class OpenCLBuffer: @unchecked Sendable {
     let handle: cl_mem
     let bytes: Int
-    private unowned let queue: OpenCLQueue
+    let label: String
 
-    init(queue: OpenCLQueue, bytes: Int, label: String) throws {
-        let limit = queue.device.limits.maxAllocationBytes
+    init(context: OpenCLContext, bytes: Int, label: String) throws {
+        let limit = context.device.limits.maxAllocationBytes
         guard bytes <= limit else {
             throw OpenCLError(CL_INVALID_BUFFER_SIZE, call: "clCreateBuffer",
                               detail: "\(label) needs \(bytes) bytes, more than the device's largest allocation of \(limit)")
         }
         var status: cl_int = 0
-        guard let mem = clCreateBuffer(queue.context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 4), nil, &status) else {
+        guard let mem = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 4), nil, &status) else {
             throw OpenCLError(status, call: "clCreateBuffer", detail: "\(label), \(bytes) bytes")
         }
         handle = mem
         self.bytes = bytes
-        self.queue = queue
+        self.label = label
     }
 
     deinit { clReleaseMemObject(handle) }
-
-    /// Copies host memory into the buffer; blocking, so the host memory may be reused at once.
-    func write(_ source: UnsafeRawBufferPointer, offset: Int = 0) throws {
-        guard source.count > 0 else { return }
-        try OpenCLError.check(clEnqueueWriteBuffer(queue.queue, handle, cl_bool(CL_TRUE), offset, source.count,
-                                                   source.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
-    }
-
-    func read(into destination: UnsafeMutableRawBufferPointer, offset: Int = 0) throws {
-        guard destination.count > 0 else { return }
-        try OpenCLError.check(clEnqueueReadBuffer(queue.queue, handle, cl_bool(CL_TRUE), offset, destination.count,
-                                                  destination.baseAddress, 0, nil, nil), "clEnqueueReadBuffer")
-    }
 }
 
 /// A program built for one device, and the kernels made from it.
 final class OpenCLProgram: @unchecked Sendable {
     let handle: cl_program
-    private unowned let queue: OpenCLQueue
+    private let context: OpenCLContext
 
-    init(queue: OpenCLQueue, source: String, options: String) throws {
-        self.queue = queue
+    init(context: OpenCLContext, source: String, options: String) throws {
+        self.context = context
         var status: cl_int = 0
         let program: cl_program? = source.withCString { text in
             var pointer: UnsafePointer<CChar>? = text
             var length = strlen(text)
-            return clCreateProgramWithSource(queue.context, 1, &pointer, &length, &status)
+            return clCreateProgramWithSource(context.context, 1, &pointer, &length, &status)
         }
         guard let program else { throw OpenCLError(status, call: "clCreateProgramWithSource") }
         handle = program
-        var device: cl_device_id? = queue.device.handle
+        var device: cl_device_id? = context.device.handle
         let built = clBuildProgram(program, 1, &device, options, nil, nil)
         if built != CL_SUCCESS {
             throw OpenCLError(built, call: "clBuildProgram", detail: "options '\(options)'; build log: \(buildLog())")
@@ -183,18 +233,18 @@ final class OpenCLProgram: @unchecked Sendable {
 
     func buildLog() -> String {
         var size = 0
-        clGetProgramBuildInfo(handle, queue.device.handle, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+        clGetProgramBuildInfo(handle, context.device.handle, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
         var bytes = [CChar](repeating: 0, count: size + 1)
-        clGetProgramBuildInfo(handle, queue.device.handle, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
+        clGetProgramBuildInfo(handle, context.device.handle, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
         return cString(bytes).split(separator: "\n").joined(separator: " | ")
     }
 
     func kernel(_ name: String) throws -> OpenCLKernel {
-        try OpenCLKernel(program: self, queue: queue, name: name)
+        try OpenCLKernel(program: self, device: context.device, name: name)
     }
 }
 
-/// One kernel: arguments are set in order, then it is enqueued on the queue.
+/// One kernel: arguments are set in order, then it is enqueued on a queue (OpenCLQueue.run).
 final class OpenCLKernel: @unchecked Sendable {
     enum Argument {
         case buffer(OpenCLBuffer)
@@ -203,17 +253,17 @@ final class OpenCLKernel: @unchecked Sendable {
 
     let handle: cl_kernel
     let name: String
-    private unowned let queue: OpenCLQueue
+    private let device: OpenCLDevice
     private let program: OpenCLProgram
 
-    init(program: OpenCLProgram, queue: OpenCLQueue, name: String) throws {
+    init(program: OpenCLProgram, device: OpenCLDevice, name: String) throws {
         var status: cl_int = 0
         guard let kernel = clCreateKernel(program.handle, name, &status) else {
             throw OpenCLError(status, call: "clCreateKernel", detail: name)
         }
         handle = kernel
         self.name = name
-        self.queue = queue
+        self.device = device
         self.program = program
     }
 
@@ -223,7 +273,7 @@ final class OpenCLKernel: @unchecked Sendable {
     var maxWorkGroupSize: Int {
         get throws {
             var size = 0
-            try OpenCLError.check(clGetKernelWorkGroupInfo(handle, queue.device.handle,
+            try OpenCLError.check(clGetKernelWorkGroupInfo(handle, device.handle,
                                                            cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
                                                            MemoryLayout<Int>.size, &size, nil),
                                   "clGetKernelWorkGroupInfo", name)
@@ -231,7 +281,7 @@ final class OpenCLKernel: @unchecked Sendable {
         }
     }
 
-    func run(_ arguments: [Argument], global: [Int], local: [Int]) throws {
+    func setArguments(_ arguments: [Argument]) throws {
         for (index, argument) in arguments.enumerated() {
             let status: cl_int
             switch argument {
@@ -244,9 +294,6 @@ final class OpenCLKernel: @unchecked Sendable {
             }
             try OpenCLError.check(status, "clSetKernelArg", "\(name) argument \(index)")
         }
-        try OpenCLError.check(clEnqueueNDRangeKernel(queue.queue, handle, cl_uint(global.count), nil,
-                                                     global, local, 0, nil, nil),
-                              "clEnqueueNDRangeKernel", "\(name) global \(global) local \(local)")
     }
 }
 

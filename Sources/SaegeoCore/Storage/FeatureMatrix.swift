@@ -41,9 +41,15 @@ public struct FeatureMatrix: Sendable {
         return (byteOffset + range.lowerBound * rowBytes)..<(byteOffset + range.upperBound * rowBytes)
     }
 
-    /// Lets the kernel drop the mapped pages of these features (rows layout; a no-op otherwise).
+    /// Lets the kernel drop the mapped pages of these features (rows layout; all pages otherwise,
+    /// since every feature of a column layout touches the whole matrix).
     func releasePages(ofFeatures range: Range<Int>) {
-        guard layout == .rows else { return }
+        guard layout == .rows else { return releaseAllPages() }
         file.release(byteRange: byteRange(ofFeatures: range))
+    }
+
+    /// Drops every mapped page of the matrix; they are read again from the file when touched.
+    func releaseAllPages() {
+        file.release(byteRange: byteOffset..<(byteOffset + byteCount))
     }
 }

@@ -10,12 +10,16 @@ struct BackendCase: CustomStringConvertible, Sendable {
     let overrides: LimitOverrides
     let variant: KernelConfiguration.Variant?
     let maxAllocation: Int?
+    /// Several devices at once (comma-separated ids), each with the settings above.
+    var memoryBudget: Int? = nil
 
-    func makeEngine() throws -> NeighborEngine {
-        if device == "cpu" { return BLASNeighborEngine(maxAllocationBytes: maxAllocation ?? .max) }
-        var overrides = self.overrides
-        overrides.maxAllocationBytes = maxAllocation
-        return try DeviceCatalog().engine(for: device, overrides: overrides, variant: variant)
+    func makeEngines() throws -> [NeighborEngine] {
+        try device.split(separator: ",").map { id in
+            if id == "cpu" { return BLASNeighborEngine(maxAllocationBytes: maxAllocation ?? .max) }
+            var overrides = self.overrides
+            overrides.maxAllocationBytes = maxAllocation
+            return try DeviceCatalog().engine(for: String(id), overrides: overrides, variant: variant)
+        }
     }
 
     static let all: [BackendCase] = {
@@ -37,7 +41,14 @@ struct BackendCase: CustomStringConvertible, Sendable {
                             variant: .localTiled, maxAllocation: 256 << 10),
                 BackendCase(description: "\(id) direct, 256 KiB buffers", device: id, overrides: .init(),
                             variant: .direct, maxAllocation: 256 << 10),
+                BackendCase(description: "cpu + \(id), 1 MiB budget", device: "cpu,\(id)", overrides: .init(),
+                            variant: nil, maxAllocation: nil, memoryBudget: 1 << 20),
             ]
+        }
+        if count >= 1 {
+            // Two contexts on the same device behave as two devices.
+            cases.append(BackendCase(description: "opencl:0 twice, tiled, 2 MiB budget", device: "opencl:0,opencl:0",
+                                     overrides: .init(), variant: .localTiled, maxAllocation: nil, memoryBudget: 2 << 20))
         }
         return cases
     }()

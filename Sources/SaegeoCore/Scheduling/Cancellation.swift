@@ -1,0 +1,61 @@
+import Foundation
+
+/// A flag the CLI raises on Ctrl-C or SIGTERM; long loops check it between tiles.
+public final class Cancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+
+    public init() {}
+
+    public func cancel() {
+        lock.lock()
+        raised = true
+        lock.unlock()
+    }
+
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return raised
+    }
+
+    public func check() throws {
+        if isCancelled { throw SaegeoError(.usage, "interrupted; no output was written") }
+    }
+}
+
+/// Progress of a run: tiles done of the total and the arithmetic done so far.
+public struct ProgressReport: Sendable {
+    public let tilesDone: Int
+    public let tilesTotal: Int
+    public let flopsDone: Double
+}
+
+/// Counts finished tiles across device threads and reports them.
+final class ProgressCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tiles = 0
+    private var flops = 0.0
+    let total: Int
+    let report: (@Sendable (ProgressReport) -> Void)?
+
+    init(total: Int, report: (@Sendable (ProgressReport) -> Void)?) {
+        self.total = total
+        self.report = report
+    }
+
+    func add(tiles: Int, flops: Double) {
+        lock.lock()
+        self.tiles += tiles
+        self.flops += flops
+        let snapshot = ProgressReport(tilesDone: self.tiles, tilesTotal: total, flopsDone: self.flops)
+        lock.unlock()
+        report?(snapshot)
+    }
+
+    var flopsDone: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return flops
+    }
+}
