@@ -11,6 +11,8 @@ struct OclgrindTests {
         let description: String
         let environment: [String: String]
         let k: String
+        /// Query every third feature instead of all (queries against keys, not all pairs).
+        var subset = false
     }
 
     static let cases: [Case] = [
@@ -21,6 +23,8 @@ struct OclgrindTests {
         Case(description: "tiled kernels, 64 items, many tiles, k beyond the keys", environment: [
             "SAEGEO_OPENCL_VARIANT": "tiled", "SAEGEO_OPENCL_MAX_WORK_GROUP": "64",
             "SAEGEO_OPENCL_MAX_ALLOCATION": "65536"], k: "80"),
+        Case(description: "direct kernels, queries against keys, many tiles", environment: [
+            "SAEGEO_OPENCL_VARIANT": "direct", "SAEGEO_OPENCL_MAX_ALLOCATION": "65536"], k: "7", subset: true),
     ]
 
     @Test("kernels run clean under oclgrind and match the cpu", arguments: cases)
@@ -31,13 +35,16 @@ struct OclgrindTests {
             return
         }
         let dictionary = try TestDictionary.make(features: 77, dimension: 200, seed: 31, dead: [6], duplicates: [(9, 1), (10, 1)])
-        let cpuOut = TestFiles.path("oclgrind-cpu-\(testCase.k).safetensors")
-        let cpu = try CommandRunner.saegeo(["neighbors", "--sae", dictionary.path, "-k", testCase.k, "-o", cpuOut, "--device", "cpu"])
+        let queries = testCase.subset
+            ? ["--queries", try TestFiles.write(stride(from: 0, to: 77, by: 3).map(String.init).joined(separator: "\n"), to: "oclgrind-queries.txt")]
+            : []
+        let cpuOut = TestFiles.path("oclgrind-cpu-\(testCase.k)-\(testCase.subset).safetensors")
+        let cpu = try CommandRunner.saegeo(["neighbors", "--sae", dictionary.path, "-k", testCase.k, "-o", cpuOut, "--device", "cpu"] + queries)
         #expect(cpu.status == 0, "\(cpu.stderr)")
         let out = TestFiles.path("oclgrind-\(testCase.description.hashValue).safetensors")
         let run = try CommandRunner.run(oclgrind, ["--data-races", "--uninitialized", "--check-api",
                                                    CommandRunner.saegeo, "neighbors", "--sae", dictionary.path,
-                                                   "-k", testCase.k, "-o", out, "--device", "opencl:0"],
+                                                   "-k", testCase.k, "-o", out, "--device", "opencl:0"] + queries,
                                         environment: testCase.environment)
         #expect(run.status == 0, "\(run.stderr.prefix(2000))")
         // Everything oclgrind reports goes to stderr; saegeo itself prints only its summary line.

@@ -60,6 +60,12 @@ public struct TileLayout: Sendable, Equatable {
     public let dimensionAlignment: Int
     /// The largest single buffer the device can hold.
     public let maxAllocationBytes: Int
+
+    public init(rowAlignment: Int, dimensionAlignment: Int, maxAllocationBytes: Int) {
+        self.rowAlignment = rowAlignment
+        self.dimensionAlignment = dimensionAlignment
+        self.maxAllocationBytes = maxAllocationBytes
+    }
 }
 
 /// One device's part of a neighbour search: float32 similarities of tiles of unit rows, keeping

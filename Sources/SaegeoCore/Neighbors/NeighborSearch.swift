@@ -40,15 +40,17 @@ public struct NeighborSearch: Sendable {
         min(k + max(8, k / 4), keys)
     }
 
-    /// Queries and keys are one set, each query once: the symmetric schedule applies.
-    public var isAllPairs: Bool {
-        queries.count == keys.count && Set(queries).count == queries.count && Set(queries) == Set(keys)
-    }
-
     /// The planner's view of this search, before any dead feature is known.
     public var problem: TilePlanner.Problem {
-        TilePlanner.Problem(queries: queries.count, keys: Set(keys).count, dimension: dictionary.dimension, k: k,
-                            candidates: Self.candidates(k: k, keys: Set(keys).count), allPairs: isAllPairs)
+        Self.problem(queries: queries, keys: keys, dimension: dictionary.dimension, k: k)
+    }
+
+    /// The planner's view of a search; all pairs when queries and keys are one set, each query once.
+    public static func problem(queries: [Int], keys: [Int], dimension: Int, k: Int) -> TilePlanner.Problem {
+        let keySet = Set(keys)
+        let allPairs = queries.count == keySet.count && Set(queries) == keySet
+        return TilePlanner.Problem(queries: queries.count, keys: keySet.count, dimension: dimension, k: k,
+                                   candidates: candidates(k: k, keys: keySet.count), allPairs: allPairs)
     }
 
     static func plannerDevice(_ engine: NeighborEngine, budget: Int?) -> TilePlanner.Device {
