@@ -67,6 +67,9 @@ public final class BLASNeighborEngine: NeighborEngine {
 
     public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
         guard rows.rows > 0, columns.rows > 0 else { return }
+        if rowOffset == columnOffset {
+            return addDiagonalTile(rows, offset: rowOffset)
+        }
         multiply(rows, columns)
         offerRows(count: rows.rows, columns: columns.rows, firstCandidate: rowOffset, rowIds: rows.ids, columnIds: columns.ids)
         if rowOffset != columnOffset {
@@ -76,6 +79,47 @@ public final class BLASNeighborEngine: NeighborEngine {
     }
 
     public func finishAllPairs() throws -> CandidateLists { takeCandidates() }
+
+    /// A tile against itself: only the upper triangle (ssyrk, half the arithmetic); each entry
+    /// (r, c), r < c, feeds the candidates of r (as a row) and of c (as a column).
+    private func addDiagonalTile(_ tile: UnitRows, offset: Int) {
+        let n = tile.rows
+        if similarities.count < n * n { similarities = [Float](repeating: 0, count: n * n) }
+        similarities.withUnsafeMutableBufferPointer { s in
+            tile.values.withUnsafeBufferPointer { a in
+                CBLAS.upperGram(n: n, k: tile.stride, a: a.baseAddress!, lda: tile.stride, c: s.baseAddress!, ldc: n)
+            }
+        }
+        let perRow = self.perRow, ids = tile.ids
+        withBuffers { s, scores, candidateIds in
+            ids.withUnsafeBufferPointer { idPointer in
+                let keys = UnsafeSendablePointer(idPointer.baseAddress!)
+                // Rows: row r sees columns r+1..<n.
+                parallelChunks(n) { range in
+                    for row in range where row + 1 < n {
+                        let slot = (offset + row) * perRow
+                        CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
+                            .offer(row: s.pointer + row * n + row + 1, keyIds: keys.pointer + row + 1,
+                                   count: n - row - 1, selfId: ids[row])
+                    }
+                }
+            }
+            // Columns: column c sees rows 0..<c.
+            parallelChunks(n) { range in
+                var bars = range.map { scores.pointer[(offset + $0) * perRow] }
+                for row in 0..<(range.upperBound - 1) {
+                    let line = s.pointer + row * n
+                    for column in max(range.lowerBound, row + 1)..<range.upperBound where line[column] > bars[column - range.lowerBound] {
+                        guard ids[row] != ids[column] else { continue }
+                        let slot = (offset + column) * perRow
+                        let heap = CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
+                        heap.replaceRoot(score: line[column], id: ids[row])
+                        bars[column - range.lowerBound] = heap.threshold
+                    }
+                }
+            }
+        }
+    }
 
     // MARK: arithmetic
 

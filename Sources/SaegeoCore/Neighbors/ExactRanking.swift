@@ -62,8 +62,14 @@ struct ExactRanking: Sendable {
         }
         var exhaustive = false
         if !complete {
-            scored = liveKeys.lazy.filter { $0 != Int32(query) }.map {
-                ($0, cosine(query: scratch.query, queryNorm: queryNorm, key: Int($0), scratch: scratch))
+            // Every key, in chunks whose mapped pages are dropped afterwards.
+            scored.removeAll(keepingCapacity: true)
+            for start in stride(from: 0, to: liveKeys.count, by: 4096) {
+                let chunk = liveKeys[start..<min(liveKeys.count, start + 4096)]
+                for key in chunk where key != Int32(query) {
+                    scored.append((key, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(key), scratch: scratch)))
+                }
+                dictionary.releasePages(ofFeatures: Int(chunk.first!)..<(Int(chunk.last!) + 1))
             }
             scored.sort(by: Self.ranksBefore)
             exhaustive = true

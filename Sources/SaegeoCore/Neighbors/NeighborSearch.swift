@@ -35,9 +35,9 @@ public struct NeighborSearch: Sendable {
     }
 
     /// Candidates kept per query by the float32 pass: a few more than k, so that the exact
-    /// re-scoring rarely finds the certificate short.
+    /// re-scoring rarely finds the certificate short (each short row costs a pass over every key).
     public static func candidates(k: Int, keys: Int) -> Int {
-        min(k + max(8, k / 4), keys)
+        min(k + max(16, k / 2), keys)
     }
 
     /// The planner's view of this search, before any dead feature is known.

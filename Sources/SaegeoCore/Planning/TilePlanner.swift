@@ -68,11 +68,17 @@ public enum TilePlanner {
     public struct Plan: Sendable, Equatable {
         public let problem: Problem
         public let devices: [DevicePlan]
+        /// All pairs: every unit tile is prepared once and kept on the host, because they fit
+        /// beside the buffers within every device's memory; otherwise tiles are prepared per pair.
+        public var keepsTilesResident = false
     }
 
     /// Key tiles staged on the host at once: one being filled, one being copied, one computing.
     static let stagedKeyTiles = 3
     static let maxKeyTile = 4096
+    /// All pairs compute diagonal tiles in full: smaller tiles keep that share small (1/T).
+    static let maxAllPairsTile = 1024
+
     static let maxQueryBlock = 8192
 
     public static func plan(_ problem: Problem, devices: [Device]) throws -> Plan {
@@ -81,7 +87,13 @@ public enum TilePlanner {
             // Every device must cut the dictionary the same way: the column candidates of a key
             // tile are shared state. Take the tile that fits all of them.
             let tile = try devices.map { try largestAllPairsTile(problem, $0) }.min()!
-            return Plan(problem: problem, devices: devices.map { allPairsPlan(problem, $0, tile: tile) })
+            let plans = devices.map { allPairsPlan(problem, $0, tile: tile) }
+            let sameLayout = devices.allSatisfy { $0.layout == devices[0].layout }
+            let resident = roundUp(max(problem.keys, 1), to: tile) * plans[0].stride * 4
+            let fits = zip(devices, plans).allSatisfy { device, plan in
+                plan.deviceBytes + (device.isHost ? plan.stagingBytes : 0) + resident <= device.memoryBytes
+            }
+            return Plan(problem: problem, devices: plans, keepsTilesResident: sameLayout && fits)
         }
         return Plan(problem: problem, devices: try devices.map { try neighborsPlan(problem, $0) })
     }
@@ -180,7 +192,7 @@ public enum TilePlanner {
 
     static func largestAllPairsTile(_ p: Problem, _ d: Device) throws -> Int {
         let align = d.layout.rowAlignment
-        var tile = min(roundUp(max(p.keys, 1), to: align), max(align, maxKeyTile / align * align))
+        var tile = min(roundUp(max(p.keys, 1), to: align), max(align, maxAllPairsTile / align * align))
         while tile >= align {
             if allPairsFits(p, d, tile: tile) { return tile }
             if tile == align { break }

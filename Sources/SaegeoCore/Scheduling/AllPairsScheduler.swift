@@ -16,17 +16,25 @@ struct AllPairsScheduler {
         let work = WorkQueue(count: tiles.count)
         let d = Double(context.dictionary.dimension)
         let results = ResultSlots(count: engines.count)
+        // Tiles prepared once for the whole run when the plan has room for them.
+        let resident: [UnitRows]? = context.plan.keepsTilesResident
+            ? tiles.map { context.norms.unitRows(liveKeys[$0], of: context.dictionary, layout: engines[0].layout) }
+            : nil
+        if resident != nil { context.dictionary.releaseAllPages() }
         try DeviceThreads.run(engines, cancellation: context.cancellation) { handle in
             let engine = handle.engine
             try engine.beginAllPairs(features: liveKeys.count, candidates: candidates)
             let rowStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout, buffers: 1)
             let columnStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout)
+            func tile(_ index: Int, _ stager: TileStager) -> UnitRows {
+                resident?[index] ?? stager.tile(liveKeys[tiles[index]])
+            }
             while let taken = work.take(1) {
                 let i = taken.lowerBound
-                let rows = rowStager.tile(liveKeys[tiles[i]])
+                let rows = tile(i, rowStager)
                 for j in i..<tiles.count {
                     try context.cancellation.check()
-                    let columns = j == i ? rows : columnStager.tile(liveKeys[tiles[j]])
+                    let columns = j == i ? rows : tile(j, columnStager)
                     try engine.addPairTile(rows: rows, rowOffset: tiles[i].lowerBound,
                                            columns: columns, columnOffset: tiles[j].lowerBound)
                     counter.add(tiles: 1, flops: 2 * d * Double(tiles[i].count) * Double(j == i ? tiles[i].count : tiles[j].count))

@@ -23,15 +23,40 @@ public struct FeatureMatrix: Sendable {
     public var byteCount: Int { features * dimension * scalarType.byteSize }
     public var sourcePath: String { file.path }
 
-    /// Writes feature `id`'s direction as `dimension` float32 values to `out`.
+    /// Writes feature `id`'s direction as `dimension` float32 values to `out`. Rows are read with
+    /// pread, so that scattered reads (query tiles, re-scoring) leave nothing of the file resident.
     public func copyFeature(_ id: Int, into out: UnsafeMutablePointer<Float>) {
         let base = file.bytes.baseAddress! + byteOffset
+        let rowBytes = dimension * scalarType.byteSize
         switch layout {
+        case .rows where scalarType == .f32:
+            if file.read(into: out, count: rowBytes, at: byteOffset + id * rowBytes) { return }
+            scalarType.load(base + id * rowBytes, count: dimension, stride: 1, into: out)
         case .rows:
+            // Read the narrow row into the upper half of `out`, then widen it front to back: the
+            // float32 written at i only covers halves j <= i, already read. Raw loads, which may
+            // alias anything, keep the compiler from reordering them after the stores.
+            let raw = UnsafeMutableRawPointer(out) + 2 * dimension
+            if file.read(into: raw, count: rowBytes, at: byteOffset + id * rowBytes) {
+                for i in 0..<dimension {
+                    let bits = raw.load(fromByteOffset: 2 * i, as: UInt16.self)
+                    out[i] = scalarType == .f16 ? Float(Float16(bitPattern: bits)) : Float(bitPattern: UInt32(bits) << 16)
+                }
+                return
+            }
             scalarType.load(base + id * dimension * scalarType.byteSize, count: dimension, stride: 1, into: out)
         case .columns:
             scalarType.load(base + id * scalarType.byteSize, count: dimension, stride: features, into: out)
         }
+    }
+
+    /// Calls `body` with feature `id`'s direction as float32: straight from the mapped file when it
+    /// is stored that way (float32 rows), else converted into `scratch` (`dimension` floats).
+    /// Reads consecutive features straight into `out` (`range.count * dimension` floats) with
+    /// pread, when they are stored as float32 rows; false otherwise (then use copyFeature).
+    func readFeatures(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) -> Bool {
+        guard scalarType == .f32, layout == .rows else { return false }
+        return file.read(into: out, count: range.count * dimension * 4, at: byteOffset + range.lowerBound * dimension * 4)
     }
 
     /// The stored bytes of features `range` (rows layout only), so that a pass over a large file

@@ -11,6 +11,8 @@ public final class MappedFile: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     /// True when `bytes` is a private heap copy (see `init(copying:)`), not a mapping.
     private let ownsHeapCopy: Bool
+    /// The open file, for reading large ranges without mapping them (-1 for a heap copy).
+    private let descriptor: Int32
 
     public init(path: String) throws {
         self.path = path
@@ -18,14 +20,16 @@ public final class MappedFile: @unchecked Sendable {
         guard fd >= 0 else {
             throw SaegeoError.io("cannot open \(path): \(String(cString: strerror(errno))); check the path and its permissions")
         }
-        defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
+            close(fd)
             throw SaegeoError.io("cannot stat \(path): \(String(cString: strerror(errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
             throw SaegeoError.io("\(path) is not a regular file; pass the file itself")
         }
+        descriptor = fd
         size = Int(info.st_size)
         ownsHeapCopy = false
         if size == 0 {
@@ -34,6 +38,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let address, address != MAP_FAILED else {
+            close(fd)
             throw SaegeoError.io("cannot map \(path) into memory: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
@@ -44,9 +49,24 @@ public final class MappedFile: @unchecked Sendable {
         self.path = path
         size = data.count
         ownsHeapCopy = true
+        descriptor = -1
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 64)
         if size > 0 { copy.copyMemory(from: data) }
         bytes = UnsafeRawBufferPointer(start: copy.baseAddress, count: size)
+    }
+
+    /// Copies `count` bytes at `offset` into `destination` with pread: the kernel copies from its
+    /// page cache and nothing of the file stays resident in this process, unlike touching the map.
+    public func read(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) -> Bool {
+        guard descriptor >= 0, offset >= 0, count >= 0, offset + count <= size else { return false }
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, destination + done, count - done, off_t(offset + done))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
     }
 
     /// Tells the kernel the pages of a byte range will not be needed soon, so a pass over a file
@@ -61,6 +81,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        if descriptor >= 0 { close(descriptor) }
         guard let base = bytes.baseAddress else { return }
         if ownsHeapCopy {
             base.deallocate()
