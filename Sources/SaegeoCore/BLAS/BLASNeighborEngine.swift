@@ -50,8 +50,7 @@ public final class BLASNeighborEngine: NeighborEngine {
 
     public func addKeys(_ keys: UnitRows) throws {
         guard let queries, keys.rows > 0, queries.rows > 0 else { return }
-        multiply(queries, keys)
-        offerRows(count: queries.rows, columns: keys.rows, firstCandidate: 0, rowIds: queries.ids, columnIds: keys.ids)
+        multiplyAndOfferRows(queries, keys, firstCandidate: 0)
     }
 
     public func finishQueries() throws -> CandidateLists {
@@ -68,10 +67,10 @@ public final class BLASNeighborEngine: NeighborEngine {
     public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
         guard rows.rows > 0, columns.rows > 0 else { return }
         if rowOffset == columnOffset {
-            return addDiagonalTile(rows, offset: rowOffset)
+            // The full square: every row sees every other feature of the tile.
+            return multiplyAndOfferRows(rows, columns, firstCandidate: rowOffset)
         }
-        multiply(rows, columns)
-        offerRows(count: rows.rows, columns: columns.rows, firstCandidate: rowOffset, rowIds: rows.ids, columnIds: columns.ids)
+        multiplyAndOfferRows(rows, columns, firstCandidate: rowOffset)
         if rowOffset != columnOffset {
             offerColumns(rows: rows.rows, columns: columns.rows, firstCandidate: columnOffset,
                          rowIds: rows.ids, columnIds: columns.ids)
@@ -80,74 +79,34 @@ public final class BLASNeighborEngine: NeighborEngine {
 
     public func finishAllPairs() throws -> CandidateLists { takeCandidates() }
 
-    /// A tile against itself: only the upper triangle (ssyrk, half the arithmetic); each entry
-    /// (r, c), r < c, feeds the candidates of r (as a row) and of c (as a column).
-    private func addDiagonalTile(_ tile: UnitRows, offset: Int) {
-        let n = tile.rows
-        if similarities.count < n * n { similarities = [Float](repeating: 0, count: n * n) }
-        similarities.withUnsafeMutableBufferPointer { s in
-            tile.values.withUnsafeBufferPointer { a in
-                CBLAS.upperGram(n: n, k: tile.stride, a: a.baseAddress!, lda: tile.stride, c: s.baseAddress!, ldc: n)
-            }
-        }
-        let perRow = self.perRow, ids = tile.ids
-        withBuffers { s, scores, candidateIds in
-            ids.withUnsafeBufferPointer { idPointer in
-                let keys = UnsafeSendablePointer(idPointer.baseAddress!)
-                // Rows: row r sees columns r+1..<n.
-                parallelChunks(n) { range in
-                    for row in range where row + 1 < n {
-                        let slot = (offset + row) * perRow
-                        CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
-                            .offer(row: s.pointer + row * n + row + 1, keyIds: keys.pointer + row + 1,
-                                   count: n - row - 1, selfId: ids[row])
-                    }
-                }
-            }
-            // Columns: column c sees rows 0..<c.
-            parallelChunks(n) { range in
-                var bars = range.map { scores.pointer[(offset + $0) * perRow] }
-                for row in 0..<(range.upperBound - 1) {
-                    let line = s.pointer + row * n
-                    for column in max(range.lowerBound, row + 1)..<range.upperBound where line[column] > bars[column - range.lowerBound] {
-                        guard ids[row] != ids[column] else { continue }
-                        let slot = (offset + column) * perRow
-                        let heap = CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
-                        heap.replaceRoot(score: line[column], id: ids[row])
-                        bars[column - range.lowerBound] = heap.threshold
-                    }
-                }
-            }
-        }
-    }
-
     // MARK: arithmetic
 
-    /// similarities[m, n] = a[m] . b[n]
-    private func multiply(_ a: UnitRows, _ b: UnitRows) {
-        let m = a.rows, n = b.rows
+    /// similarities[m, n] = a[m] . b[n], each core multiplying its own rows with a single-threaded
+    /// sgemm and then offering them to their heaps while they are in cache. (OpenBLAS's own threads
+    /// would spin between calls, taking the cores from the selection.)
+    private func multiplyAndOfferRows(_ a: UnitRows, _ b: UnitRows, firstCandidate: Int) {
+        let m = a.rows, n = b.rows, perRow = self.perRow
         if similarities.count < m * n { similarities = [Float](repeating: 0, count: m * n) }
-        similarities.withUnsafeMutableBufferPointer { s in
-            a.values.withUnsafeBufferPointer { q in
-                b.values.withUnsafeBufferPointer { k in
-                    CBLAS.multiplyTransposed(m: m, n: n, k: a.stride, a: q.baseAddress!, lda: a.stride,
-                                             b: k.baseAddress!, ldb: b.stride, c: s.baseAddress!, ldc: n)
-                }
-            }
-        }
-    }
-
-    /// Offers row r of the similarity tile to the heap of candidate position firstCandidate + r.
-    private func offerRows(count: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
-        let perRow = self.perRow
+        CBLAS.setThreads(1)
+        let chunks = min(m, ProcessInfo.processInfo.activeProcessorCount)
+        let rowIds = a.ids, aStride = a.stride, bStride = b.stride
         withBuffers { s, scores, ids in
-            columnIds.withUnsafeBufferPointer { columnIds in
-                let keys = UnsafeSendablePointer(columnIds.baseAddress!)
-                parallelChunks(count) { range in
-                    for row in range {
-                        let slot = (firstCandidate + row) * perRow
-                        CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
-                            .offer(row: s.pointer + row * columns, keyIds: keys.pointer, count: columns, selfId: rowIds[row])
+            a.values.withUnsafeBufferPointer { av in
+                b.values.withUnsafeBufferPointer { bv in
+                    b.ids.withUnsafeBufferPointer { keyIds in
+                        let aBase = UnsafeSendablePointer(av.baseAddress!), bBase = UnsafeSendablePointer(bv.baseAddress!)
+                        let keys = UnsafeSendablePointer(keyIds.baseAddress!)
+                        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                            let start = m * chunk / chunks, end = m * (chunk + 1) / chunks
+                            CBLAS.multiplyTransposed(m: end - start, n: n, k: aStride,
+                                                     a: aBase.pointer + start * aStride, lda: aStride,
+                                                     b: bBase.pointer, ldb: bStride, c: s.pointer + start * n, ldc: n)
+                            for row in start..<end {
+                                let slot = (firstCandidate + row) * perRow
+                                CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
+                                    .offer(row: s.pointer + row * n, keyIds: keys.pointer, count: n, selfId: rowIds[row])
+                            }
+                        }
                     }
                 }
             }
@@ -176,7 +135,7 @@ public final class BLASNeighborEngine: NeighborEngine {
     }
 
     private func withBuffers(_ body: (UnsafeSendablePointer<Float>, UnsafeSendablePointer<Float>, UnsafeSendablePointer<Int32>) -> Void) {
-        similarities.withUnsafeBufferPointer { s in
+        similarities.withUnsafeMutableBufferPointer { s in
             candidateScores.withUnsafeMutableBufferPointer { scores in
                 candidateIds.withUnsafeMutableBufferPointer { ids in
                     body(UnsafeSendablePointer(s.baseAddress!), UnsafeSendablePointer(scores.baseAddress!),

@@ -11,6 +11,9 @@ struct ExactRanking: Sendable {
     let norms: FeatureNorms
     let liveKeys: [Int32]
     let k: Int
+    /// Read candidate rows from the mapping without copying: only when the whole dictionary may
+    /// become resident within the memory budget (otherwise each row is read with pread).
+    var readsInPlace = false
 
     /// Bound on |float32 unit-row dot - cosine| for dimension d, u = 2^-24: each unit row is
     /// within 2u (+u^2) relative of the exact one (rounded reciprocal, rounded product), so the
@@ -88,8 +91,11 @@ struct ExactRanking: Sendable {
     }
 
     private func cosine(query: UnsafePointer<Double>, queryNorm: Double, key: Int, scratch: Scratch) -> Double {
-        dictionary.copyFeature(key, into: scratch.row)
-        return Exact.dot(query, scratch.row, count: dictionary.dimension) / (queryNorm * norms.norms[key])
+        let d = dictionary.dimension
+        let dot = readsInPlace
+            ? dictionary.withFeatureInPlace(key, scratch: scratch.row) { Exact.dot(query, $0, count: d) }
+            : { dictionary.copyFeature(key, into: scratch.row); return Exact.dot(query, scratch.row, count: d) }()
+        return dot / (queryNorm * norms.norms[key])
     }
 
     private func containsKey(_ id: Int32) -> Bool {

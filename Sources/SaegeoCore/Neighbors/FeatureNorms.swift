@@ -96,28 +96,35 @@ public struct FeatureNorms: Sendable {
 enum Exact {
     /// sqrt(sum x_i^2), four interleaved accumulators combined as (a0 + a1) + (a2 + a3).
     static func norm(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var acc = SIMD4<Double>()
         var i = 0
+        let xv = UnsafeRawPointer(x)
         while i + 4 <= count {
-            let x0 = Double(x[i]), x1 = Double(x[i + 1]), x2 = Double(x[i + 2]), x3 = Double(x[i + 3])
-            a0 += x0 * x0; a1 += x1 * x1; a2 += x2 * x2; a3 += x3 * x3
+            let v = SIMD4<Double>(xv.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self))
+            acc += v * v
             i += 4
         }
+        var a0 = acc[0]
         while i < count { let v = Double(x[i]); a0 += v * v; i += 1 }
-        return ((a0 + a1) + (a2 + a3)).squareRoot()
+        return ((a0 + acc[1]) + (acc[2] + acc[3])).squareRoot()
     }
 
-    /// sum x_i y_i with x already in float64, in the same fixed order as `norm`.
+    /// sum x_i y_i with x already in float64, in the same fixed order as `norm`: lane j of the
+    /// vector accumulator is a_j above (SIMD only makes the four chains explicit to the compiler;
+    /// Swift never fuses or reorders them, so the result is the same on every machine).
     static func dot(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Float>, count: Int) -> Double {
-        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var acc = SIMD4<Double>()
         var i = 0
+        let xv = UnsafeRawPointer(x), yv = UnsafeRawPointer(y)
         while i + 4 <= count {
-            a0 += x[i] * Double(y[i]); a1 += x[i + 1] * Double(y[i + 1])
-            a2 += x[i + 2] * Double(y[i + 2]); a3 += x[i + 3] * Double(y[i + 3])
+            let a = xv.loadUnaligned(fromByteOffset: i * 8, as: SIMD4<Double>.self)
+            let b = SIMD4<Double>(yv.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self))
+            acc += a * b
             i += 4
         }
+        var a0 = acc[0]
         while i < count { a0 += x[i] * Double(y[i]); i += 1 }
-        return (a0 + a1) + (a2 + a3)
+        return (a0 + acc[1]) + (acc[2] + acc[3])
     }
 }
 

@@ -79,7 +79,10 @@ public struct NeighborSearch: Sendable {
         var flops = 0.0
         if problem.candidates > 0, !liveQueryRows.isEmpty {
             let plan = try TilePlanner.plan(problem, devices: engines.map { Self.plannerDevice($0, budget: memoryBudget) })
-            let ranking = ExactRanking(dictionary: dictionary, norms: norms, liveKeys: liveKeys, k: k)
+            var ranking = ExactRanking(dictionary: dictionary, norms: norms, liveKeys: liveKeys, k: k)
+            let planned = plan.devices.map { $0.deviceBytes + $0.stagingBytes }.max() ?? 0
+            let memory = engines.map { Self.plannerDevice($0, budget: memoryBudget).memoryBytes }.min() ?? 0
+            ranking.readsInPlace = dictionary.byteCount + planned <= memory
             let context = SchedulerContext(dictionary: dictionary, norms: norms, plan: plan, ranking: ranking,
                                            queries: queries, output: output, cancellation: cancellation)
             if problem.allPairs {

@@ -73,8 +73,9 @@ public enum TilePlanner {
         public var keepsTilesResident = false
     }
 
-    /// Key tiles staged on the host at once: one being filled, one being copied, one computing.
-    static let stagedKeyTiles = 3
+    /// Key tiles staged on the host at once: for a separate device one being filled, one being
+    /// copied, one computing; the CPU engine uses each tile before the next is filled.
+    static func stagedKeyTiles(isHost: Bool) -> Int { isHost ? 1 : 3 }
     static let maxKeyTile = 4096
     /// All pairs compute diagonal tiles in full: smaller tiles keep that share small (1/T).
     static let maxAllPairsTile = 1024
@@ -120,7 +121,7 @@ public enum TilePlanner {
     static func total(_ buffers: [Buffer]) -> Int { buffers.reduce(0) { $0 + $1.bytes * $1.count } }
 
     static func stagingBytes(_ p: Problem, _ d: Device, keyTile kt: Int) -> Int {
-        stagedKeyTiles * kt * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
+        stagedKeyTiles(isHost: d.isHost) * kt * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
     }
 
     /// Whether a (query block, key tile) pair fits the device: each buffer within the largest
@@ -186,7 +187,7 @@ public enum TilePlanner {
         let buffers = allPairsBuffers(p, d, tile: tile)
         guard buffers.allSatisfy({ $0.bytes <= d.layout.maxAllocationBytes }) else { return false }
         // On the CPU the row tile is staged too: one more tile than the key tiles in flight.
-        let staging = (stagedKeyTiles + 1) * tile * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
+        let staging = (stagedKeyTiles(isHost: d.isHost) + 1) * tile * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
         return total(buffers) + (d.isHost ? staging : 0) <= d.memoryBytes
     }
 
@@ -199,7 +200,7 @@ public enum TilePlanner {
             tile = max(align, tile / 2 / align * align)
         }
         let smallest = allPairsBuffers(p, d, tile: align)
-        let staging = d.isHost ? (stagedKeyTiles + 1) * align * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4 : 0
+        let staging = d.isHost ? (stagedKeyTiles(isHost: true) + 1) * align * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4 : 0
         throw tooSmall(p, d, bytes: total(smallest) + staging, largest: smallest.map(\.bytes).max()!)
     }
 
@@ -207,7 +208,7 @@ public enum TilePlanner {
         let buffers = allPairsBuffers(p, d, tile: tile)
         let stride = roundUp(p.dimension, to: d.layout.dimensionAlignment)
         return DevicePlan(id: d.id, queryBlock: tile, keyTile: tile, stride: stride, buffers: buffers,
-                          deviceBytes: total(buffers), stagingBytes: (stagedKeyTiles + 1) * tile * stride * 4)
+                          deviceBytes: total(buffers), stagingBytes: (stagedKeyTiles(isHost: d.isHost) + 1) * tile * stride * 4)
     }
 
     static func tooSmall(_ p: Problem, _ d: Device, bytes: Int, largest: Int) -> SaegeoError {

@@ -25,7 +25,8 @@ struct AllPairsScheduler {
             let engine = handle.engine
             try engine.beginAllPairs(features: liveKeys.count, candidates: candidates)
             let rowStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout, buffers: 1)
-            let columnStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout)
+            let columnStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout,
+                                     buffers: TilePlanner.stagedKeyTiles(isHost: engine.isHost))
             func tile(_ index: Int, _ stager: TileStager) -> UnitRows {
                 resident?[index] ?? stager.tile(liveKeys[tiles[index]])
             }

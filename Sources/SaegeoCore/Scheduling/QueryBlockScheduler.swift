@@ -19,7 +19,8 @@ struct QueryBlockScheduler {
         let d = Double(context.dictionary.dimension)
         try DeviceThreads.run(engines, cancellation: context.cancellation) { handle in
             let engine = handle.engine, plan = plans[handle.index]
-            let stager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout)
+            let stager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout,
+                                     buffers: TilePlanner.stagedKeyTiles(isHost: engine.isHost))
             let queryStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout, buffers: 1)
             while let block = work.take(min(plan.queryBlock, share)) {
                 try context.cancellation.check()

@@ -9,7 +9,7 @@ final class TileStager {
     private var buffers: [[Float]]
     private var turn = 0
 
-    init(dictionary: FeatureMatrix, norms: FeatureNorms, layout: TileLayout, buffers: Int = TilePlanner.stagedKeyTiles) {
+    init(dictionary: FeatureMatrix, norms: FeatureNorms, layout: TileLayout, buffers: Int) {
         self.dictionary = dictionary
         self.norms = norms
         self.layout = layout

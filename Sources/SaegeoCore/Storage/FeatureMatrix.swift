@@ -52,6 +52,17 @@ public struct FeatureMatrix: Sendable {
 
     /// Calls `body` with feature `id`'s direction as float32: straight from the mapped file when it
     /// is stored that way (float32 rows), else converted into `scratch` (`dimension` floats).
+    /// Calls `body` with feature `id` as float32, straight from the mapping when it is stored as
+    /// float32 rows (no copy; the pages it touches stay resident until released), else copied.
+    @inline(__always)
+    func withFeatureInPlace<R>(_ id: Int, scratch: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
+        guard scalarType == .f32, layout == .rows else {
+            copyFeature(id, into: scratch)
+            return body(scratch)
+        }
+        return body((file.bytes.baseAddress! + byteOffset + id * dimension * 4).assumingMemoryBound(to: Float.self))
+    }
+
     /// Reads consecutive features straight into `out` (`range.count * dimension` floats) with
     /// pread, when they are stored as float32 rows; false otherwise (then use copyFeature).
     func readFeatures(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) -> Bool {
