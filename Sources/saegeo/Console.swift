@@ -13,6 +13,13 @@ enum Console {
 
     static let isTerminal = isatty(STDERR_FILENO) == 1
 
+    /// Prints a value as pretty, key-sorted JSON on stdout.
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
     /// A progress line that redraws itself; silent unless stderr is a terminal.
     final class Progress: @unchecked Sendable {
         private let label: String

@@ -13,9 +13,7 @@ struct Devices: ParsableCommand {
         try Saegeo.reporting {
             let devices = try DeviceCatalog().descriptions
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(devices), as: UTF8.self))
+                try Console.printJSON(devices)
                 return
             }
             for device in devices {

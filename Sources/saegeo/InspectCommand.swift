@@ -73,9 +73,7 @@ struct Inspect: ParsableCommand {
                 report.normMean = live.isEmpty ? nil : live.reduce(0, +) / Double(live.count)
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try Console.printJSON(report)
             } else {
                 print(text(report))
             }

@@ -85,9 +85,7 @@ struct Plan: ParsableCommand {
                                 devices: plan.devices, flops: plan.flops, transferBytes: plan.transferBytes,
                                 estimatedSeconds: seconds)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try Console.printJSON(report)
             } else {
                 print(text(report))
             }
