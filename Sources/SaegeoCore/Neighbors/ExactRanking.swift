@@ -37,31 +37,44 @@ struct ExactRanking: Sendable {
         for i in 0..<d { scratch.query[i] = Double(scratch.row[i]) }
         let queryNorm = norms.norms[query]
 
-        var scored: [(id: Int32, score: Double)] = []
-        scored.reserveCapacity(perRow)
         // Each segment is one device's list over its own keys. A full list vouches only for keys
         // scoring at most its lowest kept value; a list with room left saw all of its keys.
+        let bound = Self.errorBound(dimension: d)
         let segmentLength = perRow / max(1, segments)
         var bar = -Float.infinity
         var anyFull = false
+        var valid: [(id: Int32, float32: Float)] = []
+        valid.reserveCapacity(perRow)
         for segment in 0..<max(1, segments) {
             var lowest = Float.infinity
             var full = true
             for slot in (segment * segmentLength)..<((segment + 1) * segmentLength) {
-                let id = candidateIds[slot]
-                guard id >= 0 else { full = false; continue }
-                scored.append((id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(id), scratch: scratch)))
+                guard candidateIds[slot] >= 0 else { full = false; continue }
+                valid.append((candidateIds[slot], candidateScores[slot]))
                 lowest = min(lowest, candidateScores[slot])
             }
             if full { anyFull = true; bar = max(bar, lowest) }
         }
+        // Only candidates that can still reach the top k need their exact score: if t is the k-th
+        // best float32 score, k candidates are exactly at least t - bound, so one below t - 2 bound
+        // is exactly below all of them.
+        var cutoff = -Double.infinity
+        if valid.count > k {
+            let kth = valid.map(\.float32).sorted(by: >)[k - 1]
+            cutoff = Double(kth) - 2 * bound
+        }
+        var scored: [(id: Int32, score: Double)] = []
+        scored.reserveCapacity(valid.count)
+        for candidate in valid where Double(candidate.float32) >= cutoff {
+            scored.append((candidate.id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(candidate.id), scratch: scratch)))
+        }
         // Every other live key was seen when no list is full, or when they hold all of them.
         let others = liveKeys.count - (norms.isLive(query) && containsKey(Int32(query)) ? 1 : 0)
-        var complete = !anyFull || scored.count >= others
+        var complete = !anyFull || valid.count >= others
         scored.sort(by: Self.ranksBefore)
         if !complete {
             let kth = scored[min(k, scored.count) - 1].score
-            complete = scored.count >= k && kth > Double(bar) + Self.errorBound(dimension: d)
+            complete = scored.count >= k && kth > Double(bar) + bound
         }
         var exhaustive = false
         if !complete {
