@@ -5,7 +5,9 @@ import Foundation
 public final class BLASNeighborEngine: NeighborEngine {
     public let device: DeviceDescription
     public let layout: TileLayout
-    public var configurationSummary: String { "OpenBLAS \(CBLAS.coreName), \(CBLAS.threads) threads" }
+    public var configurationSummary: String {
+        "OpenBLAS \(CBLAS.coreName), one single-threaded sgemm per core on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }
 
     private var queries: UnitRows?
     // Kept as two arrays (not a CandidateLists) so both can be borrowed mutably at once.
@@ -67,8 +69,7 @@ public final class BLASNeighborEngine: NeighborEngine {
     public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
         guard rows.rows > 0, columns.rows > 0 else { return }
         if rowOffset == columnOffset {
-            // The full square: every row sees every other feature of the tile.
-            return multiplyAndOfferRows(rows, columns, firstCandidate: rowOffset)
+            return addDiagonalTile(rows, offset: rowOffset)
         }
         multiplyAndOfferRows(rows, columns, firstCandidate: rowOffset)
         if rowOffset != columnOffset {
@@ -78,6 +79,64 @@ public final class BLASNeighborEngine: NeighborEngine {
     }
 
     public func finishAllPairs() throws -> CandidateLists { takeCandidates() }
+
+    /// A tile against itself: only its upper triangle is computed (half the arithmetic), and each
+    /// entry (r, c), r < c, feeds the candidates of r (as a row) and of c (as a column). The rows are
+    /// split among the cores so that each does the same share of the triangle: rows [a, b) take
+    /// ssyrk on their own block plus sgemm against the rows after b, then offer their rows.
+    private func addDiagonalTile(_ tile: UnitRows, offset: Int) {
+        let n = tile.rows, perRow = self.perRow, ids = tile.ids, stride = tile.stride
+        if similarities.count < n * n { similarities = [Float](repeating: 0, count: n * n) }
+        CBLAS.setThreads(1)
+        // Row r costs n - r: cut the cumulative cost r n - r^2 / 2 into equal parts.
+        let cores = min(n, ProcessInfo.processInfo.activeProcessorCount)
+        let total = Double(n) * Double(n) / 2
+        var bounds = [0]
+        for j in 1..<cores {
+            let target = total * Double(j) / Double(cores)
+            let r = Double(n) - (Double(n) * Double(n) - 2 * target).squareRoot()
+            bounds.append(min(n, max(bounds.last!, Int(r.rounded()))))
+        }
+        bounds.append(n)
+        let cuts = bounds
+        withBuffers { s, scores, candidateIds in
+            tile.values.withUnsafeBufferPointer { values in
+                ids.withUnsafeBufferPointer { idPointer in
+                    let a = UnsafeSendablePointer(values.baseAddress!), keys = UnsafeSendablePointer(idPointer.baseAddress!)
+                    DispatchQueue.concurrentPerform(iterations: cores) { part in
+                        let start = cuts[part], end = cuts[part + 1]
+                        guard end > start else { return }
+                        CBLAS.upperGram(n: end - start, k: stride, a: a.pointer + start * stride, lda: stride,
+                                        c: s.pointer + start * n + start, ldc: n)
+                        CBLAS.multiplyTransposed(m: end - start, n: n - end, k: stride,
+                                                 a: a.pointer + start * stride, lda: stride,
+                                                 b: a.pointer + end * stride, ldb: stride,
+                                                 c: s.pointer + start * n + end, ldc: n)
+                        for row in start..<end where row + 1 < n {
+                            let slot = (offset + row) * perRow
+                            CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
+                                .offer(row: s.pointer + row * n + row + 1, keyIds: keys.pointer + row + 1,
+                                       count: n - row - 1, selfId: ids[row])
+                        }
+                    }
+                }
+            }
+            // Columns: column c sees rows 0..<c.
+            parallelChunks(n) { range in
+                var bars = range.map { scores.pointer[(offset + $0) * perRow] }
+                for row in 0..<(range.upperBound - 1) {
+                    let line = s.pointer + row * n
+                    for column in max(range.lowerBound, row + 1)..<range.upperBound where line[column] > bars[column - range.lowerBound] {
+                        guard ids[row] != ids[column] else { continue }
+                        let slot = (offset + column) * perRow
+                        let heap = CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
+                        heap.replaceRoot(score: line[column], id: ids[row])
+                        bars[column - range.lowerBound] = heap.threshold
+                    }
+                }
+            }
+        }
+    }
 
     // MARK: arithmetic
 

@@ -14,6 +14,12 @@ enum CBLAS {
                     0.0, c, blasint(ldc))
     }
 
+    /// The upper triangle of C[n, n] = A[n, k] * A^T: half the arithmetic of the full product.
+    static func upperGram(n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard n > 0 else { return }
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasint(n), blasint(k), 1.0, a, blasint(lda), 0.0, c, blasint(ldc))
+    }
+
     static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// OpenBLAS's own thread count. The engine runs one single-threaded product per core itself,

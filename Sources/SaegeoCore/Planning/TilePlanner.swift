@@ -77,8 +77,6 @@ public enum TilePlanner {
     /// copied, one computing; the CPU engine uses each tile before the next is filled.
     static func stagedKeyTiles(isHost: Bool) -> Int { isHost ? 1 : 3 }
     static let maxKeyTile = 4096
-    /// All pairs compute diagonal tiles in full: smaller tiles keep that share small (1/T).
-    static let maxAllPairsTile = 1024
 
     static let maxQueryBlock = 8192
 
@@ -193,7 +191,7 @@ public enum TilePlanner {
 
     static func largestAllPairsTile(_ p: Problem, _ d: Device) throws -> Int {
         let align = d.layout.rowAlignment
-        var tile = min(roundUp(max(p.keys, 1), to: align), max(align, maxAllPairsTile / align * align))
+        var tile = min(roundUp(max(p.keys, 1), to: align), max(align, maxKeyTile / align * align))
         while tile >= align {
             if allPairsFits(p, d, tile: tile) { return tile }
             if tile == align { break }
