@@ -38,34 +38,6 @@ struct PlanningTests {
         let tiny = DeviceLimits(globalMemoryBytes: 1 << 20, maxAllocationBytes: 1 << 16, localMemoryBytes: 512, maxWorkGroupSize: 8)
         #expect(throws: SaegeoError.self) { try KernelConfiguration.choose(for: tiny, kind: .gpu) }
     }
-
-    @Test("tiles stay within the largest allocation and cover the problem", arguments: [
-        (1, 1, 1), (7, 1000, 600), (2048, 65536, 2304), (131072, 131072, 4608), (1_048_576, 1_048_576, 2304),
-    ])
-    func tilingWithinAllocation(_ shape: (Int, Int, Int)) throws {
-        let (queries, keys, dimension) = shape
-        for maxAllocation in [20 << 30, 1 << 30, 8 << 20] {
-            for align in [1, 16, 64] {
-                let layout = TileLayout(rowAlignment: align, dimensionAlignment: 16, maxAllocationBytes: maxAllocation)
-                let plan = try SearchTiling.plan(queries: queries, keys: keys, dimension: dimension, candidates: 40, layout: layout)
-                let queryCapacity = (plan.queryBlock + align - 1) / align * align
-                #expect(plan.keyTile % align == 0 && plan.queryBlock >= 1 && plan.queryBlock <= max(queries, 1))
-                #expect(plan.keyTile * plan.stride * 4 <= maxAllocation)
-                #expect(queryCapacity * plan.stride * 4 <= maxAllocation)
-                #expect(queryCapacity * plan.keyTile * 4 <= maxAllocation)
-                #expect(plan.queryBlock * 40 * 4 <= maxAllocation)
-                #expect(plan.stride >= dimension && plan.stride % 16 == 0)
-            }
-        }
-    }
-
-    @Test("a tile that cannot fit the allocation limit is a clear error")
-    func tilingTooSmall() {
-        let layout = TileLayout(rowAlignment: 64, dimensionAlignment: 16, maxAllocationBytes: 1 << 16)
-        #expect(throws: SaegeoError.self) {
-            try SearchTiling.plan(queries: 10, keys: 10, dimension: 4608, candidates: 40, layout: layout)
-        }
-    }
 }
 
 /// The tile planner: a pure function of shape, limits and budget.
