@@ -5,7 +5,7 @@ extension SAECheckpoint {
     /// threshold (JumpReLU, no b_dec subtraction); lower-case key variants are accepted.
     static func openGemmaScope(_ path: String) throws -> SAECheckpoint {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let archivePath = isDirectory.boolValue ? (path as NSString).appendingPathComponent("params.npz") : path
         let archive = try NpzArchive(path: archivePath)
         let tensors = try archive.members.map { try $0.tensor() }

@@ -7,7 +7,7 @@ extension SAECheckpoint {
     /// sqrt(d_model) / dataset_average_activation_norm.in; no b_dec subtraction.
     static func openLlamaScope(_ path: String) throws -> SAECheckpoint {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let weightsPath: String, configPath: String
         if isDirectory.boolValue {
             weightsPath = (path as NSString).appendingPathComponent("checkpoints/final.safetensors")
