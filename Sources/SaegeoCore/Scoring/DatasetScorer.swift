@@ -1,0 +1,204 @@
+import Foundation
+
+/// Scores every sample of a dataset on the CPU (DESIGN.md): score = sum a p / sum a over the
+/// sample's tokens and features, 0 when nothing is active. Activations are streamed in chunks of
+/// whole samples and the encoder in tiles of features, so the [rows, d_sae] activations are never
+/// materialised: each tile's pre-activations are reduced to per-sample sums at once.
+public struct DatasetScorer: Sendable {
+    public struct Result: Sendable {
+        public var scores: [Float]
+        public var active: [Int64]
+        /// sum over all samples and tokens of a_f, per feature (the dataset-level figures use it).
+        public var featureActivation: [Double]
+    }
+
+    public let encoder: SAEEncoder
+    public let proximity: [Float]
+    public let activations: ActivationsFile
+    public var rowChunk = 2048
+    public var featureTile = 4096
+
+    public init(encoder: SAEEncoder, proximity: [Float], activations: ActivationsFile) throws {
+        guard activations.rows.dimension == encoder.dimension else {
+            throw SaegeoError.badInput("\(activations.path): activations have d_model \(activations.rows.dimension) but the SAE expects \(encoder.dimension)")
+        }
+        self.encoder = encoder
+        self.proximity = proximity
+        self.activations = activations
+    }
+
+    public func run(cancellation: Cancellation = Cancellation(),
+                    progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> Result {
+        let samples = activations.samples, d = encoder.dimension, features = encoder.features
+        var result = Result(scores: [Float](repeating: 0, count: samples), active: [Int64](repeating: 0, count: samples),
+                            featureActivation: [Double](repeating: 0, count: features))
+        var numerator = [Double](repeating: 0, count: samples), denominator = numerator
+        let tile = min(featureTile, features)
+        var weights = [Float](repeating: 0, count: tile * d)
+        var sample = 0
+        let totalRows = activations.sampleStarts.last!
+        let counter = ProgressCounter(total: max(1, (totalRows + rowChunk - 1) / rowChunk), report: progress)
+        while sample < samples {
+            try cancellation.check()
+            // Whole samples, up to rowChunk rows (a longer sample gets a chunk of its own).
+            var end = sample + 1
+            while end < samples, activations.sampleStarts[end + 1] - activations.sampleStarts[sample] <= rowChunk { end += 1 }
+            let firstRow = activations.sampleStarts[sample], rows = activations.sampleStarts[end] - firstRow
+            var x = readRows(firstRow, rows)
+            var topK = TopKState(encoder: encoder, rows: rows)
+            var accumulators = SampleAccumulators(samples: end - sample)
+            for f0 in stride(from: 0, to: features, by: tile) {
+                let f1 = min(features, f0 + tile)
+                weights.withUnsafeMutableBufferPointer { w in
+                    for f in f0..<f1 { encoder.weights.copyFeature(f, into: w.baseAddress! + (f - f0) * d) }
+                }
+                encoder.weights.releasePages(ofFeatures: f0..<f1)
+                let pre = multiply(&x, rows: rows, weights: weights, count: f1 - f0)
+                if case .topK = encoder.activation {
+                    topK.offer(pre, features: f0..<f1, bias: encoder.bias)
+                } else {
+                    accumulators.add(pre, features: f0..<f1, encoder: encoder, proximity: proximity,
+                                     sampleStarts: activations.sampleStarts, firstSample: sample, firstRow: firstRow)
+                }
+            }
+            if case .topK = encoder.activation {
+                accumulators.add(topK, proximity: proximity, sampleStarts: activations.sampleStarts,
+                                 firstSample: sample, firstRow: firstRow)
+            }
+            for s in 0..<(end - sample) {
+                numerator[sample + s] = accumulators.numerator[s]
+                denominator[sample + s] = accumulators.denominator[s]
+                result.active[sample + s] = Int64(accumulators.active[s])
+            }
+            for (f, a) in accumulators.featureActivation { result.featureActivation[f] += a }
+            activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
+            counter.add(tiles: 1, flops: 2 * Double(rows) * Double(features) * Double(d))
+            sample = end
+        }
+        for s in 0..<samples where denominator[s] > 0 {
+            result.scores[s] = Float(numerator[s] / denominator[s])
+        }
+        return result
+    }
+
+    /// Rows as float32, b_dec subtracted and scaled as the encoder says.
+    private func readRows(_ first: Int, _ count: Int) -> [Float] {
+        let d = encoder.dimension
+        var x = [Float](repeating: 0, count: max(1, count * d))
+        x.withUnsafeMutableBufferPointer { out in
+            if !activations.rows.readFeatures(first..<(first + count), into: out.baseAddress!) {
+                for r in 0..<count { activations.rows.copyFeature(first + r, into: out.baseAddress! + r * d) }
+            }
+            for r in 0..<count {
+                let row = out.baseAddress! + r * d
+                if let b = encoder.decoderBias { for i in 0..<d { row[i] -= b[i] } }
+                if encoder.inputScale != 1 { for i in 0..<d { row[i] *= encoder.inputScale } }
+            }
+        }
+        return x
+    }
+
+    /// pre[rows, count] = x . weightsᵀ (bias added by the callers).
+    private func multiply(_ x: inout [Float], rows: Int, weights: [Float], count: Int) -> [Float] {
+        var pre = [Float](repeating: 0, count: max(1, rows * count))
+        CBLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+        pre.withUnsafeMutableBufferPointer { p in
+            x.withUnsafeBufferPointer { xs in
+                weights.withUnsafeBufferPointer { w in
+                    CBLAS.multiplyTransposed(m: rows, n: count, k: encoder.dimension, a: xs.baseAddress!, lda: encoder.dimension,
+                                             b: w.baseAddress!, ldb: encoder.dimension, c: p.baseAddress!, ldc: count)
+                }
+            }
+        }
+        return pre
+    }
+}
+
+/// Per-sample sums of one chunk of samples, in float64.
+struct SampleAccumulators {
+    var numerator: [Double]
+    var denominator: [Double]
+    var active: [Int]
+    var featureActivation: [Int: Double] = [:]
+
+    init(samples: Int) {
+        numerator = [Double](repeating: 0, count: samples)
+        denominator = numerator
+        active = [Int](repeating: 0, count: samples)
+    }
+
+    /// ReLU / JumpReLU on one tile of pre-activations; features distinct per sample are counted
+    /// once however many of its tokens activate them.
+    mutating func add(_ pre: [Float], features: Range<Int>, encoder: SAEEncoder, proximity: [Float],
+                      sampleStarts: [Int], firstSample: Int, firstRow: Int) {
+        let width = features.count
+        var seen = [Int](repeating: -1, count: width)
+        var totals = [Double](repeating: 0, count: width)
+        for s in 0..<numerator.count {
+            for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
+                for j in 0..<width {
+                    let f = features.lowerBound + j
+                    let value = pre[row * width + j] + encoder.bias[f]
+                    let a: Float
+                    switch encoder.activation {
+                    case .jumpReLU: a = value > encoder.thresholds![f] ? value : 0
+                    default: a = max(value, 0)
+                    }
+                    guard a > 0 else { continue }
+                    numerator[s] += Double(a) * Double(proximity[f])
+                    denominator[s] += Double(a)
+                    totals[j] += Double(a)
+                    if seen[j] != s { seen[j] = s; active[s] += 1 }
+                }
+            }
+        }
+        for j in 0..<width where totals[j] > 0 { featureActivation[features.lowerBound + j, default: 0] += totals[j] }
+    }
+
+    /// TopK: the K largest relu(pre) of each token, gathered over all tiles.
+    mutating func add(_ state: TopKState, proximity: [Float], sampleStarts: [Int], firstSample: Int, firstRow: Int) {
+        for s in 0..<numerator.count {
+            var seen = Set<Int32>()
+            for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
+                for slot in 0..<state.k {
+                    let f = state.ids[row * state.k + slot], value = state.values[row * state.k + slot]
+                    guard f >= 0, value > 0 else { continue }
+                    numerator[s] += Double(value) * Double(proximity[Int(f)])
+                    denominator[s] += Double(value)
+                    featureActivation[Int(f), default: 0] += Double(value)
+                    if seen.insert(f).inserted { active[s] += 1 }
+                }
+            }
+        }
+    }
+}
+
+/// The running K largest pre-activations of each token across feature tiles.
+struct TopKState {
+    let k: Int
+    var values: [Float]
+    var ids: [Int32]
+
+    init(encoder: SAEEncoder, rows: Int) {
+        if case .topK(let k) = encoder.activation { self.k = k } else { self.k = 0 }
+        values = [Float](repeating: -.infinity, count: rows * k)
+        ids = [Int32](repeating: -1, count: rows * k)
+    }
+
+    mutating func offer(_ pre: [Float], features: Range<Int>, bias: [Float]) {
+        let width = features.count, k = self.k
+        let rows = k == 0 ? 0 : values.count / k
+        values.withUnsafeMutableBufferPointer { v in
+            ids.withUnsafeMutableBufferPointer { i in
+                for row in 0..<rows {
+                    let heap = CandidateHeap(scores: v.baseAddress! + row * k, ids: i.baseAddress! + row * k, capacity: k)
+                    for j in 0..<width {
+                        let value = pre[row * width + j] + bias[features.lowerBound + j]
+                        // Ties at the K-th value keep the lower feature (offered first).
+                        if value > heap.threshold { heap.replaceRoot(score: value, id: Int32(features.lowerBound + j)) }
+                    }
+                }
+            }
+        }
+    }
+}

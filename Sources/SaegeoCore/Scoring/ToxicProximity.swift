@@ -1,0 +1,30 @@
+/// Toxic proximity of every feature (DESIGN.md): p_f = max over toxic t of cos(f, t), computed by
+/// the neighbour search with the toxic set as keys and k = 1; p_t = 1 for a live toxic feature
+/// (the search excludes self), 0 for a dead feature.
+public enum ToxicProximity {
+    public struct Result: Sendable {
+        public let proximity: [Float]
+        /// The nearest toxic feature of each feature (itself for a toxic one), -1 when none.
+        public let nearestToxic: [Int]
+    }
+
+    public static func compute(decoder: FeatureMatrix, toxic: [Int], engines: [NeighborEngine],
+                               memoryBudget: Int? = nil) throws -> Result {
+        let features = decoder.features
+        let search = try NeighborSearch(dictionary: decoder, queries: Array(0..<features), keys: toxic, k: 1,
+                                        memoryBudget: memoryBudget)
+        let result = try search.run(on: engines)
+        var proximity = [Float](repeating: 0, count: features)
+        var nearest = [Int](repeating: -1, count: features)
+        for f in 0..<features where result.indices[f] >= 0 {
+            proximity[f] = result.scores[f]
+            nearest[f] = Int(result.indices[f])
+        }
+        let norms = FeatureNorms(of: decoder, features: toxic)
+        for t in Set(toxic) where norms.isLive(t) {
+            proximity[t] = 1
+            nearest[t] = t
+        }
+        return Result(proximity: proximity, nearestToxic: nearest)
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import SaegeoCore
+
+enum ArchitectureChoice: String, ExpressibleByArgument, CaseIterable {
+    case relu, jumprelu, topk
+}
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score each sample of a dataset by how close its active SAE features sit to toxic features.",
+        discussion: """
+        score = sum a p / sum a over the sample's tokens and active features, where p is a feature's \
+        highest cosine to a toxic feature (DESIGN.md). Output by extension: .jsonl ({"sample", "score", \
+        "active"} per line), .csv (sample,score,active) or .safetensors (scores F32 [N], active I64 [N]).
+        """)
+
+    @OptionGroup var sae: SAEOptions
+
+    @Option(help: "Text file with the toxic feature ids, one per line.")
+    var toxic: String
+
+    @Option(help: "Activations: a .safetensors tensor [rows, d_model] (see --tensor) or a .npy.")
+    var activations: String
+
+    @Option(name: .customLong("activations-tensor"), help: "Name of the activations tensor (default: activations).")
+    var activationsTensor: String?
+
+    @Option(help: "I64 tensor [N + 1] in the same .safetensors: sample i is rows offsets[i]..<offsets[i+1].")
+    var offsets: String?
+
+    @Option(help: "Override the checkpoint's architecture: relu, jumprelu, topk.")
+    var architecture: ArchitectureChoice?
+
+    @Option(help: "K of a TopK SAE when the checkpoint does not say.")
+    var topk: Int?
+
+    @Option(name: .short, help: "Output: .jsonl, .csv or .safetensors (written atomically).")
+    var output: String
+
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        try Saegeo.reporting {
+            let lower = output.lowercased()
+            guard [".jsonl", ".csv", ".safetensors"].contains(where: lower.hasSuffix) else {
+                throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
+            }
+            try AtomicOutput.checkWritable(output)
+            let checkpoint = try sae.open()
+            let chosen: SAECheckpoint.Architecture? = architecture.map {
+                switch $0 {
+                case .relu: .relu
+                case .jumprelu: .jumpReLU
+                case .topk: .topK(topk)
+                }
+            }
+            let encoder = try SAEEncoder(checkpoint: checkpoint, architecture: chosen, topK: topk)
+            let toxicIds = try FeatureSelection(argument: toxic).resolve(features: checkpoint.dSAE, role: "toxic")
+            let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
+            let engines = try compute.engines()
+            guard engines.allSatisfy(\.isHost) else {
+                throw SaegeoError(.usage, "score runs on --device cpu for now (the OpenCL encoder kernel is not written yet)")
+            }
+            let started = Date()
+            let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxicIds, engines: engines,
+                                                       memoryBudget: try compute.budgetBytes())
+            let cancellation = Cancellation()
+            Interruption.install(cancellation)
+            let progress = Console.Progress("score on cpu:")
+            let result = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
+                .run(cancellation: cancellation, progress: progress.update)
+            try cancellation.check()
+            try write(result)
+            let seconds = Date().timeIntervalSince(started)
+            let rows = data.sampleStarts.last!
+            let mean = result.scores.isEmpty ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(result.scores.count)
+            Console.info(String(format: "scored %d samples (%d rows x d %d, %d features) on cpu: mean score %.6f; %.2f s, %.0f rows/s, %.1f GFLOP/s; wrote %@",
+                                data.samples, rows, encoder.dimension, encoder.features, mean, seconds,
+                                Double(rows) / max(seconds, 1e-9),
+                                2 * Double(rows) * Double(encoder.features) * Double(encoder.dimension) / max(seconds, 1e-9) / 1e9, output))
+        }
+    }
+
+    func write(_ result: DatasetScorer.Result) throws {
+        let lower = output.lowercased()
+        if lower.hasSuffix(".safetensors") {
+            try SafetensorsWriter.write([
+                .float32("scores", shape: [result.scores.count], result.scores),
+                .int64("active", shape: [result.active.count], result.active),
+            ], metadata: ["saegeo.command": "score", "saegeo.sae": sae.sae, "saegeo.toxic": toxic,
+                          "saegeo.activations": activations], to: output)
+            return
+        }
+        try AtomicOutput.write(to: output) { handle in
+            var text = lower.hasSuffix(".csv") ? "sample,score,active\n" : ""
+            for (i, score) in result.scores.enumerated() {
+                text += lower.hasSuffix(".csv")
+                    ? "\(i),\(score),\(result.active[i])\n"
+                    : "{\"sample\": \(i), \"score\": \(score), \"active\": \(result.active[i])}\n"
+                if text.utf8.count > 1 << 20 {
+                    try handle.write(contentsOf: Data(text.utf8))
+                    text = ""
+                }
+            }
+            try handle.write(contentsOf: Data(text.utf8))
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+@testable import SaegeoCore
+
+/// Sample scores against a plain float64 reference of the Definitions, for every SAE format and
+/// architecture, F32 and BF16, pooled rows and per-token samples.
+struct ScoreTests {
+    static let dModel = 19, dSAE = 53
+    static let toxic = [3, 17, 40]
+
+    struct SAE {
+        var wEnc: [Float]      // [dModel, dSAE]
+        var wDec: [Float]      // [dSAE, dModel]
+        var bEnc: [Float]
+        var bDec: [Float]
+        var threshold: [Float]
+    }
+
+    /// Values rounded to what `dtype` can hold, so the reference sees what the files hold.
+    static func make(dtype: String, seed: UInt64) -> SAE {
+        var rng = SeededGenerator(seed: seed)
+        func values(_ n: Int, _ scale: Double, _ shift: Double = 0) -> [Float] {
+            CheckpointBytes.decode(CheckpointBytes.encode((0..<n).map { _ in Float(rng.gaussian() * scale + shift) }, as: dtype), as: dtype)
+        }
+        var wDec = values(dSAE * dModel, 1)
+        for i in 0..<dModel { wDec[9 * dModel + i] = 0 }   // a dead feature
+        return SAE(wEnc: values(dModel * dSAE, 0.4), wDec: wDec, bEnc: values(dSAE, 0.3, -0.2),
+                   bDec: values(dModel, 0.2), threshold: values(dSAE, 0.1, 0.3).map { abs($0) })
+    }
+
+    enum Layout: String, CaseIterable { case saelensJump, saelensReLU, saelensTopK, gemmaScope, llamaScope }
+
+    /// Writes the SAE in the layout's format; returns the path and how it encodes.
+    static func write(_ sae: SAE, layout: Layout, dtype: String, folder: String) throws -> (String, subtract: Bool, scale: Double, scalarThreshold: Float?) {
+        func bytes(_ v: [Float]) -> [UInt8] { CheckpointBytes.encode(v, as: dtype) }
+        switch layout {
+        case .saelensJump, .saelensReLU, .saelensTopK:
+            try CheckpointBytes.write(CheckpointBytes.safetensors([
+                .init(name: "W_enc", dtype: dtype, shape: [dModel, dSAE], bytes: bytes(sae.wEnc)),
+                .init(name: "W_dec", dtype: dtype, shape: [dSAE, dModel], bytes: bytes(sae.wDec)),
+                .init(name: "b_enc", dtype: dtype, shape: [dSAE], bytes: bytes(sae.bEnc)),
+                .init(name: "b_dec", dtype: dtype, shape: [dModel], bytes: bytes(sae.bDec)),
+                .init(name: "threshold", dtype: dtype, shape: [dSAE], bytes: bytes(sae.threshold)),
+            ]), to: folder + "/sae_weights.safetensors")
+            let arch = layout == .saelensJump ? "\"jumprelu\"" : layout == .saelensReLU ? "\"standard\"" : "\"topk\", \"k\": 5"
+            try CheckpointBytes.write(Array("{\"architecture\": \(arch), \"d_in\": \(dModel), \"d_sae\": \(dSAE), \"apply_b_dec_to_input\": true}".utf8),
+                                      to: folder + "/cfg.json")
+            return (folder, true, 1, nil)
+        case .gemmaScope:
+            let descr = "<f4"
+            let f32 = { (v: [Float]) in CheckpointBytes.encode(v, as: "F32") }
+            try CheckpointBytes.write(CheckpointBytes.zip([
+                ("W_enc.npy", CheckpointBytes.npy(descr: descr, shape: [dModel, dSAE], payload: f32(sae.wEnc))),
+                ("W_dec.npy", CheckpointBytes.npy(descr: descr, shape: [dSAE, dModel], payload: f32(sae.wDec))),
+                ("b_enc.npy", CheckpointBytes.npy(descr: descr, shape: [dSAE], payload: f32(sae.bEnc))),
+                ("b_dec.npy", CheckpointBytes.npy(descr: descr, shape: [dModel], payload: f32(sae.bDec))),
+                ("threshold.npy", CheckpointBytes.npy(descr: descr, shape: [dSAE], payload: f32(sae.threshold))),
+            ], deflate: true), to: folder + "/params.npz")
+            return (folder + "/params.npz", false, 1, nil)
+        case .llamaScope:
+            try CheckpointBytes.write(CheckpointBytes.safetensors([
+                .init(name: "encoder.weight", dtype: dtype, shape: [dSAE, dModel],
+                      bytes: bytes(CheckpointBytes.transpose(sae.wEnc, rows: dModel, columns: dSAE))),
+                .init(name: "encoder.bias", dtype: dtype, shape: [dSAE], bytes: bytes(sae.bEnc)),
+                .init(name: "decoder.weight", dtype: dtype, shape: [dModel, dSAE],
+                      bytes: bytes(CheckpointBytes.transpose(sae.wDec, rows: dSAE, columns: dModel))),
+                .init(name: "decoder.bias", dtype: dtype, shape: [dModel], bytes: bytes(sae.bDec)),
+            ]), to: folder + "/checkpoints/final.safetensors")
+            try CheckpointBytes.write(Array("{\"d_model\": \(dModel), \"d_sae\": \(dSAE), \"jump_relu_threshold\": 0.25, \"dataset_average_activation_norm\": {\"in\": 7.5}}".utf8),
+                                      to: folder + "/hyperparams.json")
+            return (folder, false, Double(dModel).squareRoot() / 7.5, 0.25)
+        }
+    }
+
+    /// The Definitions in float64.
+    static func reference(_ sae: SAE, layout: Layout, x: [Float], starts: [Int], subtract: Bool, scale: Double,
+                          scalarThreshold: Float?) -> (scores: [Double], active: [Int]) {
+        func cosine(_ f: Int, _ g: Int) -> Double {
+            var dot = 0.0, nf = 0.0, ng = 0.0
+            for i in 0..<dModel {
+                let a = Double(sae.wDec[f * dModel + i]), b = Double(sae.wDec[g * dModel + i])
+                dot += a * b; nf += a * a; ng += b * b
+            }
+            return nf == 0 || ng == 0 ? -.infinity : dot / (nf.squareRoot() * ng.squareRoot())
+        }
+        let p: [Double] = (0..<dSAE).map { f in
+            if toxic.contains(f) { return 1 }
+            let best = toxic.map { cosine(f, $0) }.max()!
+            return best == -.infinity ? 0 : best
+        }
+        var scores: [Double] = [], active: [Int] = []
+        for s in 0..<(starts.count - 1) {
+            var num = 0.0, den = 0.0
+            var seen = Set<Int>()
+            for row in starts[s]..<starts[s + 1] {
+                let xr = (0..<dModel).map { (Double(x[row * dModel + $0]) - (subtract ? Double(sae.bDec[$0]) : 0)) * scale }
+                var pre = (0..<dSAE).map { f in (0..<dModel).reduce(Double(sae.bEnc[f])) { $0 + xr[$1] * Double(sae.wEnc[$1 * dSAE + f]) } }
+                switch layout {
+                case .saelensReLU: pre = pre.map { max($0, 0) }
+                case .saelensTopK:
+                    let keep = Set(pre.indices.sorted { pre[$0] != pre[$1] ? pre[$0] > pre[$1] : $0 < $1 }.prefix(5))
+                    pre = pre.indices.map { keep.contains($0) ? max(pre[$0], 0) : 0 }
+                default:
+                    pre = pre.indices.map { pre[$0] > Double(scalarThreshold ?? sae.threshold[$0]) ? pre[$0] : 0 }
+                }
+                for f in 0..<dSAE where pre[f] > 0 { num += pre[f] * p[f]; den += pre[f]; seen.insert(f) }
+            }
+            scores.append(den > 0 ? num / den : 0)
+            active.append(seen.count)
+        }
+        return (scores, active)
+    }
+
+    struct Case: CustomStringConvertible, Sendable {
+        let layout: String
+        let dtype: String
+        let perToken: Bool
+        var description: String { "\(layout) \(dtype) \(perToken ? "per-token" : "pooled")" }
+    }
+
+    static let cases: [Case] = Layout.allCases.flatMap { layout in
+        (layout == .gemmaScope ? ["F32"] : ["F32", "BF16"]).flatMap { dtype in
+            [false, true].map { Case(layout: layout.rawValue, dtype: dtype, perToken: $0) }
+        }
+    }
+
+    @Test("scores match the float64 reference", arguments: cases)
+    func matchesReference(_ c: Case) throws {
+        let layout = Layout(rawValue: c.layout)!
+        let sae = Self.make(dtype: c.dtype, seed: 99)
+        let folder = TestFiles.path("score-\(c.layout)-\(c.dtype)-\(c.perToken)")
+        let (path, subtract, scale, scalar) = try Self.write(sae, layout: layout, dtype: c.dtype, folder: folder)
+        // 37 token rows; per-token samples of uneven length, one of them empty.
+        var rng = SeededGenerator(seed: 5)
+        let rows = 37
+        let x = CheckpointBytes.decode(CheckpointBytes.encode((0..<(rows * Self.dModel)).map { _ in Float(rng.gaussian()) }, as: c.dtype), as: c.dtype)
+        let starts = c.perToken ? [0, 5, 5, 12, 13, 30, 37] : Array(0...rows)
+        let activationsPath = folder + "/acts.safetensors"
+        var tensors: [CheckpointBytes.Tensor] = [.init(name: "activations", dtype: c.dtype, shape: [rows, Self.dModel],
+                                                       bytes: CheckpointBytes.encode(x, as: c.dtype))]
+        if c.perToken {
+            tensors.append(.init(name: "offsets", dtype: "I64", shape: [starts.count],
+                                 bytes: starts.flatMap { withUnsafeBytes(of: Int64($0).littleEndian, Array.init) }))
+        }
+        try CheckpointBytes.write(CheckpointBytes.safetensors(tensors), to: activationsPath)
+
+        let checkpoint = try SAECheckpoint.open(path)
+        let encoder = try SAEEncoder(checkpoint: checkpoint)
+        let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: Self.toxic, engines: [BLASNeighborEngine()])
+        let data = try ActivationsFile.open(activationsPath, tensor: nil, offsets: c.perToken ? "offsets" : nil)
+        var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
+        scorer.rowChunk = 8      // several chunks
+        scorer.featureTile = 16  // several feature tiles
+        let result = try scorer.run()
+        let expected = Self.reference(sae, layout: layout, x: x, starts: starts, subtract: subtract, scale: scale, scalarThreshold: scalar)
+        #expect(result.active.map(Int.init) == expected.active, "\(c)")
+        for (s, (got, want)) in zip(result.scores, expected.scores).enumerated() {
+            #expect(abs(Double(got) - want) <= 1e-4 * max(abs(want), 1e-3), "\(c) sample \(s): \(got) vs \(want)")
+        }
+        #expect(expected.active.contains { $0 > 0 }, "the test data activates nothing")
+        if c.perToken { #expect(result.scores[1] == 0 && result.active[1] == 0, "the empty sample") }
+    }
+
+    @Test("score writes jsonl, csv and safetensors that filter reads back")
+    func commandLine() throws {
+        let sae = Self.make(dtype: "F32", seed: 4)
+        let folder = TestFiles.path("score-cli")
+        let (path, _, _, _) = try Self.write(sae, layout: .saelensJump, dtype: "F32", folder: folder)
+        var rng = SeededGenerator(seed: 8)
+        let x = (0..<(23 * Self.dModel)).map { _ in Float(rng.gaussian()) }
+        let acts = folder + "/acts.npy"
+        try CheckpointBytes.write(CheckpointBytes.npy(descr: "<f4", shape: [23, Self.dModel], payload: CheckpointBytes.encode(x, as: "F32")), to: acts)
+        let toxic = try TestFiles.write(Self.toxic.map(String.init).joined(separator: "\n"), to: "score-toxic.txt")
+        var read: [SampleScores] = []
+        for ext in ["jsonl", "csv", "safetensors"] {
+            let out = folder + "/scores.\(ext)"
+            let run = try CommandRunner.saegeo(["score", "--sae", path, "--toxic", toxic, "--activations", acts, "-o", out, "--device", "cpu"])
+            #expect(run.status == 0, "\(run.stderr)")
+            read.append(try SampleScores.read(out))
+        }
+        #expect(read[0].count == 23 && read[0] == read[1] && read[1] == read[2])
+        let bad = try CommandRunner.saegeo(["score", "--sae", path, "--toxic", toxic, "--activations", acts, "-o", folder + "/x.txt"])
+        #expect(bad.status != 0 && bad.stderr.contains(".jsonl"))
+    }
+}
