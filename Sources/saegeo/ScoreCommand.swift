@@ -38,6 +38,18 @@ struct Score: ParsableCommand {
     @Option(name: .short, help: "Output: .jsonl, .csv or .safetensors (written atomically).")
     var output: String
 
+    @Option(help: "In .jsonl output, explain each sample with its M features of largest summed a p.")
+    var explain = 0
+
+    @Option(help: "Also write the dataset-level figures to this JSON file.")
+    var summary: String?
+
+    @Option(name: .customLong("null-sets"), help: "Random non-toxic feature sets in the null of the dataset z-score.")
+    var nullSets = 20
+
+    @Option(help: "Seed of the null sets.")
+    var seed: UInt64 = 0
+
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -47,6 +59,8 @@ struct Score: ParsableCommand {
                 throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
             }
             try AtomicOutput.checkWritable(output)
+            if let summary { try AtomicOutput.checkWritable(summary) }
+            guard explain >= 0, nullSets >= 0 else { throw SaegeoError(.usage, "--explain and --null-sets must not be negative") }
             let checkpoint = try sae.open()
             let chosen: SAECheckpoint.Architecture? = architecture.map {
                 switch $0 {
@@ -68,13 +82,27 @@ struct Score: ParsableCommand {
             let cancellation = Cancellation()
             Interruption.install(cancellation)
             let progress = Console.Progress("score on cpu:")
-            let result = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
-                .run(cancellation: cancellation, progress: progress.update)
+            var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
+            scorer.explain = lower.hasSuffix(".jsonl") ? explain : 0
+            let result = try scorer.run(cancellation: cancellation, progress: progress.update)
             try cancellation.check()
-            try write(result)
+            let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: try checkpoint.decoder(),
+                                                     toxic: toxicIds, nullSets: nullSets, seed: seed, engines: engines,
+                                                     memoryBudget: try compute.budgetBytes())
+            try write(result, proximity: proximity)
+            if let summary {
+                try AtomicOutput.write(to: summary) { handle in
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    try handle.write(contentsOf: try encoder.encode(figures))
+                }
+            }
             let seconds = Date().timeIntervalSince(started)
             let rows = data.sampleStarts.last!
             let mean = result.scores.isEmpty ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(result.scores.count)
+            Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
+                                figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
+                                figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
             Console.info(String(format: "scored %d samples (%d rows x d %d, %d features) on cpu: mean score %.6f; %.2f s, %.0f rows/s, %.1f GFLOP/s; wrote %@",
                                 data.samples, rows, encoder.dimension, encoder.features, mean, seconds,
                                 Double(rows) / max(seconds, 1e-9),
@@ -82,7 +110,7 @@ struct Score: ParsableCommand {
         }
     }
 
-    func write(_ result: DatasetScorer.Result) throws {
+    func write(_ result: DatasetScorer.Result, proximity: ToxicProximity.Result) throws {
         let lower = output.lowercased()
         if lower.hasSuffix(".safetensors") {
             try SafetensorsWriter.write([
@@ -97,7 +125,10 @@ struct Score: ParsableCommand {
             for (i, score) in result.scores.enumerated() {
                 text += lower.hasSuffix(".csv")
                     ? "\(i),\(score),\(result.active[i])\n"
-                    : "{\"sample\": \(i), \"score\": \(score), \"active\": \(result.active[i])}\n"
+                    : "{\"sample\": \(i), \"score\": \(score), \"active\": \(result.active[i])"
+                        + (explain > 0 ? ", \"explain\": [" + result.explanations[i].map {
+                            "{\"feature\": \($0.feature), \"activation\": \($0.activation), \"proximity\": \(proximity.proximity[$0.feature]), \"nearest_toxic\": \(proximity.nearestToxic[$0.feature])}"
+                        }.joined(separator: ", ") + "]" : "") + "}\n"
                 if text.utf8.count > 1 << 20 {
                     try handle.write(contentsOf: Data(text.utf8))
                     text = ""

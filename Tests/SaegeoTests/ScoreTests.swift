@@ -74,7 +74,7 @@ struct ScoreTests {
 
     /// The Definitions in float64.
     static func reference(_ sae: SAE, layout: Layout, x: [Float], starts: [Int], subtract: Bool, scale: Double,
-                          scalarThreshold: Float?) -> (scores: [Double], active: [Int]) {
+                          scalarThreshold: Float?) -> (scores: [Double], active: [Int], contributions: [[Int: Double]], p: [Double]) {
         func cosine(_ f: Int, _ g: Int) -> Double {
             var dot = 0.0, nf = 0.0, ng = 0.0
             for i in 0..<dModel {
@@ -88,10 +88,11 @@ struct ScoreTests {
             let best = toxic.map { cosine(f, $0) }.max()!
             return best == -.infinity ? 0 : best
         }
-        var scores: [Double] = [], active: [Int] = []
+        var scores: [Double] = [], active: [Int] = [], contributions: [[Int: Double]] = []
         for s in 0..<(starts.count - 1) {
             var num = 0.0, den = 0.0
             var seen = Set<Int>()
+            var sums: [Int: Double] = [:]
             for row in starts[s]..<starts[s + 1] {
                 let xr = (0..<dModel).map { (Double(x[row * dModel + $0]) - (subtract ? Double(sae.bDec[$0]) : 0)) * scale }
                 var pre = (0..<dSAE).map { f in (0..<dModel).reduce(Double(sae.bEnc[f])) { $0 + xr[$1] * Double(sae.wEnc[$1 * dSAE + f]) } }
@@ -103,12 +104,13 @@ struct ScoreTests {
                 default:
                     pre = pre.indices.map { pre[$0] > Double(scalarThreshold ?? sae.threshold[$0]) ? pre[$0] : 0 }
                 }
-                for f in 0..<dSAE where pre[f] > 0 { num += pre[f] * p[f]; den += pre[f]; seen.insert(f) }
+                for f in 0..<dSAE where pre[f] > 0 { num += pre[f] * p[f]; den += pre[f]; seen.insert(f); sums[f, default: 0] += pre[f] }
             }
             scores.append(den > 0 ? num / den : 0)
             active.append(seen.count)
+            contributions.append(sums)
         }
-        return (scores, active)
+        return (scores, active, contributions, p)
     }
 
     struct Case: CustomStringConvertible, Sendable {
@@ -179,6 +181,31 @@ struct ScoreTests {
             read.append(try SampleScores.read(out))
         }
         #expect(read[0].count == 23 && read[0] == read[1] && read[1] == read[2])
+
+        // --explain: the M features of largest summed a p, with their activation, proximity and
+        // nearest toxic feature; --summary: the dataset-level figures.
+        let out = folder + "/explained.jsonl", summary = folder + "/summary.json"
+        let run = try CommandRunner.saegeo(["score", "--sae", path, "--toxic", toxic, "--activations", acts, "-o", out,
+                                            "--explain", "3", "--summary", summary, "--null-sets", "5"])
+        #expect(run.status == 0 && run.stderr.contains("z ="), "\(run.stderr)")
+        let expected = Self.reference(sae, layout: .saelensJump, x: x, starts: Array(0...23), subtract: true, scale: 1, scalarThreshold: nil)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 23)
+        for (s, line) in lines.enumerated() {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let explain = object["explain"] as! [[String: Any]]
+            let want = expected.contributions[s].sorted { ($0.value * expected.p[$0.key], -$0.key) > ($1.value * expected.p[$1.key], -$1.key) }.prefix(3)
+            #expect(explain.map { $0["feature"] as! Int } == want.map(\.key), "sample \(s)")
+            for (entry, (feature, activation)) in zip(explain, want) {
+                #expect(abs((entry["activation"] as! Double) - activation) <= 1e-4 * max(1, activation))
+                #expect(abs((entry["proximity"] as! Double) - expected.p[feature]) <= 1e-5)
+                #expect(entry["nearest_toxic"] is Int)
+            }
+        }
+        let figures = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as! [String: Any]
+        let meanScore = expected.scores.reduce(0, +) / 23
+        #expect(abs((figures["mean_score"] as! Double) - meanScore) <= 1e-4 * max(1e-3, abs(meanScore)))
+        #expect(figures["null_sets"] as? Int == 5 && figures["z_score"] is Double)
         let bad = try CommandRunner.saegeo(["score", "--sae", path, "--toxic", toxic, "--activations", acts, "-o", folder + "/x.txt"])
         #expect(bad.status != 0 && bad.stderr.contains(".jsonl"))
     }

@@ -10,6 +10,9 @@ public struct DatasetScorer: Sendable {
         public var active: [Int64]
         /// sum over all samples and tokens of a_f, per feature (the dataset-level figures use it).
         public var featureActivation: [Double]
+        /// Per sample, up to `explain` features with the largest sum of a p over the sample:
+        /// (feature, summed activation), largest first.
+        public var explanations: [[(feature: Int, activation: Double)]]
     }
 
     public let encoder: SAEEncoder
@@ -17,6 +20,8 @@ public struct DatasetScorer: Sendable {
     public let activations: ActivationsFile
     public var rowChunk = 2048
     public var featureTile = 4096
+    /// Features to explain each sample with (0: none).
+    public var explain = 0
 
     public init(encoder: SAEEncoder, proximity: [Float], activations: ActivationsFile) throws {
         guard activations.rows.dimension == encoder.dimension else {
@@ -31,7 +36,8 @@ public struct DatasetScorer: Sendable {
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> Result {
         let samples = activations.samples, d = encoder.dimension, features = encoder.features
         var result = Result(scores: [Float](repeating: 0, count: samples), active: [Int64](repeating: 0, count: samples),
-                            featureActivation: [Double](repeating: 0, count: features))
+                            featureActivation: [Double](repeating: 0, count: features),
+                            explanations: Array(repeating: [], count: explain > 0 ? samples : 0))
         var numerator = [Double](repeating: 0, count: samples), denominator = numerator
         let tile = min(featureTile, features)
         var weights = [Float](repeating: 0, count: tile * d)
@@ -46,7 +52,7 @@ public struct DatasetScorer: Sendable {
             let firstRow = activations.sampleStarts[sample], rows = activations.sampleStarts[end] - firstRow
             var x = readRows(firstRow, rows)
             var topK = TopKState(encoder: encoder, rows: rows)
-            var accumulators = SampleAccumulators(samples: end - sample)
+            var accumulators = SampleAccumulators(samples: end - sample, explain: explain)
             for f0 in stride(from: 0, to: features, by: tile) {
                 let f1 = min(features, f0 + tile)
                 weights.withUnsafeMutableBufferPointer { w in
@@ -71,6 +77,9 @@ public struct DatasetScorer: Sendable {
                 result.active[sample + s] = Int64(accumulators.active[s])
             }
             for (f, a) in accumulators.featureActivation { result.featureActivation[f] += a }
+            if explain > 0 {
+                for s in 0..<(end - sample) { result.explanations[sample + s] = accumulators.explanation(s) }
+            }
             activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
             counter.add(tiles: 1, flops: 2 * Double(rows) * Double(features) * Double(d))
             sample = end
@@ -120,11 +129,34 @@ struct SampleAccumulators {
     var denominator: [Double]
     var active: [Int]
     var featureActivation: [Int: Double] = [:]
+    /// Per sample, the best (a p summed, feature, a summed) seen so far, at most `explain` of them.
+    var best: [[(contribution: Double, feature: Int, activation: Double)]]
+    let explain: Int
 
-    init(samples: Int) {
+    init(samples: Int, explain: Int = 0) {
         numerator = [Double](repeating: 0, count: samples)
         denominator = numerator
         active = [Int](repeating: 0, count: samples)
+        best = Array(repeating: [], count: explain > 0 ? samples : 0)
+        self.explain = explain
+    }
+
+    /// Keeps the `explain` largest contributions; ties keep the lower feature (offered first).
+    mutating func consider(sample s: Int, feature: Int, activation: Double, proximity: Float) {
+        guard explain > 0 else { return }
+        let contribution = activation * Double(proximity)
+        if best[s].count == explain {
+            guard let worst = best[s].indices.min(by: { (best[s][$0].contribution, -best[s][$0].feature) < (best[s][$1].contribution, -best[s][$1].feature) }),
+                  contribution > best[s][worst].contribution else { return }
+            best[s][worst] = (contribution, feature, activation)
+        } else {
+            best[s].append((contribution, feature, activation))
+        }
+    }
+
+    func explanation(_ s: Int) -> [(feature: Int, activation: Double)] {
+        best[s].sorted { $0.contribution != $1.contribution ? $0.contribution > $1.contribution : $0.feature < $1.feature }
+            .map { ($0.feature, $0.activation) }
     }
 
     /// ReLU / JumpReLU on one tile of pre-activations; features distinct per sample are counted
@@ -134,7 +166,17 @@ struct SampleAccumulators {
         let width = features.count
         var seen = [Int](repeating: -1, count: width)
         var totals = [Double](repeating: 0, count: width)
+        var sampleTotals = [Double](repeating: 0, count: explain > 0 ? width : 0)
         for s in 0..<numerator.count {
+            if explain > 0 { for j in 0..<width { sampleTotals[j] = 0 } }
+            defer {
+                if explain > 0 {
+                    for j in 0..<width where sampleTotals[j] > 0 {
+                        consider(sample: s, feature: features.lowerBound + j, activation: sampleTotals[j],
+                                 proximity: proximity[features.lowerBound + j])
+                    }
+                }
+            }
             for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
                 for j in 0..<width {
                     let f = features.lowerBound + j
@@ -148,6 +190,7 @@ struct SampleAccumulators {
                     numerator[s] += Double(a) * Double(proximity[f])
                     denominator[s] += Double(a)
                     totals[j] += Double(a)
+                    if explain > 0 { sampleTotals[j] += Double(a) }
                     if seen[j] != s { seen[j] = s; active[s] += 1 }
                 }
             }
@@ -158,7 +201,7 @@ struct SampleAccumulators {
     /// TopK: the K largest relu(pre) of each token, gathered over all tiles.
     mutating func add(_ state: TopKState, proximity: [Float], sampleStarts: [Int], firstSample: Int, firstRow: Int) {
         for s in 0..<numerator.count {
-            var seen = Set<Int32>()
+            var sums: [Int32: Double] = [:]
             for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
                 for slot in 0..<state.k {
                     let f = state.ids[row * state.k + slot], value = state.values[row * state.k + slot]
@@ -166,8 +209,12 @@ struct SampleAccumulators {
                     numerator[s] += Double(value) * Double(proximity[Int(f)])
                     denominator[s] += Double(value)
                     featureActivation[Int(f), default: 0] += Double(value)
-                    if seen.insert(f).inserted { active[s] += 1 }
+                    sums[f, default: 0] += Double(value)
                 }
+            }
+            active[s] = sums.count
+            for (f, a) in sums.sorted(by: { $0.key < $1.key }) {
+                consider(sample: s, feature: Int(f), activation: a, proximity: proximity[Int(f)])
             }
         }
     }
