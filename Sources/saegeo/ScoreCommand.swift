@@ -84,6 +84,8 @@ struct Score: ParsableCommand {
             let progress = Console.Progress("score on cpu:")
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.explain = lower.hasSuffix(".jsonl") ? explain : 0
+            // Half the budget for the streaming tiles; the rest covers results, norms and staging.
+            if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }
             let result = try scorer.run(cancellation: cancellation, progress: progress.update)
             try cancellation.check()
             let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: try checkpoint.decoder(),

@@ -23,6 +23,23 @@ public struct DatasetScorer: Sendable {
     /// Features to explain each sample with (0: none).
     public var explain = 0
 
+    /// Chunk and tile sizes within a memory budget: the activation chunk, its float32 copy, the
+    /// encoder tile and the pre-activation tile (plus TopK's running state) together.
+    public mutating func fit(memoryBudget: Int) throws {
+        let d = encoder.dimension
+        let k: Int = { if case .topK(let k) = encoder.activation { return k } else { return 0 } }()
+        func bytes(_ rows: Int, _ tile: Int) -> Int { rows * d * 4 + tile * d * 4 + rows * tile * 4 + rows * k * 8 }
+        var rows = rowChunk, tile = min(featureTile, encoder.features)
+        while bytes(rows, tile) > memoryBudget, rows > 16 || tile > 16 {
+            if rows >= tile { rows /= 2 } else { tile /= 2 }
+        }
+        guard bytes(rows, tile) <= memoryBudget else {
+            throw SaegeoError(.usage, "scoring needs at least \(bytes(rows, tile)) bytes for its smallest tiles; pass --memory-budget \(bytes(rows, tile)) or more")
+        }
+        rowChunk = rows
+        featureTile = tile
+    }
+
     public init(encoder: SAEEncoder, proximity: [Float], activations: ActivationsFile) throws {
         guard activations.rows.dimension == encoder.dimension else {
             throw SaegeoError.badInput("\(activations.path): activations have d_model \(activations.rows.dimension) but the SAE expects \(encoder.dimension)")
@@ -41,6 +58,8 @@ public struct DatasetScorer: Sendable {
         var numerator = [Double](repeating: 0, count: samples), denominator = numerator
         let tile = min(featureTile, features)
         var weights = [Float](repeating: 0, count: tile * d)
+        // When one tile holds every feature, the encoder is copied once for the whole run.
+        var loadedTile: Range<Int>?
         var sample = 0
         let totalRows = activations.sampleStarts.last!
         let counter = ProgressCounter(total: max(1, (totalRows + rowChunk - 1) / rowChunk), report: progress)
@@ -55,10 +74,16 @@ public struct DatasetScorer: Sendable {
             var accumulators = SampleAccumulators(samples: end - sample, explain: explain)
             for f0 in stride(from: 0, to: features, by: tile) {
                 let f1 = min(features, f0 + tile)
-                weights.withUnsafeMutableBufferPointer { w in
-                    for f in f0..<f1 { encoder.weights.copyFeature(f, into: w.baseAddress! + (f - f0) * d) }
+                if loadedTile != f0..<f1 {
+                    weights.withUnsafeMutableBufferPointer { w in
+                        let base = UnsafeSendablePointer(w.baseAddress!), matrix = encoder.weights
+                        parallelChunks(f1 - f0) { range in
+                            for j in range { matrix.copyFeature(f0 + j, into: base.pointer + j * d) }
+                        }
+                    }
+                    encoder.weights.releasePages(ofFeatures: f0..<f1)
+                    loadedTile = f0..<f1
                 }
-                encoder.weights.releasePages(ofFeatures: f0..<f1)
                 let pre = multiply(&x, rows: rows, weights: weights, count: f1 - f0)
                 if case .topK = encoder.activation {
                     topK.offer(pre, features: f0..<f1, bias: encoder.bias)
