@@ -71,7 +71,12 @@ public struct DatasetScorer: Sendable {
             let firstRow = activations.sampleStarts[sample], rows = activations.sampleStarts[end] - firstRow
             var x = readRows(firstRow, rows)
             var topK = TopKState(encoder: encoder, rows: rows)
-            var accumulators = SampleAccumulators(samples: end - sample, explain: explain)
+            // The chunk's samples split among the cores; each part reduces its own samples.
+            let cores = min(end - sample, ProcessInfo.processInfo.activeProcessorCount)
+            let parts = (0..<cores).map { c -> AccumulatorPart in
+                let first = sample + (end - sample) * c / cores, last = sample + (end - sample) * (c + 1) / cores
+                return AccumulatorPart(first: first, accumulators: SampleAccumulators(samples: last - first, explain: explain))
+            }
             for f0 in stride(from: 0, to: features, by: tile) {
                 let f1 = min(features, f0 + tile)
                 if loadedTile != f0..<f1 {
@@ -88,22 +93,29 @@ public struct DatasetScorer: Sendable {
                 if case .topK = encoder.activation {
                     topK.offer(pre, features: f0..<f1, bias: encoder.bias)
                 } else {
-                    accumulators.add(pre, features: f0..<f1, encoder: encoder, proximity: proximity,
-                                     sampleStarts: activations.sampleStarts, firstSample: sample, firstRow: firstRow)
+                    let encoder = self.encoder, proximity = self.proximity, starts = activations.sampleStarts
+                    DispatchQueue.concurrentPerform(iterations: parts.count) { c in
+                        parts[c].accumulators.add(pre, features: f0..<f1, encoder: encoder, proximity: proximity,
+                                                  sampleStarts: starts, firstSample: parts[c].first, firstRow: firstRow)
+                    }
                 }
             }
             if case .topK = encoder.activation {
-                accumulators.add(topK, proximity: proximity, sampleStarts: activations.sampleStarts,
-                                 firstSample: sample, firstRow: firstRow)
+                let state = topK, proximity = self.proximity, starts = activations.sampleStarts
+                DispatchQueue.concurrentPerform(iterations: parts.count) { c in
+                    parts[c].accumulators.add(state, proximity: proximity, sampleStarts: starts,
+                                              firstSample: parts[c].first, firstRow: firstRow)
+                }
             }
-            for s in 0..<(end - sample) {
-                numerator[sample + s] = accumulators.numerator[s]
-                denominator[sample + s] = accumulators.denominator[s]
-                result.active[sample + s] = Int64(accumulators.active[s])
-            }
-            for (f, a) in accumulators.featureActivation { result.featureActivation[f] += a }
-            if explain > 0 {
-                for s in 0..<(end - sample) { result.explanations[sample + s] = accumulators.explanation(s) }
+            for part in parts {
+                let a = part.accumulators
+                for s in 0..<a.numerator.count {
+                    numerator[part.first + s] = a.numerator[s]
+                    denominator[part.first + s] = a.denominator[s]
+                    result.active[part.first + s] = Int64(a.active[s])
+                    if explain > 0 { result.explanations[part.first + s] = a.explanation(s) }
+                }
+                for (f, value) in a.featureActivation { result.featureActivation[f] += value }
             }
             activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
             counter.add(tiles: 1, flops: 2 * Double(rows) * Double(features) * Double(d))
@@ -148,8 +160,20 @@ public struct DatasetScorer: Sendable {
     }
 }
 
+/// One core's share of a chunk: its first sample and its sums (a class, so each core mutates its
+/// own part in place).
+final class AccumulatorPart: @unchecked Sendable {
+    let first: Int
+    var accumulators: SampleAccumulators
+
+    init(first: Int, accumulators: SampleAccumulators) {
+        self.first = first
+        self.accumulators = accumulators
+    }
+}
+
 /// Per-sample sums of one chunk of samples, in float64.
-struct SampleAccumulators {
+struct SampleAccumulators: Sendable {
     var numerator: [Double]
     var denominator: [Double]
     var active: [Int]
@@ -246,7 +270,7 @@ struct SampleAccumulators {
 }
 
 /// The running K largest pre-activations of each token across feature tiles.
-struct TopKState {
+struct TopKState: Sendable {
     let k: Int
     var values: [Float]
     var ids: [Int32]
@@ -262,12 +286,15 @@ struct TopKState {
         let rows = k == 0 ? 0 : values.count / k
         values.withUnsafeMutableBufferPointer { v in
             ids.withUnsafeMutableBufferPointer { i in
-                for row in 0..<rows {
-                    let heap = CandidateHeap(scores: v.baseAddress! + row * k, ids: i.baseAddress! + row * k, capacity: k)
-                    for j in 0..<width {
-                        let value = pre[row * width + j] + bias[features.lowerBound + j]
-                        // Ties at the K-th value keep the lower feature (offered first).
-                        if value > heap.threshold { heap.replaceRoot(score: value, id: Int32(features.lowerBound + j)) }
+                let vBase = UnsafeSendablePointer(v.baseAddress!), iBase = UnsafeSendablePointer(i.baseAddress!)
+                parallelChunks(rows) { range in
+                    for row in range {
+                        let heap = CandidateHeap(scores: vBase.pointer + row * k, ids: iBase.pointer + row * k, capacity: k)
+                        for j in 0..<width {
+                            let value = pre[row * width + j] + bias[features.lowerBound + j]
+                            // Ties at the K-th value keep the lower feature (offered first).
+                            if value > heap.threshold { heap.replaceRoot(score: value, id: Int32(features.lowerBound + j)) }
+                        }
                     }
                 }
             }
