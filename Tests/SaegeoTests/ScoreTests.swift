@@ -209,4 +209,44 @@ struct ScoreTests {
         let bad = try CommandRunner.saegeo(["score", "--sae", path, "--toxic", toxic, "--activations", acts, "-o", folder + "/x.txt"])
         #expect(bad.status != 0 && bad.stderr.contains(".jsonl"))
     }
+
+    @Test("bad score inputs: one line, exit 1, no output")
+    func badInputs() throws {
+        let sae = Self.make(dtype: "F32", seed: 3)
+        let folder = TestFiles.path("score-bad")
+        let (path, _, _, _) = try Self.write(sae, layout: .saelensJump, dtype: "F32", folder: folder)
+        let (topkPath, _, _, _) = try Self.write(sae, layout: .saelensTopK, dtype: "F32", folder: folder + "-topk")
+        try CheckpointBytes.write(Array("{\"architecture\": \"topk\", \"d_in\": \(Self.dModel), \"d_sae\": \(Self.dSAE)}".utf8),
+                                  to: folder + "-topk/cfg.json")   // no k
+        let toxic = try TestFiles.write("3\n17\n", to: "bad-toxic.txt")
+        let wide = folder + "/wide.npy"
+        try CheckpointBytes.write(CheckpointBytes.npy(descr: "<f4", shape: [4, Self.dModel + 1],
+                                                      payload: CheckpointBytes.encode([Float](repeating: 1, count: 4 * (Self.dModel + 1)), as: "F32")), to: wide)
+        let good = folder + "/good.npy"
+        try CheckpointBytes.write(CheckpointBytes.npy(descr: "<f4", shape: [4, Self.dModel],
+                                                      payload: CheckpointBytes.encode([Float](repeating: 1, count: 4 * Self.dModel), as: "F32")), to: good)
+        let badOffsets = folder + "/offsets.safetensors"
+        try CheckpointBytes.write(CheckpointBytes.safetensors([
+            .init(name: "activations", dtype: "F32", shape: [4, Self.dModel], bytes: CheckpointBytes.encode([Float](repeating: 1, count: 4 * Self.dModel), as: "F32")),
+            .init(name: "offsets", dtype: "I64", shape: [3], bytes: [0, 3, 2].flatMap { withUnsafeBytes(of: Int64($0).littleEndian, Array.init) }),
+        ]), to: badOffsets)
+        let bare = folder + "/bare.npy"
+        try CheckpointBytes.write(CheckpointBytes.npy(descr: "<f4", shape: [Self.dSAE, Self.dModel], payload: CheckpointBytes.encode(sae.wDec, as: "F32")), to: bare)
+        let cases: [([String], String)] = [
+            (["--sae", path, "--toxic", toxic, "--activations", wide], "d_model"),
+            (["--sae", path, "--toxic", "/nonexistent/toxic.txt", "--activations", good], "cannot read"),
+            (["--sae", path, "--toxic", toxic, "--activations", badOffsets, "--offsets", "offsets"], "offsets must"),
+            (["--sae", path, "--toxic", toxic, "--activations", good, "--offsets", "offsets"], "--offsets needs"),
+            (["--sae", topkPath, "--toxic", toxic, "--activations", good], "--topk"),
+            (["--sae", bare, "--toxic", toxic, "--activations", good], "bare decoder"),
+            (["--sae", path, "--toxic", toxic, "--activations", good, "--memory-budget", "1KiB"], "--memory-budget"),
+        ]
+        for (arguments, expected) in cases {
+            let out = folder + "/out.jsonl"
+            let run = try CommandRunner.saegeo(["score"] + arguments + ["-o", out, "--device", "cpu"])
+            #expect(run.status == 1, "\(arguments): \(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(expected), "\(arguments): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
 }
