@@ -73,17 +73,22 @@ struct Score: ParsableCommand {
             let toxicIds = try FeatureSelection(argument: toxic).resolve(features: checkpoint.dSAE, role: "toxic")
             let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
             let engines = try compute.engines()
-            guard engines.allSatisfy(\.isHost) else {
-                throw SaegeoError(.usage, "score runs on --device cpu for now (the OpenCL encoder kernel is not written yet)")
+            guard engines.count == 1 else {
+                throw SaegeoError(.usage, "score runs on one device for now; pick one of \(engines.map(\.device.id).joined(separator: ", "))")
             }
             let started = Date()
             let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxicIds, engines: engines,
                                                        memoryBudget: try compute.budgetBytes())
             let cancellation = Cancellation()
             Interruption.install(cancellation)
-            let progress = Console.Progress("score on cpu:")
+            let progress = Console.Progress("score on \(engines[0].device.id):")
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.explain = lower.hasSuffix(".jsonl") ? explain : 0
+            if !engines[0].isHost {
+                let options = try EngineOptions.fromEnvironment()
+                scorer.openCL = try DeviceCatalog().scoreEngine(for: engines[0].device.id, jumpReLU: encoder.activation == .jumpReLU,
+                                                                overrides: options.overrides, variant: options.variant)
+            }
             // Half the budget for the streaming tiles; the rest covers results, norms and staging.
             if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }
             let result = try scorer.run(cancellation: cancellation, progress: progress.update)
@@ -105,8 +110,8 @@ struct Score: ParsableCommand {
             Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
                                 figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
                                 figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
-            Console.info(String(format: "scored %d samples (%d rows x d %d, %d features) on cpu: mean score %.6f; %.2f s, %.0f rows/s, %.1f GFLOP/s; wrote %@",
-                                data.samples, rows, encoder.dimension, encoder.features, mean, seconds,
+            Console.info(String(format: "scored %d samples (%d rows x d %d, %d features) on %@: mean score %.6f; %.2f s, %.0f rows/s, %.1f GFLOP/s; wrote %@",
+                                data.samples, rows, encoder.dimension, encoder.features, engines[0].device.id, mean, seconds,
                                 Double(rows) / max(seconds, 1e-9),
                                 2 * Double(rows) * Double(encoder.features) * Double(encoder.dimension) / max(seconds, 1e-9) / 1e9, output))
         }

@@ -150,17 +150,29 @@ struct ScoreTests {
         let encoder = try SAEEncoder(checkpoint: checkpoint)
         let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: Self.toxic, engines: [BLASNeighborEngine()])
         let data = try ActivationsFile.open(activationsPath, tensor: nil, offsets: c.perToken ? "offsets" : nil)
-        var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
-        scorer.rowChunk = 8      // several chunks
-        scorer.featureTile = 16  // several feature tiles
-        let result = try scorer.run()
         let expected = Self.reference(sae, layout: layout, x: x, starts: starts, subtract: subtract, scale: scale, scalarThreshold: scalar)
-        #expect(result.active.map(Int.init) == expected.active, "\(c)")
-        for (s, (got, want)) in zip(result.scores, expected.scores).enumerated() {
-            #expect(abs(Double(got) - want) <= 1e-4 * max(abs(want), 1e-3), "\(c) sample \(s): \(got) vs \(want)")
+        let devices = ["cpu"] + (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
+        var cpuScores: [Float] = []
+        for device in devices {
+            var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
+            scorer.rowChunk = 8      // several chunks
+            scorer.featureTile = 16  // several feature tiles
+            if device != "cpu" {
+                scorer.openCL = try DeviceCatalog().scoreEngine(for: device, jumpReLU: encoder.activation == .jumpReLU,
+                                                                overrides: .typicalGPU, variant: .localTiled)
+            }
+            let result = try scorer.run()
+            #expect(result.active.map(Int.init) == expected.active, "\(c) \(device)")
+            for (s, (got, want)) in zip(result.scores, expected.scores).enumerated() {
+                #expect(abs(Double(got) - want) <= 1e-4 * max(abs(want), 1e-3), "\(c) \(device) sample \(s): \(got) vs \(want)")
+            }
+            // Across devices: within 1e-5 relative.
+            if device == "cpu" { cpuScores = result.scores } else {
+                for (a, b) in zip(result.scores, cpuScores) { #expect(abs(a - b) <= 1e-5 * max(abs(b), 1e-2), "\(c) \(device): \(a) vs cpu \(b)") }
+            }
         }
         #expect(expected.active.contains { $0 > 0 }, "the test data activates nothing")
-        if c.perToken { #expect(result.scores[1] == 0 && result.active[1] == 0, "the empty sample") }
+        if c.perToken { #expect(cpuScores[1] == 0 && expected.active[1] == 0, "the empty sample") }
     }
 
     @Test("score writes jsonl, csv and safetensors that filter reads back")
@@ -248,5 +260,36 @@ struct ScoreTests {
             #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(expected), "\(arguments): \(run.stderr)")
             #expect(!FileManager.default.fileExists(atPath: out))
         }
+    }
+
+    @Test("the scoring kernels run clean under oclgrind and agree with the cpu", arguments: ["saelensJump", "saelensReLU", "saelensTopK"])
+    func oclgrind(_ layoutName: String) throws {
+        guard let oclgrind = CommandRunner.which("oclgrind") else {
+            #expect(ProcessInfo.processInfo.environment["SAEGEO_REQUIRE_OCLGRIND"] == nil, "oclgrind is required here")
+            return
+        }
+        let sae = Self.make(dtype: "F32", seed: 12)
+        let folder = TestFiles.path("score-oclgrind-\(layoutName)")
+        let (path, _, _, _) = try Self.write(sae, layout: Layout(rawValue: layoutName)!, dtype: "F32", folder: folder)
+        var rng = SeededGenerator(seed: 13)
+        let x = (0..<(11 * Self.dModel)).map { _ in Float(rng.gaussian()) }
+        let acts = folder + "/acts.safetensors"
+        try CheckpointBytes.write(CheckpointBytes.safetensors([
+            .init(name: "activations", dtype: "F32", shape: [11, Self.dModel], bytes: CheckpointBytes.encode(x, as: "F32")),
+            .init(name: "offsets", dtype: "I64", shape: [4], bytes: [0, 4, 4, 11].flatMap { withUnsafeBytes(of: Int64($0).littleEndian, Array.init) }),
+        ]), to: acts)
+        let toxic = try TestFiles.write("3\n17\n", to: "oclgrind-toxic.txt")
+        let arguments = ["score", "--sae", path, "--toxic", toxic, "--activations", acts, "--offsets", "offsets", "--null-sets", "0"]
+        let cpuOut = folder + "/cpu.csv", gpuOut = folder + "/gpu.csv"
+        let cpu = try CommandRunner.saegeo(arguments + ["-o", cpuOut, "--device", "cpu"])
+        #expect(cpu.status == 0, "\(cpu.stderr)")
+        let run = try CommandRunner.run(oclgrind, ["--data-races", "--uninitialized", "--check-api", CommandRunner.saegeo]
+                                        + arguments + ["-o", gpuOut, "--device", "opencl:0"],
+                                        environment: ["SAEGEO_OPENCL_VARIANT": "tiled", "SAEGEO_OPENCL_MAX_WORK_GROUP": "64"])
+        #expect(run.status == 0, "\(run.stderr.prefix(1500))")
+        let reports = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("saegeo: ") && !$0.isEmpty }
+        #expect(reports.isEmpty, "oclgrind reported: \(reports.prefix(12).joined(separator: "\n"))")
+        let a = try SampleScores.read(cpuOut).scores, b = try SampleScores.read(gpuOut).scores
+        #expect(a.count == 3 && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(abs($0), 1e-2) }, "\(a) vs \(b)")
     }
 }

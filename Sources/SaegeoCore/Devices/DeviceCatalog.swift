@@ -71,4 +71,17 @@ public struct DeviceCatalog {
             throw SaegeoError.device("\(id) (\(openCLDevices[index].name)): \(error)")
         }
     }
+
+    /// A scoring engine for an OpenCL device id (`opencl:N`).
+    public func scoreEngine(for id: String, jumpReLU: Bool, overrides: LimitOverrides = .init(),
+                            variant: KernelConfiguration.Variant? = nil) throws -> OpenCLScoreEngine {
+        guard id.hasPrefix("opencl:"), let index = Int(id.dropFirst("opencl:".count)), openCLDevices.indices.contains(index) else {
+            throw SaegeoError.badInput("unknown OpenCL device '\(id)'; run 'saegeo devices' to list them")
+        }
+        do {
+            return try OpenCLScoreEngine(device: openCLDevices[index], id: id, jumpReLU: jumpReLU, overrides: overrides, variant: variant)
+        } catch let error as OpenCLError {
+            throw SaegeoError.device("\(id) (\(openCLDevices[index].name)): \(error)")
+        }
+    }
 }

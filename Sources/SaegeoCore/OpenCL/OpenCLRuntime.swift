@@ -171,8 +171,11 @@ final class OpenCLQueue: @unchecked Sendable {
         try kernel.setArguments(arguments)
         var event: cl_event?
         try withWaitList(events) { count, list in
-            try OpenCLError.check(clEnqueueNDRangeKernel(queue, kernel.handle, cl_uint(global.count), nil,
-                                                         global, local, count, list, &event),
+            // An empty local size lets the implementation choose one.
+            let status = local.isEmpty
+                ? clEnqueueNDRangeKernel(queue, kernel.handle, cl_uint(global.count), nil, global, nil, count, list, &event)
+                : clEnqueueNDRangeKernel(queue, kernel.handle, cl_uint(global.count), nil, global, local, count, list, &event)
+            try OpenCLError.check(status,
                                   "clEnqueueNDRangeKernel", "\(kernel.name) global \(global) local \(local)")
         }
         return event.map(OpenCLEvent.init)

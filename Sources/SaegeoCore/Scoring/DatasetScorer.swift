@@ -22,6 +22,8 @@ public struct DatasetScorer: Sendable {
     public var featureTile = 4096
     /// Features to explain each sample with (0: none).
     public var explain = 0
+    /// Compute the tiles on this OpenCL device instead of with OpenBLAS.
+    public var openCL: OpenCLScoreEngine?
 
     /// Chunk and tile sizes within a memory budget: the activation chunk, its float32 copy, the
     /// encoder tile and the pre-activation tile (plus TopK's running state) together.
@@ -57,6 +59,7 @@ public struct DatasetScorer: Sendable {
                             explanations: Array(repeating: [], count: explain > 0 ? samples : 0))
         var numerator = [Double](repeating: 0, count: samples), denominator = numerator
         let tile = min(featureTile, features)
+        let topKCount: Int = { if case .topK(let k) = encoder.activation { return k } else { return -1 } }()
         var weights = [Float](repeating: 0, count: tile * d)
         // When one tile holds every feature, the encoder is copied once for the whole run.
         var loadedTile: Range<Int>?
@@ -70,9 +73,11 @@ public struct DatasetScorer: Sendable {
             while end < samples, activations.sampleStarts[end + 1] - activations.sampleStarts[sample] <= rowChunk { end += 1 }
             let firstRow = activations.sampleStarts[sample], rows = activations.sampleStarts[end] - firstRow
             var x = readRows(firstRow, rows)
+            try openCL?.setRows(x, count: rows, dimension: d)
             var topK = TopKState(encoder: encoder, rows: rows)
-            // The chunk's samples split among the cores; each part reduces its own samples.
-            let cores = min(end - sample, ProcessInfo.processInfo.activeProcessorCount)
+            // The chunk's samples split among the cores; each part reduces its own samples (one
+            // part when a device does the reduction).
+            let cores = openCL == nil ? min(end - sample, ProcessInfo.processInfo.activeProcessorCount) : 1
             let parts = (0..<cores).map { c -> AccumulatorPart in
                 let first = sample + (end - sample) * c / cores, last = sample + (end - sample) * (c + 1) / cores
                 return AccumulatorPart(first: first, accumulators: SampleAccumulators(samples: last - first, explain: explain))
@@ -88,8 +93,17 @@ public struct DatasetScorer: Sendable {
                     }
                     encoder.weights.releasePages(ofFeatures: f0..<f1)
                     loadedTile = f0..<f1
+                    try openCL?.setTile(weights: Array(weights.prefix((f1 - f0) * d)), count: f1 - f0, dimension: d,
+                                        bias: encoder.bias[f0..<f1], threshold: encoder.thresholds?[f0..<f1],
+                                        proximity: proximity[f0..<f1])
                 }
-                let pre = multiply(&x, rows: rows, weights: weights, count: f1 - f0)
+                if let openCL, encoder.activation != .topK(topKCount) {
+                    let starts = (sample...end).map { Int32(activations.sampleStarts[$0] - firstRow) }
+                    let sums = try openCL.reduce(sampleStarts: starts, keepFeatureSums: explain > 0)
+                    parts[0].accumulators.add(sums, features: f0..<f1, proximity: proximity)
+                    continue
+                }
+                let pre = try openCL?.preActivations() ?? multiply(&x, rows: rows, weights: weights, count: f1 - f0)
                 if case .topK = encoder.activation {
                     topK.offer(pre, features: f0..<f1, bias: encoder.bias)
                 } else {
@@ -245,6 +259,26 @@ struct SampleAccumulators: Sendable {
             }
         }
         for j in 0..<width where totals[j] > 0 { featureActivation[features.lowerBound + j, default: 0] += totals[j] }
+    }
+
+    /// A tile reduced on a device: per-sample float32 sums added in float64.
+    mutating func add(_ sums: OpenCLScoreEngine.TileSums, features: Range<Int>, proximity: [Float]) {
+        for s in 0..<numerator.count {
+            numerator[s] += Double(sums.numerator[s])
+            denominator[s] += Double(sums.denominator[s])
+            active[s] += Int(sums.active[s])
+        }
+        for j in 0..<features.count where sums.totals[j] > 0 {
+            featureActivation[features.lowerBound + j, default: 0] += Double(sums.totals[j])
+        }
+        if let featureSums = sums.featureSums, explain > 0 {
+            for s in 0..<numerator.count {
+                for j in 0..<features.count where featureSums[s * features.count + j] > 0 {
+                    consider(sample: s, feature: features.lowerBound + j, activation: Double(featureSums[s * features.count + j]),
+                             proximity: proximity[features.lowerBound + j])
+                }
+            }
+        }
     }
 
     /// TopK: the K largest relu(pre) of each token, gathered over all tiles.

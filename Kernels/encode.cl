@@ -1,0 +1,87 @@
+// Encoder epilogue for scoring: reduces one tile of pre-activations to per-sample sums, so the
+// [rows, d_sae] activations of a dataset never exist anywhere.
+//
+// S [rows, ldS] holds x' . W_tileᵀ for the chunk's token rows (from similarity_tile, without the
+// bias). One work-group per sample; its work-items take the tile's features in turn, sum the
+// activations a = act(S + b) over the sample's rows (positive ones only, as the Definitions count
+// them), and the group reduces sum a p, sum a and the number of active features in local memory.
+// featureSums[s, j] keeps each (sample, feature) sum for the dataset totals and explanations.
+//
+// Compile-time parameters: ACTIVATION (0 ReLU, 1 JumpReLU), SCORE_GROUP (work-items per group,
+// a power of two).
+
+__kernel __attribute__((reqd_work_group_size(SCORE_GROUP, 1, 1)))
+void score_tile(__global const float* restrict S,
+                const int ldS,
+                const int width,
+                __global const float* restrict bias,
+                __global const float* restrict threshold,
+                __global const float* restrict proximity,
+                __global const int* restrict sampleStarts,
+                __global float* restrict numerator,
+                __global float* restrict denominator,
+                __global int* restrict active,
+                __global float* restrict featureSums)
+{
+    __local float localNumerator[SCORE_GROUP];
+    __local float localDenominator[SCORE_GROUP];
+    __local int localActive[SCORE_GROUP];
+
+    const int sample = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int first = sampleStarts[sample], last = sampleStarts[sample + 1];
+    float num = 0.0f, den = 0.0f;
+    int count = 0;
+    for (int j = lid; j < width; j += SCORE_GROUP) {
+        const float b = bias[j];
+#if ACTIVATION == 1
+        const float t = threshold[j];
+#endif
+        float sum = 0.0f;
+        for (int r = first; r < last; ++r) {
+            const float pre = S[(size_t)r * ldS + j] + b;
+#if ACTIVATION == 1
+            const float a = pre > t ? pre : 0.0f;
+#else
+            const float a = pre;
+#endif
+            if (a > 0.0f) sum += a;
+        }
+        featureSums[(size_t)sample * width + j] = sum;
+        if (sum > 0.0f) {
+            count += 1;
+            num += sum * proximity[j];
+            den += sum;
+        }
+    }
+    localNumerator[lid] = num;
+    localDenominator[lid] = den;
+    localActive[lid] = count;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = SCORE_GROUP / 2; step > 0; step >>= 1) {
+        if (lid < step) {
+            localNumerator[lid] += localNumerator[lid + step];
+            localDenominator[lid] += localDenominator[lid + step];
+            localActive[lid] += localActive[lid + step];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) {
+        numerator[sample] = localNumerator[0];
+        denominator[sample] = localDenominator[0];
+        active[sample] = localActive[0];
+    }
+}
+
+// totals[j] = sum over the chunk's samples of featureSums[s, j]: each feature's total activation.
+__kernel void feature_totals(__global const float* restrict featureSums,
+                             const int samples,
+                             const int width,
+                             __global float* restrict totals)
+{
+    const int j = get_global_id(0);
+    if (j >= width) return;
+    float total = 0.0f;
+    for (int s = 0; s < samples; ++s) total += featureSums[(size_t)s * width + j];
+    totals[j] = total;
+}
