@@ -73,25 +73,24 @@ struct Score: ParsableCommand {
             let toxicIds = try FeatureSelection(argument: toxic).resolve(features: checkpoint.dSAE, role: "toxic")
             let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
             let engines = try compute.engines()
-            guard engines.count == 1 else {
-                throw SaegeoError(.usage, "score runs on one device for now; pick one of \(engines.map(\.device.id).joined(separator: ", "))")
-            }
             let started = Date()
             let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxicIds, engines: engines,
                                                        memoryBudget: try compute.budgetBytes())
             let cancellation = Cancellation()
             Interruption.install(cancellation)
-            let progress = Console.Progress("score on \(engines[0].device.id):")
+            let deviceIds = engines.map(\.device.id).joined(separator: ",")
+            let progress = Console.Progress("score on \(deviceIds):")
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.explain = lower.hasSuffix(".jsonl") ? explain : 0
-            if !engines[0].isHost {
-                let options = try EngineOptions.fromEnvironment()
-                scorer.openCL = try DeviceCatalog().scoreEngine(for: engines[0].device.id, jumpReLU: encoder.activation == .jumpReLU,
-                                                                overrides: options.overrides, variant: options.variant)
+            let options = try EngineOptions.fromEnvironment()
+            let catalog = try DeviceCatalog()
+            let devices: [OpenCLScoreEngine?] = try engines.map {
+                $0.isHost ? nil : try catalog.scoreEngine(for: $0.device.id, jumpReLU: encoder.activation == .jumpReLU,
+                                                          overrides: options.overrides, variant: options.variant)
             }
             // Half the budget for the streaming tiles; the rest covers results, norms and staging.
             if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }
-            let result = try scorer.run(cancellation: cancellation, progress: progress.update)
+            let result = try scorer.run(on: devices, cancellation: cancellation, progress: progress.update)
             try cancellation.check()
             let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: try checkpoint.decoder(),
                                                      toxic: toxicIds, nullSets: nullSets, seed: seed, engines: engines,
@@ -111,7 +110,7 @@ struct Score: ParsableCommand {
                                 figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
                                 figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
             Console.info(String(format: "scored %d samples (%d rows x d %d, %d features) on %@: mean score %.6f; %.2f s, %.0f rows/s, %.1f GFLOP/s; wrote %@",
-                                data.samples, rows, encoder.dimension, encoder.features, engines[0].device.id, mean, seconds,
+                                data.samples, rows, encoder.dimension, encoder.features, deviceIds, mean, seconds,
                                 Double(rows) / max(seconds, 1e-9),
                                 2 * Double(rows) * Double(encoder.features) * Double(encoder.dimension) / max(seconds, 1e-9) / 1e9, output))
         }

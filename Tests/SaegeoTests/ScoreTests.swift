@@ -151,17 +151,18 @@ struct ScoreTests {
         let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: Self.toxic, engines: [BLASNeighborEngine()])
         let data = try ActivationsFile.open(activationsPath, tensor: nil, offsets: c.perToken ? "offsets" : nil)
         let expected = Self.reference(sae, layout: layout, x: x, starts: starts, subtract: subtract, scale: scale, scalarThreshold: scalar)
-        let devices = ["cpu"] + (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
+        let openCL = (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
+        let devices = ["cpu"] + openCL + (openCL.isEmpty ? [] : ["cpu,opencl:0"])
         var cpuScores: [Float] = []
         for device in devices {
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.rowChunk = 8      // several chunks
             scorer.featureTile = 16  // several feature tiles
-            if device != "cpu" {
-                scorer.openCL = try DeviceCatalog().scoreEngine(for: device, jumpReLU: encoder.activation == .jumpReLU,
-                                                                overrides: .typicalGPU, variant: .localTiled)
+            let engines: [OpenCLScoreEngine?] = try device.split(separator: ",").map {
+                $0 == "cpu" ? nil : try DeviceCatalog().scoreEngine(for: String($0), jumpReLU: encoder.activation == .jumpReLU,
+                                                                    overrides: .typicalGPU, variant: .localTiled)
             }
-            let result = try scorer.run()
+            let result = try scorer.run(on: engines)
             #expect(result.active.map(Int.init) == expected.active, "\(c) \(device)")
             for (s, (got, want)) in zip(result.scores, expected.scores).enumerated() {
                 #expect(abs(Double(got) - want) <= 1e-4 * max(abs(want), 1e-3), "\(c) \(device) sample \(s): \(got) vs \(want)")

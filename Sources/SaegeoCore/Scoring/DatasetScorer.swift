@@ -22,8 +22,6 @@ public struct DatasetScorer: Sendable {
     public var featureTile = 4096
     /// Features to explain each sample with (0: none).
     public var explain = 0
-    /// Compute the tiles on this OpenCL device instead of with OpenBLAS.
-    public var openCL: OpenCLScoreEngine?
 
     /// Chunk and tile sizes within a memory budget: the activation chunk, its float32 copy, the
     /// encoder tile and the pre-activation tile (plus TopK's running state) together.
@@ -51,39 +49,84 @@ public struct DatasetScorer: Sendable {
         self.activations = activations
     }
 
-    public func run(cancellation: Cancellation = Cancellation(),
+    /// Scores on the CPU, or on the OpenCL devices given (nil stands for the CPU). Several devices
+    /// take chunks of samples from one queue, so faster devices take more.
+    public func run(on devices: [OpenCLScoreEngine?] = [nil], cancellation: Cancellation = Cancellation(),
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> Result {
-        let samples = activations.samples, d = encoder.dimension, features = encoder.features
-        var result = Result(scores: [Float](repeating: 0, count: samples), active: [Int64](repeating: 0, count: samples),
-                            featureActivation: [Double](repeating: 0, count: features),
-                            explanations: Array(repeating: [], count: explain > 0 ? samples : 0))
-        var numerator = [Double](repeating: 0, count: samples), denominator = numerator
-        let tile = min(featureTile, features)
-        let topKCount: Int = { if case .topK(let k) = encoder.activation { return k } else { return -1 } }()
-        var weights = [Float](repeating: 0, count: tile * d)
-        // When one tile holds every feature, the encoder is copied once for the whole run.
-        var loadedTile: Range<Int>?
-        var sample = 0
+        let samples = activations.samples
+        let totals = ScoreTotals(samples: samples, features: encoder.features, explain: explain)
+        let cursor = ChunkCursor(starts: activations.sampleStarts, rowChunk: rowChunk)
         let totalRows = activations.sampleStarts.last!
         let counter = ProgressCounter(total: max(1, (totalRows + rowChunk - 1) / rowChunk), report: progress)
-        while sample < samples {
-            try cancellation.check()
-            // Whole samples, up to rowChunk rows (a longer sample gets a chunk of its own).
-            var end = sample + 1
-            while end < samples, activations.sampleStarts[end + 1] - activations.sampleStarts[sample] <= rowChunk { end += 1 }
+        let scorer = self
+        @Sendable func work(_ handle: DeviceHandle) throws {
+            var state = DeviceState(scorer: scorer, engine: handle.engine)
+            while let (sample, end) = cursor.next() {
+                try cancellation.check()
+                totals.merge(try state.process(samples: sample..<end))
+                counter.add(tiles: 1, flops: 2 * Double(scorer.activations.sampleStarts[end] - scorer.activations.sampleStarts[sample])
+                                * Double(scorer.encoder.features) * Double(scorer.encoder.dimension))
+            }
+        }
+        let handles = devices.map { DeviceHandle(engine: $0) }
+        // One device works on this thread (no thread of its own, whose stack is small).
+        if handles.count == 1 {
+            try work(handles[0])
+            return totals.result()
+        }
+        let group = DispatchGroup()
+        let failure = ResultBox()
+        for handle in handles {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                do {
+                    try work(handle)
+                } catch {
+                    failure.set(error)
+                    cancellation.cancel()
+                }
+            }
+        }
+        group.wait()
+        if let error = failure.error { throw error }
+        return totals.result()
+    }
+
+    /// One device's working state: its copy of the current encoder tile.
+    struct DeviceState {
+        let scorer: DatasetScorer
+        let engine: OpenCLScoreEngine?
+        var weights: [Float] = []
+        var loadedTile: Range<Int>?
+
+        init(scorer: DatasetScorer, engine: OpenCLScoreEngine?) {
+            self.scorer = scorer
+            self.engine = engine
+        }
+
+        /// Scores the samples of one chunk; returns the parts' sums.
+        mutating func process(samples range: Range<Int>) throws -> [AccumulatorPart] {
+            let encoder = scorer.encoder, activations = scorer.activations, proximity = scorer.proximity
+            let d = encoder.dimension, features = encoder.features, explain = scorer.explain
+            let tile = min(scorer.featureTile, features)
+            let sample = range.lowerBound, end = range.upperBound
             let firstRow = activations.sampleStarts[sample], rows = activations.sampleStarts[end] - firstRow
-            var x = readRows(firstRow, rows)
-            try openCL?.setRows(x, count: rows, dimension: d)
+            var x = scorer.readRows(firstRow, rows)
+            try engine?.setRows(x, count: rows, dimension: d)
             var topK = TopKState(encoder: encoder, rows: rows)
+            let isTopK: Bool = { if case .topK = encoder.activation { return true } else { return false } }()
             // The chunk's samples split among the cores; each part reduces its own samples (one
             // part when a device does the reduction).
-            let cores = openCL == nil ? min(end - sample, ProcessInfo.processInfo.activeProcessorCount) : 1
+            let cores = engine == nil ? min(end - sample, ProcessInfo.processInfo.activeProcessorCount) : 1
             let parts = (0..<cores).map { c -> AccumulatorPart in
                 let first = sample + (end - sample) * c / cores, last = sample + (end - sample) * (c + 1) / cores
                 return AccumulatorPart(first: first, accumulators: SampleAccumulators(samples: last - first, explain: explain))
             }
+            if weights.count < tile * d { weights = [Float](repeating: 0, count: tile * d) }
             for f0 in stride(from: 0, to: features, by: tile) {
                 let f1 = min(features, f0 + tile)
+                // When one tile holds every feature, the encoder is copied once for the whole run.
                 if loadedTile != f0..<f1 {
                     weights.withUnsafeMutableBufferPointer { w in
                         let base = UnsafeSendablePointer(w.baseAddress!), matrix = encoder.weights
@@ -93,56 +136,41 @@ public struct DatasetScorer: Sendable {
                     }
                     encoder.weights.releasePages(ofFeatures: f0..<f1)
                     loadedTile = f0..<f1
-                    try openCL?.setTile(weights: Array(weights.prefix((f1 - f0) * d)), count: f1 - f0, dimension: d,
+                    try engine?.setTile(weights: Array(weights.prefix((f1 - f0) * d)), count: f1 - f0, dimension: d,
                                         bias: encoder.bias[f0..<f1], threshold: encoder.thresholds?[f0..<f1],
                                         proximity: proximity[f0..<f1])
                 }
-                if let openCL, encoder.activation != .topK(topKCount) {
+                if let engine, !isTopK {
                     let starts = (sample...end).map { Int32(activations.sampleStarts[$0] - firstRow) }
-                    let sums = try openCL.reduce(sampleStarts: starts, keepFeatureSums: explain > 0)
+                    let sums = try engine.reduce(sampleStarts: starts, keepFeatureSums: explain > 0)
                     parts[0].accumulators.add(sums, features: f0..<f1, proximity: proximity)
                     continue
                 }
-                let pre = try openCL?.preActivations() ?? multiply(&x, rows: rows, weights: weights, count: f1 - f0)
-                if case .topK = encoder.activation {
+                let pre = try engine?.preActivations() ?? scorer.multiply(&x, rows: rows, weights: weights, count: f1 - f0)
+                if isTopK {
                     topK.offer(pre, features: f0..<f1, bias: encoder.bias)
                 } else {
-                    let encoder = self.encoder, proximity = self.proximity, starts = activations.sampleStarts
+                    let starts = activations.sampleStarts
                     DispatchQueue.concurrentPerform(iterations: parts.count) { c in
                         parts[c].accumulators.add(pre, features: f0..<f1, encoder: encoder, proximity: proximity,
                                                   sampleStarts: starts, firstSample: parts[c].first, firstRow: firstRow)
                     }
                 }
             }
-            if case .topK = encoder.activation {
-                let state = topK, proximity = self.proximity, starts = activations.sampleStarts
+            if isTopK {
+                let state = topK, starts = activations.sampleStarts
                 DispatchQueue.concurrentPerform(iterations: parts.count) { c in
                     parts[c].accumulators.add(state, proximity: proximity, sampleStarts: starts,
                                               firstSample: parts[c].first, firstRow: firstRow)
                 }
             }
-            for part in parts {
-                let a = part.accumulators
-                for s in 0..<a.numerator.count {
-                    numerator[part.first + s] = a.numerator[s]
-                    denominator[part.first + s] = a.denominator[s]
-                    result.active[part.first + s] = Int64(a.active[s])
-                    if explain > 0 { result.explanations[part.first + s] = a.explanation(s) }
-                }
-                for (f, value) in a.featureActivation { result.featureActivation[f] += value }
-            }
             activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
-            counter.add(tiles: 1, flops: 2 * Double(rows) * Double(features) * Double(d))
-            sample = end
+            return parts
         }
-        for s in 0..<samples where denominator[s] > 0 {
-            result.scores[s] = Float(numerator[s] / denominator[s])
-        }
-        return result
     }
 
     /// Rows as float32, b_dec subtracted and scaled as the encoder says.
-    private func readRows(_ first: Int, _ count: Int) -> [Float] {
+    func readRows(_ first: Int, _ count: Int) -> [Float] {
         let d = encoder.dimension
         var x = [Float](repeating: 0, count: max(1, count * d))
         x.withUnsafeMutableBufferPointer { out in
@@ -159,7 +187,7 @@ public struct DatasetScorer: Sendable {
     }
 
     /// pre[rows, count] = x . weightsᵀ (bias added by the callers).
-    private func multiply(_ x: inout [Float], rows: Int, weights: [Float], count: Int) -> [Float] {
+    func multiply(_ x: inout [Float], rows: Int, weights: [Float], count: Int) -> [Float] {
         var pre = [Float](repeating: 0, count: max(1, rows * count))
         CBLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         pre.withUnsafeMutableBufferPointer { p in
@@ -333,5 +361,88 @@ struct TopKState: Sendable {
                 }
             }
         }
+    }
+}
+
+/// Hands out chunks of whole samples, up to `rowChunk` rows each (a longer sample gets a chunk of
+/// its own), to whichever device asks next.
+final class ChunkCursor: @unchecked Sendable {
+    private let lock = NSLock()
+    private let starts: [Int]
+    private let rowChunk: Int
+    private var sample = 0
+
+    init(starts: [Int], rowChunk: Int) {
+        self.starts = starts
+        self.rowChunk = rowChunk
+    }
+
+    func next() -> (Int, Int)? {
+        lock.lock()
+        defer { lock.unlock() }
+        let samples = starts.count - 1
+        guard sample < samples else { return nil }
+        var end = sample + 1
+        while end < samples, starts[end + 1] - starts[sample] <= rowChunk { end += 1 }
+        defer { sample = end }
+        return (sample, end)
+    }
+}
+
+/// The run's results, merged chunk by chunk from every device (disjoint samples).
+final class ScoreTotals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var numerator: [Double]
+    private var denominator: [Double]
+    private var active: [Int64]
+    private var featureActivation: [Double]
+    private var explanations: [[(feature: Int, activation: Double)]]
+
+    init(samples: Int, features: Int, explain: Int) {
+        numerator = [Double](repeating: 0, count: samples)
+        denominator = numerator
+        active = [Int64](repeating: 0, count: samples)
+        featureActivation = [Double](repeating: 0, count: features)
+        explanations = Array(repeating: [], count: explain > 0 ? samples : 0)
+    }
+
+    func merge(_ parts: [AccumulatorPart]) {
+        lock.lock()
+        defer { lock.unlock() }
+        for part in parts {
+            let a = part.accumulators
+            for s in 0..<a.numerator.count {
+                numerator[part.first + s] = a.numerator[s]
+                denominator[part.first + s] = a.denominator[s]
+                active[part.first + s] = Int64(a.active[s])
+                if !explanations.isEmpty { explanations[part.first + s] = a.explanation(s) }
+            }
+            for (f, value) in a.featureActivation.sorted(by: { $0.key < $1.key }) { featureActivation[f] += value }
+        }
+    }
+
+    func result() -> DatasetScorer.Result {
+        lock.lock()
+        defer { lock.unlock() }
+        var scores = [Float](repeating: 0, count: numerator.count)
+        for s in scores.indices where denominator[s] > 0 { scores[s] = Float(numerator[s] / denominator[s]) }
+        return DatasetScorer.Result(scores: scores, active: active, featureActivation: featureActivation, explanations: explanations)
+    }
+}
+
+/// An optional device handed to its own thread.
+struct DeviceHandle: @unchecked Sendable {
+    let engine: OpenCLScoreEngine?
+}
+
+/// The first error of any device thread.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: Error?
+
+    func set(_ error: Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
     }
 }
