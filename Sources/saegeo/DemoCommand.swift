@@ -7,7 +7,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run neighbours, score and filter on a generated SAE with planted near-toxic features.")
 
-    @Option(help: "auto (OpenCL GPUs, else cpu), cpu, or opencl:N (neighbours only; scoring runs on the CPU).")
+    @Option(help: "auto (OpenCL GPUs, else cpu), cpu, or opencl:N.")
     var device = "auto"
 
     func run() throws {
@@ -65,12 +65,15 @@ struct Demo: ParsableCommand {
             let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxic,
                                                        engines: [BLASNeighborEngine()])
             let started = Date()
-            let result = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint), proximity: proximity.proximity,
-                                           activations: try ActivationsFile.open(actsPath, tensor: nil, offsets: "offsets")).run()
+            let encoder = try SAEEncoder(checkpoint: checkpoint)
+            let scoreDevice = engine.isHost ? nil : try catalog.scoreEngine(for: engine.device.id, jumpReLU: true)
+            let result = try DatasetScorer(encoder: encoder, proximity: proximity.proximity,
+                                           activations: try ActivationsFile.open(actsPath, tensor: nil, offsets: "offsets"))
+                .run(on: [scoreDevice])
             let meanRisky = risky.reduce(0.0) { $0 + Double(result.scores[$1]) } / Double(risky.count)
             let meanOther = (0..<samples).filter { !risky.contains($0) }.reduce(0.0) { $0 + Double(result.scores[$1]) } / Double(samples - risky.count)
-            print(String(format: "2. Scores (%d samples x %d tokens, %.2f s): mean %.3f for the %d planted risky samples, %.3f for the rest.",
-                         samples, tokens, Date().timeIntervalSince(started), meanRisky, risky.count, meanOther))
+            print(String(format: "2. Scores on %@ (%d samples x %d tokens, %.2f s): mean %.3f for the %d planted risky samples, %.3f for the rest.",
+                         engine.device.id, samples, tokens, Date().timeIntervalSince(started), meanRisky, risky.count, meanOther))
 
             // 3. Filter: drop 10% by geometry and, as the baseline, 10% at random.
             let scores = SampleScores(scores: result.scores)
