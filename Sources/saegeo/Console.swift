@@ -13,11 +13,16 @@ enum Console {
 
     static let isTerminal = isatty(STDERR_FILENO) == 1
 
-    /// Prints a value as pretty, key-sorted JSON on stdout.
-    static func printJSON<T: Encodable>(_ value: T) throws {
+    /// A value as pretty, key-sorted JSON.
+    static func json<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        return try encoder.encode(value)
+    }
+
+    /// Prints a value as pretty, key-sorted JSON on stdout.
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        print(String(decoding: try json(value), as: UTF8.self))
     }
 
     /// A progress line that redraws itself; silent unless stderr is a terminal.

@@ -97,11 +97,7 @@ struct Score: ParsableCommand {
                                                      memoryBudget: try compute.budgetBytes())
             try write(result, proximity: proximity)
             if let summary {
-                try AtomicOutput.write(to: summary) { handle in
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    try handle.write(contentsOf: try encoder.encode(figures))
-                }
+                try AtomicOutput.write(to: summary) { try $0.write(contentsOf: try Console.json(figures)) }
             }
             let seconds = Date().timeIntervalSince(started)
             let rows = data.sampleStarts.last!
