@@ -28,6 +28,9 @@ struct Neighbors: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
+    @Option(help: "Compute only shard I of N of the queries (I/N, 0-based), or 'slurm' for the Slurm array task; combine the shards with 'saegeo merge'.")
+    var shard: String?
+
     func run() throws {
         try Saegeo.reporting {
             guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
@@ -36,7 +39,9 @@ struct Neighbors: ParsableCommand {
             let dictionary = try checkpoint.decoder()
             let querySelection = FeatureSelection(argument: queries)
             let keySelection = FeatureSelection(argument: keys)
-            let queryIds = try querySelection.resolve(features: dictionary.features, role: "queries")
+            let allQueries = try querySelection.resolve(features: dictionary.features, role: "queries")
+            let shardSpec = try shard.map { try ShardSpec.parse($0) }
+            let queryIds = shardSpec.map { Array(allQueries[$0.range(of: allQueries.count)]) } ?? allQueries
             let keyIds = try keySelection.resolve(features: dictionary.features, role: "keys")
             let engines = try compute.engines()
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
@@ -48,7 +53,13 @@ struct Neighbors: ParsableCommand {
             let result = try search.run(on: engines, cancellation: cancellation, progress: progress.update)
             try cancellation.check()
 
-            let metadata: [String: String] = [
+            // The job: inputs and options that every shard of it shares (not the device).
+            let job = JobFingerprint.of(
+                files: [checkpoint.decoderTensor.sourcePath] + [querySelection, keySelection].compactMap {
+                    if case .file(let path) = $0 { return path } else { return nil }
+                },
+                options: ["neighbors", sae.sae, querySelection.label, keySelection.label, String(k), String(allQueries.count)])
+            var metadata: [String: String] = [
                 "saegeo.command": "neighbors",
                 "saegeo.sae": sae.sae,
                 "saegeo.sae_format": checkpoint.format.rawValue,
@@ -60,7 +71,10 @@ struct Neighbors: ParsableCommand {
                 "saegeo.k": String(k),
                 "saegeo.device": deviceIds,
                 "saegeo.device_name": engines.map(\.device.name).joined(separator: ","),
+                "saegeo.job": job,
+                "saegeo.total_queries": String(allQueries.count),
             ]
+            if let shardSpec { metadata["saegeo.shard"] = shardSpec.description }
             try SafetensorsWriter.write([
                 .int64("query_ids", shape: [result.queryIds.count], result.queryIds),
                 .int64("indices", shape: [result.queryIds.count, k], result.indices),

@@ -8,6 +8,13 @@ public struct OutputTensor {
     public let shape: [Int]
     public let data: Data
 
+    public init(name: String, dtype: DType, shape: [Int], data: Data) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.data = data
+    }
+
     public static func float32(_ name: String, shape: [Int], _ values: [Float]) -> OutputTensor {
         OutputTensor(name: name, dtype: .f32, shape: shape,
                      data: values.withUnsafeBytes { Data($0) })

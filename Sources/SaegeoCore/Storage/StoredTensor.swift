@@ -25,6 +25,14 @@ public struct StoredTensor: Sendable {
     }
 
     public var scalarType: ScalarType? { ScalarType(rawValue: dtype) }
+
+    /// The file the tensor comes from (the archive, for an npz member).
+    public var sourcePath: String {
+        switch storage {
+        case .mapped(let file, _): file.path
+        case .deflated(let member): member.archive.path
+        }
+    }
     public var elementCount: Int { checkedProduct(shape) ?? 0 }
 
     /// The file holding the bytes, and where they start; inflates a deflated member first.
