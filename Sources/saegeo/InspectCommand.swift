@@ -10,14 +10,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "The checkpoint: a SAELens folder, Gemma Scope params.npz, a Llama Scope folder, or a bare .safetensors / .npy.")
     var path: String
 
-    @Option(help: "Force the checkpoint format: saelens, gemma-scope, llama-scope, safetensors, npy.")
-    var format: SAECheckpoint.Format?
-
-    @Option(help: "For a bare .safetensors file: the decoder tensor's name.")
-    var tensor: String?
-
-    @Option(help: "For a bare matrix: rows (one feature per row, the default) or columns.")
-    var layout: FeatureMatrix.Layout?
+    @OptionGroup var reading: CheckpointReadingOptions
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -55,7 +48,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try Saegeo.reporting {
-            let checkpoint = try SAECheckpoint.open(path, options: .init(format: format, tensor: tensor, layout: layout))
+            let checkpoint = try reading.open(path)
             var report = Report(
                 format: checkpoint.format.rawValue, path: path, fileBytes: checkpoint.fileBytes,
                 dSAE: checkpoint.dSAE, dModel: checkpoint.dModel, dtype: checkpoint.decoderTensor.dtype,

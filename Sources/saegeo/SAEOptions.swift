@@ -4,11 +4,9 @@ import SaegeoCore
 extension SAECheckpoint.Format: ExpressibleByArgument {}
 extension FeatureMatrix.Layout: ExpressibleByArgument {}
 
-/// How a command finds its SAE: the path, and for bare matrices which tensor and layout.
-struct SAEOptions: ParsableArguments {
-    @Option(help: "SAE checkpoint: a SAELens folder, Gemma Scope params.npz, a Llama Scope folder, or a bare .safetensors / .npy decoder matrix.")
-    var sae: String
-
+/// How to read a checkpoint whose path does not say it all: the format, and for bare matrices
+/// which tensor and layout.
+struct CheckpointReadingOptions: ParsableArguments {
     @Option(help: "Force the checkpoint format: saelens, gemma-scope, llama-scope, safetensors, npy.")
     var format: SAECheckpoint.Format?
 
@@ -18,7 +16,17 @@ struct SAEOptions: ParsableArguments {
     @Option(help: "For a bare matrix: rows (one feature per row, the default) or columns.")
     var layout: FeatureMatrix.Layout?
 
-    func open() throws -> SAECheckpoint {
-        try SAECheckpoint.open(sae, options: .init(format: format, tensor: tensor, layout: layout))
+    func open(_ path: String) throws -> SAECheckpoint {
+        try SAECheckpoint.open(path, options: .init(format: format, tensor: tensor, layout: layout))
     }
+}
+
+/// How a command finds its SAE: `--sae PATH` and the reading options.
+struct SAEOptions: ParsableArguments {
+    @Option(help: "SAE checkpoint: a SAELens folder, Gemma Scope params.npz, a Llama Scope folder, or a bare .safetensors / .npy decoder matrix.")
+    var sae: String
+
+    @OptionGroup var reading: CheckpointReadingOptions
+
+    func open() throws -> SAECheckpoint { try reading.open(sae) }
 }

@@ -74,7 +74,8 @@ struct Score: ParsableCommand {
             let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
             let engines = try compute.engines()
             let started = Date()
-            let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxicIds, engines: engines,
+            let decoder = try checkpoint.decoder()
+            let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
                                                        memoryBudget: try compute.budgetBytes())
             let cancellation = Cancellation()
             Interruption.install(cancellation)
@@ -92,7 +93,7 @@ struct Score: ParsableCommand {
             if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }
             let result = try scorer.run(on: devices, cancellation: cancellation, progress: progress.update)
             try cancellation.check()
-            let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: try checkpoint.decoder(),
+            let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
                                                      toxic: toxicIds, nullSets: nullSets, seed: seed, engines: engines,
                                                      memoryBudget: try compute.budgetBytes())
             try write(result, proximity: proximity)

@@ -20,8 +20,6 @@ enum CBLAS {
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blasint(n), blasint(k), 1.0, a, blasint(lda), 0.0, c, blasint(ldc))
     }
 
-    static var threads: Int { Int(openblas_get_num_threads()) }
-
     /// OpenBLAS's own thread count. The engine runs one single-threaded product per core itself,
     /// each followed by its rows' selection, instead of letting OpenBLAS's threads spin between calls.
     static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
