@@ -6,6 +6,8 @@ public struct SaegeoError: Error, CustomStringConvertible, Equatable, Sendable {
         case io = "i/o error"
         case device = "device error"
         case usage = "usage"
+        /// Stopped by Ctrl-C or SIGTERM.
+        case interrupted = "interrupted"
     }
 
     public let kind: Kind

@@ -18,10 +18,10 @@ struct Demo: ParsableCommand {
 
             // 4096 features in d = 256: 4 toxic features (ids 0-3), each with 6 planted neighbours at
             // cosines 0.9 ... 0.4 (ids 4-27), the rest random directions. A tied JumpReLU encoder.
-            let features = 4096, dimension = 256, toxic = Array(0..<4)
-            let planted = PlantedDictionary.generate(features: features, dimension: dimension, toxic: toxic.count,
-                                                     neighboursPerToxic: 6, seed: 7)
-            let saePath = try writeSAE(planted, to: folder)
+            // 2000 samples of 8 tokens: 10% risky ones lean on the planted near-toxic features.
+            let example = try ExampleJob.write(ExampleJob.Size(), to: folder)
+            let planted = example.planted, features = example.size.features, toxic = example.toxic
+            let saePath = example.saePath, risky = example.risky, samples = example.size.samples, tokens = example.size.tokens
             let checkpoint = try SAECheckpoint.open(saePath)
             let catalog = try DeviceCatalog()
             let engine = try catalog.engine(for: try catalog.resolve(device)[0])
@@ -33,35 +33,11 @@ struct Demo: ParsableCommand {
             for (q, t) in toxic.enumerated() {
                 for slot in 0..<6 where planted.plantedOwner[Int(neighbours.indices[q * 6 + slot])] == t { recovered += 1 }
             }
-            print("SAE: \(features) features, d_model \(dimension), toxic features \(toxic.map(String.init).joined(separator: ", ")).")
+            print("SAE: \(features) features, d_model \(example.size.dimension), toxic features \(toxic.map(String.init).joined(separator: ", ")).")
             print("1. Neighbours on \(engine.device.id): \(recovered) of 24 planted near-toxic features found as the toxic features' top 6.")
 
-            // 2. A dataset of 2000 samples of 8 tokens: 10% risky ones lean on near-toxic features.
-            var rng = SeededGenerator(seed: 11)
-            let samples = 2000, tokens = 8
-            let risky = Set((0..<samples).shuffled(using: &rng).prefix(samples / 10))
-            var rows: [Float] = []
-            rows.reserveCapacity(samples * tokens * dimension)
-            for s in 0..<samples {
-                for _ in 0..<tokens {
-                    var x = [Float](repeating: 0, count: dimension)
-                    let count = 3
-                    for _ in 0..<count {
-                        // Risky samples draw their features from the planted neighbours (ids 4-27).
-                        let f = risky.contains(s) && Bool.random(using: &rng) ? 4 + Int(rng.next() % 24) : 28 + Int(rng.next() % UInt64(features - 28))
-                        let scale = Float(1 + Double(rng.next() % 100) / 100)
-                        for i in 0..<dimension { x[i] += scale * planted.values[f * dimension + i] }
-                    }
-                    for i in 0..<dimension { x[i] += Float(rng.gaussian() * 0.02) }
-                    rows += x
-                }
-            }
-            let actsPath = folder + "/activations.safetensors"
-            try SafetensorsWriter.write([
-                .float32("activations", shape: [samples * tokens, dimension], rows),
-                .int64("offsets", shape: [samples + 1], (0...samples).map { Int64($0 * tokens) }),
-            ], metadata: [:], to: actsPath)
-
+            // 2. Scores of the dataset's samples.
+            let actsPath = example.activationsPath
             let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxic,
                                                        engines: [BLASNeighborEngine()])
             let started = Date()
@@ -83,31 +59,5 @@ struct Demo: ParsableCommand {
                          100 * Double(geometry.intersection(risky).count) / Double(risky.count),
                          100 * Double(random.intersection(risky).count) / Double(risky.count)))
         }
-    }
-
-    /// A SAELens checkpoint: W_dec = the planted directions (unit rows scaled), W_enc = W_dec^T,
-    /// JumpReLU with threshold 0.5.
-    func writeSAE(_ planted: PlantedDictionary, to folder: String) throws -> String {
-        let n = planted.features, d = planted.dimension
-        var unit = planted.values
-        for f in 0..<n {
-            var norm: Float = 0
-            for i in 0..<d { norm += unit[f * d + i] * unit[f * d + i] }
-            let inverse = 1 / norm.squareRoot()
-            for i in 0..<d { unit[f * d + i] *= inverse }
-        }
-        let encoder = (0..<(d * n)).map { unit[($0 % n) * d + $0 / n] }
-        let sae = folder + "/sae"
-        try FileManager.default.createDirectory(atPath: sae, withIntermediateDirectories: true)
-        try SafetensorsWriter.write([
-            .float32("W_dec", shape: [n, d], unit),
-            .float32("W_enc", shape: [d, n], encoder),
-            .float32("b_enc", shape: [n], [Float](repeating: 0, count: n)),
-            .float32("b_dec", shape: [d], [Float](repeating: 0, count: d)),
-            .float32("threshold", shape: [n], [Float](repeating: 0.5, count: n)),
-        ], metadata: [:], to: sae + "/sae_weights.safetensors")
-        try "{\"architecture\": \"jumprelu\", \"d_in\": \(d), \"d_sae\": \(n), \"apply_b_dec_to_input\": false}"
-            .write(toFile: sae + "/cfg.json", atomically: true, encoding: .utf8)
-        return sae
     }
 }

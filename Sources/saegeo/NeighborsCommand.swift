@@ -45,13 +45,9 @@ struct Neighbors: ParsableCommand {
             let keyIds = try keySelection.resolve(features: dictionary.features, role: "keys")
             let engines = try compute.engines()
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
-            let search = try NeighborSearch(dictionary: dictionary, queries: queryIds, keys: keyIds, k: k,
-                                            memoryBudget: try compute.budgetBytes())
+            let budget = try compute.budgetBytes()
             let cancellation = Cancellation()
             Interruption.install(cancellation)
-            let progress = Console.Progress("neighbors on \(deviceIds):")
-            let result = try search.run(on: engines, cancellation: cancellation, progress: progress.update)
-            try cancellation.check()
 
             // The job: inputs and options that every shard of it shares (not the device).
             let job = JobFingerprint.of(
@@ -59,6 +55,26 @@ struct Neighbors: ParsableCommand {
                     if case .file(let path) = $0 { return path } else { return nil }
                 },
                 options: ["neighbors", sae.sae, querySelection.label, keySelection.label, String(k), String(allQueries.count)])
+            var totals = (flops: 0.0, seconds: 0.0, exhaustive: 0, allPairs: false)
+            func search(_ ids: [Int], label: String) throws -> [OutputTensor] {
+                try cancellation.check()
+                let search = try NeighborSearch(dictionary: dictionary, queries: ids, keys: keyIds, k: k, memoryBudget: budget)
+                let result = try search.run(on: engines, cancellation: cancellation, progress: Console.Progress(label).update)
+                totals = (totals.flops + result.flops, totals.seconds + result.seconds,
+                          totals.exhaustive + result.exhaustiveRows, result.allPairs)
+                return [.int64("query_ids", shape: [ids.count], result.queryIds),
+                        .int64("indices", shape: [ids.count, k], result.indices),
+                        .float32("scores", shape: [ids.count, k], result.scores)]
+            }
+            // A shard saves its finished query blocks as it goes, so that a preempted one resumes.
+            let shardCheckpoint = shardSpec.map { ShardCheckpoint(output: output, job: job + " shard " + $0.description) }
+            let tensors = try shardCheckpoint.map { saved in
+                try saved.run(items: queryIds.count, blockSize: ShardCheckpoint.blockSize(items: queryIds.count),
+                              unit: "queries", log: Console.info) { block in
+                    try search(Array(queryIds[block]), label: "neighbors shard \(shardSpec!), queries \(block.lowerBound)..<\(block.upperBound) of \(queryIds.count) on \(deviceIds):")
+                }
+            } ?? search(queryIds, label: "neighbors on \(deviceIds):")
+
             var metadata: [String: String] = [
                 "saegeo.command": "neighbors",
                 "saegeo.sae": sae.sae,
@@ -75,18 +91,15 @@ struct Neighbors: ParsableCommand {
                 "saegeo.total_queries": String(allQueries.count),
             ]
             if let shardSpec { metadata["saegeo.shard"] = shardSpec.description }
-            try SafetensorsWriter.write([
-                .int64("query_ids", shape: [result.queryIds.count], result.queryIds),
-                .int64("indices", shape: [result.queryIds.count, k], result.indices),
-                .float32("scores", shape: [result.queryIds.count, k], result.scores),
-            ], metadata: metadata, to: output)
+            try SafetensorsWriter.write(tensors, metadata: metadata, to: output)
+            try shardCheckpoint?.discard()
 
-            let gflops = result.seconds > 0 ? result.flops / result.seconds / 1e9 : 0
+            let gflops = totals.seconds > 0 ? totals.flops / totals.seconds / 1e9 : 0
             let how = engines.map { "\($0.device.name), \($0.configurationSummary)" }.joined(separator: "; ")
             Console.info(String(format: "neighbors on %@ (%@): %d queries x %d keys x d %d, k %d%@: %.3f s, %.1f GFLOP/s, %d rows ranked exhaustively; wrote %@",
                                 deviceIds, how, queryIds.count, keyIds.count, dictionary.dimension, k,
-                                result.allPairs ? ", all pairs (symmetric)" : "",
-                                result.seconds, gflops, result.exhaustiveRows, output))
+                                totals.allPairs ? ", all pairs (symmetric)" : "",
+                                totals.seconds, gflops, totals.exhaustive, output))
         }
     }
 }

@@ -7,7 +7,7 @@ struct Saegeo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saegeo",
         abstract: "How close a fine-tuning dataset sits to toxic features in an SAE's feature geometry.",
-        subcommands: [Devices.self, Inspect.self, Neighbors.self, Plan.self, Merge.self, Score.self, Filter.self, Demo.self])
+        subcommands: [Devices.self, Inspect.self, Neighbors.self, Plan.self, Score.self, Filter.self, Merge.self, Generate.self, Demo.self])
 
     /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.
     static func reporting(_ body: () throws -> Void) throws {

@@ -52,6 +52,9 @@ struct Score: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
+    @Option(help: "Score only shard I of N of the samples (I/N, 0-based), or 'slurm' for the Slurm array task; a shard resumes after SIGTERM, and 'saegeo merge' combines the shards.")
+    var shard: String?
+
     func run() throws {
         try Saegeo.reporting {
             let lower = output.lowercased()
@@ -61,6 +64,10 @@ struct Score: ParsableCommand {
             try AtomicOutput.checkWritable(output)
             if let summary { try AtomicOutput.checkWritable(summary) }
             guard explain >= 0, nullSets >= 0 else { throw SaegeoError(.usage, "--explain and --null-sets must not be negative") }
+            let shardSpec = try shard.map { try ShardSpec.parse($0) }
+            if shardSpec != nil, summary != nil {
+                throw SaegeoError(.usage, "--summary describes the whole dataset and cannot be computed per shard; run it without --shard")
+            }
             let checkpoint = try sae.open()
             let chosen: SAECheckpoint.Architecture? = architecture.map {
                 switch $0 {
@@ -74,13 +81,12 @@ struct Score: ParsableCommand {
             let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
             let engines = try compute.engines()
             let started = Date()
+            let cancellation = Cancellation()
+            Interruption.install(cancellation)
             let decoder = try checkpoint.decoder()
             let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
                                                        memoryBudget: try compute.budgetBytes())
-            let cancellation = Cancellation()
-            Interruption.install(cancellation)
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
-            let progress = Console.Progress("score on \(deviceIds):")
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.explain = lower.hasSuffix(".jsonl") ? explain : 0
             let options = try EngineOptions.fromEnvironment()
@@ -91,44 +97,85 @@ struct Score: ParsableCommand {
             }
             // Half the budget for the streaming tiles; the rest covers results, norms and staging.
             if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }
-            let result = try scorer.run(on: devices, cancellation: cancellation, progress: progress.update)
-            try cancellation.check()
-            let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
-                                                     toxic: toxicIds, nullSets: nullSets, seed: seed, engines: engines,
-                                                     memoryBudget: try compute.budgetBytes())
-            try write(result, proximity: proximity)
-            if let summary {
-                try AtomicOutput.write(to: summary) { try $0.write(contentsOf: try Console.json(figures)) }
+
+            // The job: inputs and options that every shard of it shares (not the device).
+            let job = JobFingerprint.of(
+                files: [checkpoint.decoderTensor.sourcePath, checkpoint.encoder?.weight.sourcePath ?? "", toxic, activations],
+                options: ["score", sae.sae, toxic, activations, activationsTensor ?? "", offsets ?? "", chosen?.description ?? "",
+                          String(topk ?? 0), String(scorer.explain), String(data.samples), String(scorer.rowChunk)])
+            // Shards and checkpoint blocks are whole chunks of samples, so that every sample is
+            // scored in the same chunk as in a single run (and gets the same bits).
+            let boundaries = scorer.chunkBoundaries()
+            let chunks = shardSpec?.range(of: boundaries.count - 1) ?? 0..<(boundaries.count - 1)
+            let samples = boundaries[chunks.lowerBound]..<boundaries[chunks.upperBound]
+            let result: DatasetScorer.Result
+            if let shardSpec {
+                // A shard saves its finished blocks as it goes, so that a preempted one resumes.
+                let saved = ShardCheckpoint(output: output, job: job + " shard " + shardSpec.description)
+                let tensors = try saved.run(items: chunks.count, blockSize: ShardCheckpoint.blockSize(items: chunks.count, minimum: 1),
+                                            unit: "chunks of samples", log: Console.info) { block in
+                    try cancellation.check()
+                    let range = boundaries[chunks.lowerBound + block.lowerBound]..<boundaries[chunks.lowerBound + block.upperBound]
+                    let progress = Console.Progress("score shard \(shardSpec), samples \(range.lowerBound)..<\(range.upperBound) of \(samples) on \(deviceIds):")
+                    return try scorer.run(samples: range, on: devices, cancellation: cancellation, progress: progress.update).tensors
+                }
+                result = try DatasetScorer.Result(tensors: tensors)
+                try write(result, proximity: proximity, firstSample: samples.lowerBound,
+                          metadata: metadata(job: job, samples: data.samples, shard: shardSpec))
+                try saved.discard()
+            } else {
+                let progress = Console.Progress("score on \(deviceIds):")
+                result = try scorer.run(on: devices, cancellation: cancellation, progress: progress.update)
+                try cancellation.check()
+                // The dataset-level figures need the whole dataset (a shard has only its part).
+                let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
+                                                         toxic: toxicIds, nullSets: nullSets, seed: seed, engines: engines,
+                                                         memoryBudget: try compute.budgetBytes())
+                try write(result, proximity: proximity, firstSample: 0, metadata: metadata(job: job, samples: data.samples, shard: nil))
+                if let summary {
+                    try AtomicOutput.write(to: summary) { try $0.write(contentsOf: try Console.json(figures)) }
+                }
+                Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
+                                    figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
+                                    figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
             }
             let seconds = Date().timeIntervalSince(started)
-            let rows = data.sampleStarts.last!
+            let rows = data.sampleStarts[samples.upperBound] - data.sampleStarts[samples.lowerBound]
             let mean = result.scores.isEmpty ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(result.scores.count)
-            Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
-                                figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
-                                figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
             Console.info(String(format: "scored %d samples (%d rows x d %d, %d features) on %@: mean score %.6f; %.2f s, %.0f rows/s, %.1f GFLOP/s; wrote %@",
-                                data.samples, rows, encoder.dimension, encoder.features, deviceIds, mean, seconds,
+                                samples.count, rows, encoder.dimension, encoder.features, deviceIds, mean, seconds,
                                 Double(rows) / max(seconds, 1e-9),
                                 2 * Double(rows) * Double(encoder.features) * Double(encoder.dimension) / max(seconds, 1e-9) / 1e9, output))
         }
     }
 
-    func write(_ result: DatasetScorer.Result, proximity: ToxicProximity.Result) throws {
+    /// What a merge needs to know about this output: the job, and the shard it is.
+    func metadata(job: String, samples: Int, shard: ShardSpec?) -> [String: String] {
+        var metadata = ["saegeo.command": "score", "saegeo.sae": sae.sae, "saegeo.toxic": toxic,
+                        "saegeo.activations": activations, "saegeo.job": job, "saegeo.total_samples": String(samples)]
+        if let shard { metadata["saegeo.shard"] = shard.description }
+        return metadata
+    }
+
+    /// Writes the scores of samples firstSample..<firstSample + count. A text shard gets its
+    /// manifest beside it (OUT.shard.json), written after the output.
+    func write(_ result: DatasetScorer.Result, proximity: ToxicProximity.Result, firstSample: Int,
+               metadata: [String: String]) throws {
         let lower = output.lowercased()
         if lower.hasSuffix(".safetensors") {
             try SafetensorsWriter.write([
                 .float32("scores", shape: [result.scores.count], result.scores),
                 .int64("active", shape: [result.active.count], result.active),
-            ], metadata: ["saegeo.command": "score", "saegeo.sae": sae.sae, "saegeo.toxic": toxic,
-                          "saegeo.activations": activations], to: output)
+            ], metadata: metadata, to: output)
             return
         }
         try AtomicOutput.write(to: output) { handle in
             var text = lower.hasSuffix(".csv") ? "sample,score,active\n" : ""
             for (i, score) in result.scores.enumerated() {
+                let sample = firstSample + i
                 text += lower.hasSuffix(".csv")
-                    ? "\(i),\(score),\(result.active[i])\n"
-                    : "{\"sample\": \(i), \"score\": \(score), \"active\": \(result.active[i])"
+                    ? "\(sample),\(score),\(result.active[i])\n"
+                    : "{\"sample\": \(sample), \"score\": \(score), \"active\": \(result.active[i])"
                         + (explain > 0 ? ", \"explain\": [" + result.explanations[i].map {
                             "{\"feature\": \($0.feature), \"activation\": \($0.activation), \"proximity\": \(proximity.proximity[$0.feature]), \"nearest_toxic\": \(proximity.nearestToxic[$0.feature])}"
                         }.joined(separator: ", ") + "]" : "") + "}\n"
@@ -139,5 +186,6 @@ struct Score: ParsableCommand {
             }
             try handle.write(contentsOf: Data(text.utf8))
         }
+        if metadata["saegeo.shard"] != nil { try ShardManifest.write(metadata, besides: output) }
     }
 }

@@ -56,4 +56,136 @@ struct ShardTests {
             #expect(!FileManager.default.fileExists(atPath: out))
         }
     }
+
+    /// A generated job (planted SAE, activations of per-token samples, toxic ids) big enough that
+    /// a shard runs for a while in blocks.
+    static let example: ExampleJob = {
+        var size = ExampleJob.Size()
+        size.features = 2500
+        size.dimension = 96
+        size.samples = 1700
+        size.tokens = 3
+        return try! ExampleJob.write(size, seed: 3, to: TestFiles.path("shard-example"))
+    }()
+
+    func scoreArguments(_ output: String, toxic: String? = nil) -> [String] {
+        // A small budget, for chunks of a few dozen samples: shards and blocks are whole chunks.
+        ["score", "--sae", Self.example.saePath, "--toxic", toxic ?? Self.example.toxicPath,
+         "--activations", Self.example.activationsPath, "--offsets", "offsets", "-o", output, "--memory-budget", "1MiB"]
+    }
+
+    @Test("4-way score shards merge into exactly the single-run file (jsonl with explanations, csv, safetensors)",
+          arguments: ["jsonl", "csv", "safetensors"])
+    func scoreMerge(_ ext: String) throws {
+        let folder = TestFiles.path("score-shards-\(ext)")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // Scores are bit-identical across shards on one device (across devices they agree to 1e-5).
+        let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+        let device = ext == "safetensors" && hasOpenCL ? "opencl:0" : "cpu"
+        let explain = ext == "jsonl" ? ["--explain", "3"] : []
+        var shards: [String] = []
+        for i in 0..<4 {
+            let out = folder + "/shard\(i).\(ext)"
+            let run = try CommandRunner.saegeo(scoreArguments(out) + explain + ["--shard", "\(i)/4", "--device", device])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out + ".checkpoint"), "the checkpoint is removed once the output is written")
+            shards.append(out)
+        }
+        let single = folder + "/single.\(ext)", merged = folder + "/merged.\(ext)"
+        let run = try CommandRunner.saegeo(scoreArguments(single) + explain + ["--device", device])
+        #expect(run.status == 0, "\(run.stderr)")
+        let merge = try CommandRunner.saegeo(["merge", "-o", merged] + shards.reversed())
+        #expect(merge.status == 0, "\(merge.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: single)), b = try Data(contentsOf: URL(fileURLWithPath: merged))
+        #expect(a == b, "the merged file differs from the single run's")
+        #expect(try SampleScores.read(merged).count == Self.example.size.samples)
+
+        // Another job: another toxic list.
+        let otherToxic = try TestFiles.write("0\n1\n", to: "score-shards-toxic-\(ext).txt")
+        let foreign = folder + "/foreign.\(ext)"
+        #expect(try CommandRunner.saegeo(scoreArguments(foreign, toxic: otherToxic) + explain + ["--shard", "3/4", "--device", "cpu"]).status == 0)
+        for (files, expected) in [(Array(shards.prefix(3)), "shard 3/4 is missing"), (shards + [shards[1]], "twice"),
+                                  (Array(shards.prefix(3)) + [foreign], "another job"), ([single], "not a shard")] {
+            let out = folder + "/bad.\(ext)"
+            let bad = try CommandRunner.saegeo(["merge", "-o", out] + files)
+            #expect(bad.status == 1 && bad.stderr.contains(expected), "\(bad.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
+
+    /// Starts a shard, stops it with SIGTERM once it has saved a block, and checks that it left a
+    /// checkpoint and no output. SIGSTOP first, so that the shard cannot finish in between.
+    func terminateMidRun(_ arguments: [String], output: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandRunner.saegeo)
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let checkpoint = output + ".checkpoint"
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning, Date() < deadline,
+              ((try? FileManager.default.contentsOfDirectory(atPath: checkpoint))?.count ?? 0) < 1 {
+            usleep(1000)
+        }
+        kill(process.processIdentifier, SIGSTOP)
+        let wasRunning = process.isRunning
+        kill(process.processIdentifier, SIGTERM)
+        kill(process.processIdentifier, SIGCONT)
+        let started = Date()
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(wasRunning, "the shard finished before the signal: \(stderr)")
+        #expect(process.terminationStatus != 0, "\(stderr)")
+        #expect(Date().timeIntervalSince(started) < 10, "a stopped shard exits within seconds")
+        #expect(stderr.contains("interrupted") && stderr.contains("saved in \(checkpoint)") && stderr.contains("run the same command again"), "\(stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(FileManager.default.fileExists(atPath: checkpoint))
+    }
+
+    @Test("a neighbours shard stopped by SIGTERM resumes and writes the uninterrupted output; a foreign checkpoint is ignored")
+    func neighborsResume() throws {
+        let folder = TestFiles.path("resume-neighbors")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let sae = Self.example.saePath
+        let out = folder + "/shard.safetensors", single = folder + "/single.safetensors"
+        let arguments = ["neighbors", "--sae", sae, "-k", "7", "-o", out, "--shard", "1/2", "--device", "cpu"]
+        try terminateMidRun(arguments, output: out)
+        // Resumed on another device: still the same bits.
+        let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+        let resumed = try CommandRunner.saegeo(Array(arguments.dropLast()) + [hasOpenCL ? "opencl:0" : "cpu"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming from \(out).checkpoint"), "\(resumed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + ".checkpoint"))
+        let uninterrupted = folder + "/uninterrupted.safetensors"
+        #expect(try CommandRunner.saegeo(["neighbors", "--sae", sae, "-k", "7", "-o", uninterrupted, "--shard", "1/2", "--device", "cpu"]).status == 0)
+        let x = try SafetensorsContents(path: out), y = try SafetensorsContents(path: uninterrupted)
+        for name in ["query_ids", "indices", "scores"] { #expect(x.tensors[name]?.bytes == y.tensors[name]?.bytes, "\(name)") }
+        #expect(try CommandRunner.saegeo(["neighbors", "--sae", sae, "-k", "7", "-o", single, "--device", "cpu"]).status == 0)
+        let half = Self.example.size.features / 2
+        let a = try SafetensorsContents(path: out), b = try SafetensorsContents(path: single)
+        #expect(a.tensors["indices"]!.bytes == Data(b.tensors["indices"]!.bytes.suffix((Self.example.size.features - half) * 7 * 8)))
+
+        // A checkpoint of another job (here k = 6) is not used.
+        try terminateMidRun(["neighbors", "--sae", sae, "-k", "6", "-o", out + "-other", "--shard", "1/2", "--device", "cpu"], output: out + "-other")
+        try FileManager.default.removeItem(atPath: out)
+        try FileManager.default.moveItem(atPath: out + "-other.checkpoint", toPath: out + ".checkpoint")
+        let fresh = try CommandRunner.saegeo(arguments)
+        #expect(fresh.status == 0 && fresh.stderr.contains("belongs to another job") && !fresh.stderr.contains("resuming"), "\(fresh.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: uninterrupted)))
+    }
+
+    @Test("a score shard stopped by SIGTERM resumes and writes the uninterrupted output")
+    func scoreResume() throws {
+        let folder = TestFiles.path("resume-score")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let out = folder + "/shard.jsonl", uninterrupted = folder + "/uninterrupted.jsonl"
+        let arguments = scoreArguments(out) + ["--explain", "2", "--shard", "0/3", "--device", "cpu"]
+        try terminateMidRun(arguments, output: out)
+        let resumed = try CommandRunner.saegeo(arguments)
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming from \(out).checkpoint"), "\(resumed.stderr)")
+        let run = try CommandRunner.saegeo(scoreArguments(uninterrupted) + ["--explain", "2", "--shard", "0/3", "--device", "cpu"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: uninterrupted)))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + ".shard.json")) == Data(contentsOf: URL(fileURLWithPath: uninterrupted + ".shard.json")))
+    }
 }

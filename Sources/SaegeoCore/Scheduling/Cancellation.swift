@@ -20,7 +20,7 @@ public final class Cancellation: @unchecked Sendable {
     }
 
     public func check() throws {
-        if isCancelled { throw SaegeoError(.usage, "interrupted; no output was written") }
+        if isCancelled { throw SaegeoError(.interrupted, "interrupted; no output was written") }
     }
 }
 

@@ -49,15 +49,30 @@ public struct DatasetScorer: Sendable {
         self.activations = activations
     }
 
-    /// Scores on the CPU, or on the OpenCL devices given (nil stands for the CPU). Several devices
-    /// take chunks of samples from one queue, so faster devices take more.
-    public func run(on devices: [OpenCLScoreEngine?] = [nil], cancellation: Cancellation = Cancellation(),
+    /// Where the chunks of samples begin, from sample 0, and the end. A sample's score is only
+    /// bit-reproducible within the same chunk (BLAS may sum a row differently in a product of
+    /// another height), so shards and checkpoint blocks are cut at these boundaries.
+    public func chunkBoundaries() -> [Int] {
+        var boundaries = [0]
+        while boundaries.last! < activations.samples {
+            boundaries.append(ChunkCursor.chunkEnd(from: boundaries.last!, starts: activations.sampleStarts,
+                                                   limit: activations.samples, rowChunk: rowChunk))
+        }
+        return boundaries
+    }
+
+    /// Scores the samples in `range` (all by default; results are indexed from its start) on the
+    /// CPU, or on the OpenCL devices given (nil stands for the CPU). Several devices take chunks
+    /// of samples from one queue, so faster devices take more. A sample's result does not depend
+    /// on the samples around it or on how they are chunked.
+    public func run(samples range: Range<Int>? = nil, on devices: [OpenCLScoreEngine?] = [nil],
+                    cancellation: Cancellation = Cancellation(),
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> Result {
-        let samples = activations.samples
-        let totals = ScoreTotals(samples: samples, features: encoder.features, explain: explain)
-        let cursor = ChunkCursor(starts: activations.sampleStarts, rowChunk: rowChunk)
-        let totalRows = activations.sampleStarts.last!
-        let counter = ProgressCounter(total: max(1, (totalRows + rowChunk - 1) / rowChunk), report: progress)
+        let range = range ?? 0..<activations.samples
+        let totals = ScoreTotals(first: range.lowerBound, samples: range.count, features: encoder.features, explain: explain)
+        let cursor = ChunkCursor(starts: activations.sampleStarts, samples: range, rowChunk: rowChunk)
+        let rowsInRange = activations.sampleStarts[range.upperBound] - activations.sampleStarts[range.lowerBound]
+        let counter = ProgressCounter(total: max(1, (rowsInRange + rowChunk - 1) / rowChunk), report: progress)
         let scorer = self
         @Sendable func work(_ handle: DeviceHandle) throws {
             var state = DeviceState(scorer: scorer, engine: handle.engine)
@@ -370,22 +385,31 @@ final class ChunkCursor: @unchecked Sendable {
     private let lock = NSLock()
     private let starts: [Int]
     private let rowChunk: Int
-    private var sample = 0
+    private var sample: Int
+    private let samples: Int
 
-    init(starts: [Int], rowChunk: Int) {
+    init(starts: [Int], samples range: Range<Int>, rowChunk: Int) {
         self.starts = starts
         self.rowChunk = rowChunk
+        sample = range.lowerBound
+        samples = range.upperBound
     }
 
     func next() -> (Int, Int)? {
         lock.lock()
         defer { lock.unlock() }
-        let samples = starts.count - 1
         guard sample < samples else { return nil }
-        var end = sample + 1
-        while end < samples, starts[end + 1] - starts[sample] <= rowChunk { end += 1 }
+        let end = Self.chunkEnd(from: sample, starts: starts, limit: samples, rowChunk: rowChunk)
         defer { sample = end }
         return (sample, end)
+    }
+
+    /// The end of the chunk that starts at `sample`: as many whole samples as fit in `rowChunk`
+    /// rows, at least one.
+    static func chunkEnd(from sample: Int, starts: [Int], limit: Int, rowChunk: Int) -> Int {
+        var end = sample + 1
+        while end < limit, starts[end + 1] - starts[sample] <= rowChunk { end += 1 }
+        return end
     }
 }
 
@@ -397,8 +421,11 @@ final class ScoreTotals: @unchecked Sendable {
     private var active: [Int64]
     private var featureActivation: [Double]
     private var explanations: [[(feature: Int, activation: Double)]]
+    /// The first sample of the run: results are indexed from it.
+    private let first: Int
 
-    init(samples: Int, features: Int, explain: Int) {
+    init(first: Int, samples: Int, features: Int, explain: Int) {
+        self.first = first
         numerator = [Double](repeating: 0, count: samples)
         denominator = numerator
         active = [Int64](repeating: 0, count: samples)
@@ -412,10 +439,11 @@ final class ScoreTotals: @unchecked Sendable {
         for part in parts {
             let a = part.accumulators
             for s in 0..<a.numerator.count {
-                numerator[part.first + s] = a.numerator[s]
-                denominator[part.first + s] = a.denominator[s]
-                active[part.first + s] = Int64(a.active[s])
-                if !explanations.isEmpty { explanations[part.first + s] = a.explanation(s) }
+                let i = part.first - first + s
+                numerator[i] = a.numerator[s]
+                denominator[i] = a.denominator[s]
+                active[i] = Int64(a.active[s])
+                if !explanations.isEmpty { explanations[i] = a.explanation(s) }
             }
             for (f, value) in a.featureActivation.sorted(by: { $0.key < $1.key }) { featureActivation[f] += value }
         }

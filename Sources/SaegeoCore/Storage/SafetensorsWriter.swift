@@ -2,7 +2,7 @@ import Foundation
 
 /// A tensor to be written to a safetensors file.
 public struct OutputTensor {
-    public enum DType: String { case f32 = "F32", i64 = "I64" }
+    public enum DType: String { case f32 = "F32", f64 = "F64", i64 = "I64" }
     public let name: String
     public let dtype: DType
     public let shape: [Int]
@@ -17,6 +17,11 @@ public struct OutputTensor {
 
     public static func float32(_ name: String, shape: [Int], _ values: [Float]) -> OutputTensor {
         OutputTensor(name: name, dtype: .f32, shape: shape,
+                     data: values.withUnsafeBytes { Data($0) })
+    }
+
+    public static func float64(_ name: String, shape: [Int], _ values: [Double]) -> OutputTensor {
+        OutputTensor(name: name, dtype: .f64, shape: shape,
                      data: values.withUnsafeBytes { Data($0) })
     }
 

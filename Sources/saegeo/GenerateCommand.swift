@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import SaegeoCore
+
+/// Writes the demo's kind of job, at any size, for trying the commands and the batch-job examples.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a generated example job to a folder: a SAELens SAE with planted near-toxic features, activations, toxic ids and a dataset.")
+
+    @Argument(help: "The folder to write (created if needed).")
+    var folder: String
+
+    @Option(help: "SAE features (d_sae).")
+    var features = 4096
+
+    @Option(help: "Residual-stream width (d_model).")
+    var dimension = 256
+
+    @Option(help: "Dataset samples.")
+    var samples = 2000
+
+    @Option(help: "Tokens (activation rows) per sample.")
+    var tokens = 8
+
+    @Option(help: "Seed of the generator.")
+    var seed: UInt64 = 7
+
+    func run() throws {
+        try Saegeo.reporting {
+            var size = ExampleJob.Size()
+            size.features = features
+            size.dimension = dimension
+            size.samples = samples
+            size.tokens = tokens
+            let example = try ExampleJob.write(size, seed: seed, to: folder)
+            Console.info("wrote \(example.saePath) (\(features) x \(dimension)), \(example.activationsPath) (\(samples) samples x \(tokens) tokens, offsets in 'offsets'), \(example.toxicPath) and \(example.datasetPath)")
+        }
+    }
+}
