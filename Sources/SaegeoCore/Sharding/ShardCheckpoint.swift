@@ -107,7 +107,11 @@ public struct ShardCheckpoint {
             }
             start = block.upperBound
         }
-        return try OutputTensor.joined(blocks)
+        do {
+            return try OutputTensor.joined(blocks)
+        } catch let error as SaegeoError {
+            throw SaegeoError.badFile("\(directory): \(error.message); delete it and run again")
+        }
     }
 
     /// Blocks of about 2% of the work, at least `minimum` items: a preempted shard loses at most
@@ -118,20 +122,23 @@ public struct ShardCheckpoint {
 }
 
 extension OutputTensor {
-    /// Blocks of the same tensors joined along the first axis.
+    /// Blocks of the same tensors joined along the first axis, matched by name (a file may list
+    /// empty tensors in another order: they share an offset).
     static func joined(_ blocks: [[OutputTensor]]) throws -> [OutputTensor] {
         guard let first = blocks.first else { return [] }
-        return try first.indices.map { t in
+        // The tensors in the order of a block without empty ones (whose order in a file is certain).
+        let order = blocks.first { $0.allSatisfy { !$0.data.isEmpty } } ?? first
+        return try order.map { model in
             var data = Data(), rows = 0
             for block in blocks {
-                guard block.count == first.count, block[t].name == first[t].name, block[t].dtype == first[t].dtype,
-                      Array(block[t].shape.dropFirst()) == Array(first[t].shape.dropFirst()) else {
-                    throw SaegeoError.badFile("the checkpoint blocks do not fit together; delete the .checkpoint folder and run again")
+                guard block.count == first.count, let part = block.first(where: { $0.name == model.name }),
+                      part.dtype == model.dtype, Array(part.shape.dropFirst()) == Array(model.shape.dropFirst()) else {
+                    throw SaegeoError.badFile("the blocks do not fit together (tensor \(model.name) differs)")
                 }
-                data += block[t].data
-                rows += block[t].shape.first ?? 0
+                data += part.data
+                rows += part.shape.first ?? 0
             }
-            return OutputTensor(name: first[t].name, dtype: first[t].dtype, shape: [rows] + first[t].shape.dropFirst(), data: data)
+            return OutputTensor(name: model.name, dtype: model.dtype, shape: [rows] + model.shape.dropFirst(), data: data)
         }
     }
 

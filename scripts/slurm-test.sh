@@ -1,0 +1,92 @@
+#!/bin/bash
+# The batch-job test, on a real one-node Slurm cluster started here (scripts/slurm-cluster.sh):
+# submits Examples/slurm's 4-way score and neighbours arrays with their dependent merges on
+# generated data, preempts one score task mid-run (scontrol requeue: SIGTERM, then requeued),
+# checks that it resumed, that both merged outputs are byte-identical to single-process runs, and
+# that merge refuses 3 of 4 shards and shards of different jobs. Stops the daemons at the end.
+# Needs root (it installs Slurm and starts daemons) and a built saegeo (swift build).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+saegeo=${SAEGEO:-$root/.build/debug/saegeo}
+[ -x "$saegeo" ] || { echo "slurm-test: no saegeo at $saegeo; run swift build first" >&2; exit 1; }
+work=$(mktemp -d /tmp/saegeo-slurm.XXXXXX)
+chmod 755 "$work"   # the munge user must reach its folder inside
+cleanup() {
+    "$root/scripts/slurm-cluster.sh" stop "$work/cluster"
+    [ -n "${KEEP_SLURM_TEST:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+step() { echo "slurm-test: $*"; }
+fail() {
+    echo "slurm-test: FAIL: $*" >&2
+    for log in "$work"/saegeo-*.log; do [ -f "$log" ] && { echo "== $log" >&2; tail -n 5 "$log" >&2; }; done
+    exit 1
+}
+# Waits up to $1 seconds for the command after it to succeed.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.05; done
+}
+
+step "starting a one-node cluster"
+SLURM_CONF=$("$root/scripts/slurm-cluster.sh" start "$work/cluster")
+export SLURM_CONF
+cd "$work"
+
+step "generating a job and computing the single-process reference outputs"
+"$saegeo" generate data --features 3000 --dimension 192 --samples 8000 --tokens 4
+score=(--sae data/sae --toxic data/toxic.txt --activations data/activations.safetensors --offsets offsets --memory-budget 8MiB)
+neighbors=(--sae data/sae -k 16)
+"$saegeo" score "${score[@]}" --device cpu -o single-scores.safetensors
+"$saegeo" neighbors "${neighbors[@]}" --device cpu -o single-neighbors.safetensors
+
+step "submitting the 4-way arrays and their merges"
+# The test node has no real GPU: the tasks get a "gpu" resource but compute on the cpu.
+export SAEGEO=$saegeo SAEGEO_DEVICE=cpu SBATCH_OPTIONS="--cpus-per-task=1 --mem=1G --time=15"
+read -r score_array score_merge < <("$root/Examples/slurm/submit.sh" score 4 out "${score[@]}")
+read -r neighbors_array neighbors_merge < <("$root/Examples/slurm/submit.sh" neighbors 4 out "${neighbors[@]}")
+step "score array $score_array (merge $score_merge), neighbours array $neighbors_array (merge $neighbors_merge)"
+
+victim=${score_array}_1
+step "preempting $victim once it has saved a block"
+has_block() { compgen -G "out/scores.shard-1.safetensors.checkpoint/block-*.safetensors" >/dev/null; }
+wait_for 300 has_block || fail "$victim never saved a checkpoint block"
+[ ! -e out/scores.shard-1.safetensors ] || fail "$victim finished before it could be preempted; make the test data larger"
+scontrol requeue "$victim"
+state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -1 | cut -d= -f2; }
+wait_for 60 bash -c "[ \"\$(scontrol show job $victim | grep -o 'JobState=[A-Z]*')\" = JobState=PENDING ]" \
+    || fail "$victim was not requeued (state $(state "$victim"))"
+# Slurm holds a requeued job back for two minutes; let it start again now.
+scontrol update JobId="$victim" StartTime=now
+
+step "waiting for the arrays and the merges"
+queue_done() {
+    ! squeue -h -o %r | grep -q DependencyNeverSatisfied || fail "a task failed, so its merge can never run: $(squeue)"
+    [ -z "$(squeue -h -o %i)" ]
+}
+wait_for 900 queue_done || fail "the jobs did not finish: $(squeue)"
+for job in "$score_merge" "$neighbors_merge"; do
+    [ "$(state "$job")" = COMPLETED ] || fail "merge job $job ended $(state "$job")"
+done
+restarts=$(scontrol show job "$victim" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+[ "$restarts" -ge 1 ] || fail "$victim was never restarted"
+log=saegeo-score-$victim.log
+grep -q "interrupted; .* saved in out/scores.shard-1.safetensors.checkpoint" "$log" || fail "$log does not show the interruption"
+grep -q "resuming from out/scores.shard-1.safetensors.checkpoint" "$log" || fail "$log does not show the resume"
+grep "interrupted\|resuming" "$log" | sed 's/^/slurm-test:   /'
+
+step "comparing the merged outputs with the single runs"
+cmp out/scores.safetensors single-scores.safetensors || fail "merged scores differ from the single run"
+cmp out/neighbors.safetensors single-neighbors.safetensors || fail "merged neighbours differ from the single run"
+[ ! -e out/scores.shard-1.safetensors.checkpoint ] || fail "the checkpoint was not removed after the shard finished"
+
+step "merge refuses 3 of 4 shards and shards of different jobs"
+refuses() {
+    local expected=$1; shift
+    if "$saegeo" merge -o bad.safetensors "$@" 2>merge.err; then fail "merge accepted $*"; fi
+    grep -q "$expected" merge.err || fail "merge said '$(cat merge.err)', expected '$expected'"
+    [ ! -e bad.safetensors ] || fail "merge left bad.safetensors behind"
+}
+refuses "shard 3/4 is missing" out/scores.shard-{0,1,2}.safetensors
+refuses "another job" out/scores.shard-{0,1,2}.safetensors out/neighbors.shard-3.safetensors
+step "passed"
