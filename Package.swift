@@ -18,6 +18,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The CPU's peak and bandwidth probes for `saegeo bench` (per-ISA code chosen at run time).
+        .target(name: "CMicrokernels", cSettings: [.unsafeFlags(["-O2"])]),
 
         // Turns Kernels/*.cl into Swift string constants so the binary needs no files at run time.
         .executableTarget(name: "EmbedKernels"),
@@ -25,7 +27,7 @@ let package = Package(
 
         .target(
             name: "SaegeoCore",
-            dependencies: ["COpenCL", "COpenBLAS", "CZlib"],
+            dependencies: ["COpenCL", "COpenBLAS", "CZlib", "CMicrokernels"],
             plugins: ["KernelEmbedder"]
         ),
         .executableTarget(

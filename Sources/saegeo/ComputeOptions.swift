@@ -20,7 +20,7 @@ struct ComputeOptions: ParsableArguments {
         let catalog = try DeviceCatalog()
         let options = try EngineOptions.fromEnvironment()
         return try catalog.resolve(device).map {
-            try catalog.engine(for: $0, overrides: options.overrides, variant: options.variant)
+            try catalog.engine(for: $0, overrides: options.overrides, variant: options.variant, tuning: options.tuning)
         }
     }
 }

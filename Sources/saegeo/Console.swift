@@ -8,10 +8,16 @@ enum Console {
     }
 
     static func info(_ message: String) {
-        FileHandle.standardError.write(Data("saegeo: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(isTerminal ? "\r\u{1B}[K" : "")saegeo: \(message)\n".utf8))
     }
 
     static let isTerminal = isatty(STDERR_FILENO) == 1
+
+    /// What a long command is doing now: a line that redraws itself on a terminal, nothing otherwise.
+    static func status(_ message: String) {
+        guard isTerminal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[Ksaegeo: \(message)".utf8))
+    }
 
     /// A value as pretty, key-sorted JSON.
     static func json<T: Encodable>(_ value: T) throws -> Data {

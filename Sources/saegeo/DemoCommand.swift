@@ -24,7 +24,7 @@ struct Demo: ParsableCommand {
             let saePath = example.saePath, risky = example.risky, samples = example.size.samples, tokens = example.size.tokens
             let checkpoint = try SAECheckpoint.open(saePath)
             let catalog = try DeviceCatalog()
-            let engine = try catalog.engine(for: try catalog.resolve(device)[0])
+            let engine = try catalog.engine(for: try catalog.resolve(device)[0], tuning: TuningCache.standard())
 
             // 1. Geometry: the toxic features' nearest neighbours.
             let neighbours = try NeighborSearch(dictionary: try checkpoint.decoder(), queries: toxic,
@@ -42,7 +42,7 @@ struct Demo: ParsableCommand {
                                                        engines: [BLASNeighborEngine()])
             let started = Date()
             let encoder = try SAEEncoder(checkpoint: checkpoint)
-            let scoreDevice = engine.isHost ? nil : try catalog.scoreEngine(for: engine.device.id, jumpReLU: true)
+            let scoreDevice = engine.isHost ? nil : try catalog.scoreEngine(for: engine.device.id, jumpReLU: true, tuning: TuningCache.standard())
             let result = try DatasetScorer(encoder: encoder, proximity: proximity.proximity,
                                            activations: try ActivationsFile.open(actsPath, tensor: nil, offsets: "offsets"))
                 .run(on: [scoreDevice])

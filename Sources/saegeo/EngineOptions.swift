@@ -5,9 +5,11 @@ import SaegeoCore
 /// GPU code path under GPU-sized limits on a CPU device (PoCL, oclgrind):
 ///   SAEGEO_OPENCL_VARIANT=tiled|direct, SAEGEO_OPENCL_MAX_WORK_GROUP=N,
 ///   SAEGEO_OPENCL_LOCAL_MEMORY=BYTES, SAEGEO_OPENCL_MAX_ALLOCATION=BYTES
+/// and the kernel configurations `saegeo tune` cached (SAEGEO_TUNING_CACHE names another file).
 struct EngineOptions {
     var overrides = LimitOverrides()
     var variant: KernelConfiguration.Variant?
+    var tuning = TuningCache.standard()
 
     static func fromEnvironment() throws -> EngineOptions {
         let env = ProcessInfo.processInfo.environment

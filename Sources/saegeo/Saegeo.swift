@@ -7,7 +7,10 @@ struct Saegeo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saegeo",
         abstract: "How close a fine-tuning dataset sits to toxic features in an SAE's feature geometry.",
-        subcommands: [Devices.self, Inspect.self, Neighbors.self, Plan.self, Score.self, Filter.self, Merge.self, Generate.self, Demo.self])
+        version: Saegeo.version,
+        subcommands: [Devices.self, Inspect.self, Neighbors.self, Plan.self, Score.self, Filter.self, Merge.self, Bench.self, Tune.self, Generate.self, Demo.self])
+
+    static let version = "0.4.0"
 
     /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.
     static func reporting(_ body: () throws -> Void) throws {

@@ -93,7 +93,7 @@ struct Score: ParsableCommand {
             let catalog = try DeviceCatalog()
             let devices: [OpenCLScoreEngine?] = try engines.map {
                 $0.isHost ? nil : try catalog.scoreEngine(for: $0.device.id, jumpReLU: encoder.activation == .jumpReLU,
-                                                          overrides: options.overrides, variant: options.variant)
+                                                          overrides: options.overrides, variant: options.variant, tuning: options.tuning)
             }
             // Half the budget for the streaming tiles; the rest covers results, norms and staging.
             if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }

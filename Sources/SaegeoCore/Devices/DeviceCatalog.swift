@@ -59,14 +59,14 @@ public struct DeviceCatalog {
 
     /// An engine for one device id from `resolve`.
     public func engine(for id: String, overrides: LimitOverrides = .init(),
-                       variant: KernelConfiguration.Variant? = nil) throws -> NeighborEngine {
+                       variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws -> NeighborEngine {
         if id == "cpu" { return BLASNeighborEngine() }
         guard id.hasPrefix("opencl:"), let index = Int(id.dropFirst("opencl:".count)),
               openCLDevices.indices.contains(index) else {
             throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
         }
         do {
-            return try OpenCLNeighborEngine(device: openCLDevices[index], id: id, overrides: overrides, variant: variant)
+            return try OpenCLNeighborEngine(device: openCLDevices[index], id: id, overrides: overrides, variant: variant, tuning: tuning)
         } catch let error as OpenCLError {
             throw SaegeoError.device("\(id) (\(openCLDevices[index].name)): \(error)")
         }
@@ -74,12 +74,12 @@ public struct DeviceCatalog {
 
     /// A scoring engine for an OpenCL device id (`opencl:N`).
     public func scoreEngine(for id: String, jumpReLU: Bool, overrides: LimitOverrides = .init(),
-                            variant: KernelConfiguration.Variant? = nil) throws -> OpenCLScoreEngine {
+                            variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws -> OpenCLScoreEngine {
         guard id.hasPrefix("opencl:"), let index = Int(id.dropFirst("opencl:".count)), openCLDevices.indices.contains(index) else {
             throw SaegeoError.badInput("unknown OpenCL device '\(id)'; run 'saegeo devices' to list them")
         }
         do {
-            return try OpenCLScoreEngine(device: openCLDevices[index], id: id, jumpReLU: jumpReLU, overrides: overrides, variant: variant)
+            return try OpenCLScoreEngine(device: openCLDevices[index], id: id, jumpReLU: jumpReLU, overrides: overrides, variant: variant, tuning: tuning)
         } catch let error as OpenCLError {
             throw SaegeoError.device("\(id) (\(openCLDevices[index].name)): \(error)")
         }

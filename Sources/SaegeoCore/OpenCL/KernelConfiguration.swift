@@ -14,7 +14,23 @@ public struct KernelConfiguration: Sendable, Equatable, CustomStringConvertible 
     public let sliceOfD: Int      // TILE_D: columns staged per step
     public let topkGroup: Int     // work-items per query row in the top-k merge
 
+    public init(variant: Variant, tile: Int, register: Int, sliceOfD: Int, topkGroup: Int) {
+        self.variant = variant
+        self.tile = tile
+        self.register = register
+        self.sliceOfD = sliceOfD
+        self.topkGroup = topkGroup
+    }
+
     public var similarityGroup: Int { (tile / register) * (tile / register) }
+
+    /// Whether the kernels of this configuration can run on a device with these limits: work-groups
+    /// within its size, staged slices plus the top-k kernel's 2 KiB within its local memory.
+    public func fits(_ limits: DeviceLimits) -> Bool {
+        tile % register == 0 && [4, 8, 16].contains(sliceOfD) && similarityGroup <= limits.maxWorkGroupSize
+            && topkGroup <= limits.maxWorkGroupSize && topkGroup & (topkGroup - 1) == 0
+            && localMemoryBytes + 2048 <= limits.localMemoryBytes
+    }
     public var localMemoryBytes: Int { variant == .localTiled ? 2 * sliceOfD * (tile + 1) * 4 : 0 }
     /// Rows of every tile are padded to this, columns (d) to `sliceOfD`.
     public var rowAlignment: Int { tile }
@@ -42,7 +58,8 @@ public struct KernelConfiguration: Sendable, Equatable, CustomStringConvertible 
         for (tile, register) in shapes {
             let group = (tile / register) * (tile / register)
             guard group <= groupLimit else { continue }
-            for slice in [16, 8, 4] {
+            // The direct variant streams float4s and stages nothing: its slice only pads d, so the least.
+            for slice in variant == .direct ? [4] : [16, 8, 4] {
                 let config = KernelConfiguration(variant: variant, tile: tile, register: register, sliceOfD: slice,
                                                  topkGroup: largestPowerOfTwo(atMost: min(256, groupLimit)))
                 // Keep 2 KiB of local memory for the top-k kernel's histogram and counters.

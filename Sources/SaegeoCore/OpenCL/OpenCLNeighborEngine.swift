@@ -8,7 +8,11 @@ public final class OpenCLNeighborEngine: NeighborEngine {
     public let device: DeviceDescription
     public let layout: TileLayout
     public let configuration: KernelConfiguration
-    public var configurationSummary: String { "OpenCL kernels \(configuration)" }
+    /// Where the configuration came from, when `saegeo tune` chose it.
+    public let tunedFrom: String?
+    public var configurationSummary: String {
+        "OpenCL kernels \(configuration)" + (tunedFrom.map { " (tuned, from \($0))" } ?? "")
+    }
 
     private let context: OpenCLContext
     private let compute: OpenCLQueue
@@ -44,10 +48,18 @@ public final class OpenCLNeighborEngine: NeighborEngine {
     /// - Parameters:
     ///   - overrides: limits to impose below the device's own (GPU-like limits on PoCL in tests).
     ///   - variant: force a kernel variant; by default GPUs stage tiles in local memory, CPUs do not.
+    ///   - tuning: the cache of `saegeo tune`; its configuration for this device is used unless a
+    ///     variant is forced.
     public init(device: OpenCLDevice, id: String, overrides: LimitOverrides = .init(),
-                variant: KernelConfiguration.Variant? = nil) throws {
+                variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws {
         limits = device.limits.lowered(to: overrides)
-        configuration = try KernelConfiguration.choose(for: limits, kind: device.deviceType, variant: variant)
+        if variant == nil, let tuned = tuning?.configuration(for: device, limits: limits) {
+            configuration = tuned
+            tunedFrom = tuning!.path
+        } else {
+            configuration = try KernelConfiguration.choose(for: limits, kind: device.deviceType, variant: variant)
+            tunedFrom = nil
+        }
         context = try OpenCLContext(device: device)
         compute = try context.queue()
         transfer = try context.queue()

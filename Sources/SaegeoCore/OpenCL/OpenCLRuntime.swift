@@ -252,6 +252,7 @@ final class OpenCLKernel: @unchecked Sendable {
     enum Argument {
         case buffer(OpenCLBuffer)
         case int32(Int32)
+        case float(Float)
     }
 
     let handle: cl_kernel
@@ -294,6 +295,9 @@ final class OpenCLKernel: @unchecked Sendable {
             case .int32(let value):
                 var v = value
                 status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<Int32>.size, &v)
+            case .float(let value):
+                var v = value
+                status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<Float>.size, &v)
             }
             try OpenCLError.check(status, "clSetKernelArg", "\(name) argument \(index)")
         }

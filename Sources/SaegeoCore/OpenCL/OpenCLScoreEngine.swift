@@ -28,9 +28,10 @@ public final class OpenCLScoreEngine: @unchecked Sendable {
     }
 
     public init(device: OpenCLDevice, id: String, jumpReLU: Bool, overrides: LimitOverrides = .init(),
-                variant: KernelConfiguration.Variant? = nil) throws {
+                variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws {
         let limits = device.limits.lowered(to: overrides)
-        configuration = try KernelConfiguration.choose(for: limits, kind: device.deviceType, variant: variant)
+        configuration = try (variant == nil ? tuning?.configuration(for: device, limits: limits) : nil)
+            ?? KernelConfiguration.choose(for: limits, kind: device.deviceType, variant: variant)
         group = configuration.topkGroup
         context = try OpenCLContext(device: device)
         queue = try context.queue()

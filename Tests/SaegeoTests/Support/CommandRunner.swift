@@ -22,7 +22,9 @@ enum CommandRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // No tuned kernels from the user's cache unless a test names a cache of its own.
+        let hermetic = ["SAEGEO_TUNING_CACHE": FileManager.default.temporaryDirectory.appendingPathComponent("saegeo-no-tuning.json").path]
+        process.environment = ProcessInfo.processInfo.environment.merging(hermetic) { $1 }.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,0 +1,117 @@
+import CMicrokernels
+import Foundation
+
+/// The microbenchmarks of the CPU, the counterparts of OpenCLProbes: fp32 peak from chains of
+/// fmas on every core (the widest vectors the CPU has), memory bandwidth from a parallel
+/// streaming copy, the similarity product (sgemm, as the CPU engine computes it) and the top-k
+/// selection (the engine's candidate heaps).
+struct CPUProbes {
+    let secondsPerProbe: Double
+    let runs: Int
+    var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// The vector instructions the peak probe used.
+    var isa: String { String(cString: saegeo_fma_isa()) }
+
+    func peakGFLOPS() -> Double {
+        var iterations = 1 << 16
+        func run() -> Double {
+            let flops = UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: cores))
+            defer { flops.pointer.deallocate() }
+            let n = iterations
+            DispatchQueue.concurrentPerform(iterations: cores) { core in
+                var sink: Float = 0
+                flops.pointer[core] = saegeo_fma_peak(n, &sink)
+            }
+            return (0..<cores).reduce(0) { $0 + flops.pointer[$1] }
+        }
+        while Stopwatch.seconds({ _ = run() }) < secondsPerProbe / 4 { iterations *= 2 }
+        var flops = 0.0
+        let time = Stopwatch.best(runs: runs) { flops = run() }
+        return flops / time / 1e9
+    }
+
+    /// Bytes read plus written per second by a copy of 256 MiB split among the cores.
+    func bandwidthGBs() -> Double {
+        let count = 64 << 20
+        let from = UnsafeMutablePointer<Float>.allocate(capacity: count), to = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { from.deallocate(); to.deallocate() }
+        from.initialize(repeating: 1, count: count)
+        to.initialize(repeating: 0, count: count)
+        let source = UnsafeSendablePointer(from), destination = UnsafeSendablePointer(to)
+        let cores = self.cores
+        let time = Stopwatch.best(runs: max(runs, 3)) {
+            DispatchQueue.concurrentPerform(iterations: cores) { core in
+                let first = count * core / cores, last = count * (core + 1) / cores
+                saegeo_copy_floats(destination.pointer + first, source.pointer + first, last - first)
+            }
+        }
+        return 2 * Double(count * 4) / time / 1e9
+    }
+
+    /// sgemm of rows x columns x d on every core, GFLOP/s.
+    func similarityGFLOPS(dimension: Int) -> Double {
+        func time(rows: Int, columns: Int, runs: Int) -> Double {
+            let q = Workloads.randomValues(rows * dimension, seed: 9), k = Workloads.randomValues(columns * dimension, seed: 10)
+            var s = [Float](repeating: 0, count: rows * columns)
+            CBLAS.setThreads(cores)
+            return Stopwatch.best(runs: runs) {
+                q.withUnsafeBufferPointer { q in
+                    k.withUnsafeBufferPointer { k in
+                        s.withUnsafeMutableBufferPointer { s in
+                            CBLAS.multiplyTransposed(m: rows, n: columns, k: dimension, a: q.baseAddress!, lda: dimension,
+                                                     b: k.baseAddress!, ldb: dimension, c: s.baseAddress!, ldc: columns)
+                        }
+                    }
+                }
+            }
+        }
+        // A small product gives the rate; the measured one is sized from it to the probe's time.
+        var rows = 256, columns = 1024
+        let rate = 2 * Double(rows * columns * dimension) / time(rows: rows, columns: columns, runs: 0)
+        while 2 * Double(rows * columns * dimension) < rate * secondsPerProbe / 2, rows * columns < 1 << 26 {
+            if rows * 4 >= columns { columns *= 2 } else { rows *= 2 }
+        }
+        let best = time(rows: rows, columns: columns, runs: runs)
+        return 2 * Double(rows) * Double(columns) * Double(dimension) / best / 1e9
+    }
+
+    /// Candidates offered per second to the per-row heaps of k + max(16, k/2), on every core.
+    func topkCandidatesPerSecond(k: Int) -> Double {
+        let perRow = NeighborSearch.candidates(k: k, keys: .max)
+        let keys = 4096
+        var rows = 64
+        let scores = Workloads.randomValues(1024 * keys, seed: 5)
+        let ids = (0..<Int32(keys)).map { $0 }
+        let cores = self.cores
+        func run() {
+            let lists = CandidateLists.empty(rows: rows, perRow: perRow)
+            var listScores = lists.scores, listIds = lists.ids
+            scores.withUnsafeBufferPointer { s in
+                ids.withUnsafeBufferPointer { keyIds in
+                    listScores.withUnsafeMutableBufferPointer { ls in
+                        listIds.withUnsafeMutableBufferPointer { li in
+                            let sBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: s.baseAddress!))
+                            let idBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: keyIds.baseAddress!))
+                            let lsBase = UnsafeSendablePointer(ls.baseAddress!), liBase = UnsafeSendablePointer(li.baseAddress!)
+                            let rowsNow = rows
+                            DispatchQueue.concurrentPerform(iterations: cores) { core in
+                                for row in (rowsNow * core / cores)..<(rowsNow * (core + 1) / cores) {
+                                    CandidateHeap(scores: lsBase.pointer + row * perRow, ids: liBase.pointer + row * perRow, capacity: perRow)
+                                        .offer(row: sBase.pointer + row * keys, keyIds: idBase.pointer, count: keys, selfId: -1)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var seconds = Stopwatch.seconds(run)
+        while seconds < secondsPerProbe / 3, rows < 1024 {
+            rows *= 2
+            seconds *= 2
+        }
+        let time = Stopwatch.best(runs: runs, run)
+        return Double(rows) * Double(keys) / time
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// `saegeo bench` for one device: the microbenchmarks, then the end-to-end workloads, sized from
+/// the device's own measured speed so that every device spends about the same time.
+public struct DeviceBench {
+    public static let dimensions = [2304, 3584, 4608]
+    public static let topkSizes = [1, 32, 256]
+
+    /// About how long one device may take, in seconds: the probes and workloads are sized from
+    /// it (the workloads take about half; compiling kernels and generating inputs come on top).
+    public let budget: Double
+    /// Generated inputs of the workloads (kept between devices of one run).
+    public let folder: String
+
+    public init(budget: Double, folder: String) {
+        self.budget = budget
+        self.folder = folder
+    }
+
+    var secondsPerProbe: Double { budget / 60 }
+    var runs: Int { budget < 60 ? 2 : 3 }
+    var secondsPerWorkload: Double { budget / 6 }
+
+    public func run(device id: String, catalog: DeviceCatalog, tuning: TuningCache? = nil,
+                    log: (String) -> Void) throws -> BenchReport.DeviceFigures {
+        let engine = try catalog.engine(for: id, tuning: tuning)
+        let description = engine.device
+        var figures = BenchReport.DeviceFigures(
+            id: id, name: description.name, vendor: description.vendor, type: description.type.rawValue,
+            driverVersion: description.driverVersion, computeUnits: description.computeUnits,
+            globalMemoryBytes: description.globalMemoryBytes, kernels: engine.configurationSummary,
+            peakGflops: 0, peakKernel: "", bandwidthGbs: 0, transferGbs: nil,
+            similarityGflops: [:], similarityPercentOfPeak: [:], topkCandidatesPerS: [:], workloads: [])
+        if let openCL = engine as? OpenCLNeighborEngine {
+            let index = Int(id.dropFirst("opencl:".count))!
+            let probes = try OpenCLProbes(device: catalog.openCLDevices[index], secondsPerProbe: secondsPerProbe, runs: runs)
+            log("\(id): peak")
+            let peak = try probes.peakGFLOPS()
+            (figures.peakGflops, figures.peakKernel) = (peak.gflops, "fma on \(peak.kernel)")
+            log("\(id): bandwidth and transfer")
+            figures.bandwidthGbs = try probes.bandwidthGBs()
+            figures.transferGbs = try probes.transferGBs()
+            for d in Self.dimensions {
+                log("\(id): similarity at d \(d)")
+                figures.similarityGflops[String(d)] = try probes.similarityGFLOPS(dimension: d, configuration: openCL.configuration)
+            }
+            for k in Self.topkSizes {
+                log("\(id): top-k at k \(k)")
+                figures.topkCandidatesPerS[String(k)] = try probes.topkCandidatesPerSecond(k: k, configuration: openCL.configuration)
+            }
+        } else {
+            let probes = CPUProbes(secondsPerProbe: secondsPerProbe, runs: runs)
+            log("\(id): peak")
+            (figures.peakGflops, figures.peakKernel) = (probes.peakGFLOPS(), "fma on \(probes.isa)")
+            log("\(id): bandwidth")
+            figures.bandwidthGbs = probes.bandwidthGBs()
+            for d in Self.dimensions {
+                log("\(id): similarity at d \(d)")
+                figures.similarityGflops[String(d)] = probes.similarityGFLOPS(dimension: d)
+            }
+            for k in Self.topkSizes {
+                log("\(id): top-k at k \(k)")
+                figures.topkCandidatesPerS[String(k)] = probes.topkCandidatesPerSecond(k: k)
+            }
+        }
+        for (d, gflops) in figures.similarityGflops {
+            figures.similarityPercentOfPeak[d] = 100 * gflops / figures.peakGflops
+        }
+        let rate = figures.similarityGflops["2304"] ?? 1
+        let workloads = Workloads(folder: folder, secondsPerWorkload: secondsPerWorkload)
+        log("\(id): neighbors end to end")
+        figures.workloads.append(try workloads.neighbors(engine: engine, gflops: rate))
+        log("\(id): score end to end")
+        let scoreEngine = engine.isHost ? nil : try catalog.scoreEngine(for: id, jumpReLU: true, tuning: tuning)
+        figures.workloads.append(try workloads.score(engine: engine, scoreEngine: scoreEngine, gflops: rate))
+        return figures
+    }
+
+    /// The machine the run happened on.
+    public static func host() -> BenchReport.Host {
+        var name = utsname()
+        uname(&name)
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        return BenchReport.Host(hostname: ProcessInfo.processInfo.hostName, cpu: BLASNeighborEngine.cpuModelName(),
+                                cores: ProcessInfo.processInfo.activeProcessorCount,
+                                memoryBytes: Int(ProcessInfo.processInfo.physicalMemory),
+                                os: "\(field(name.sysname)) \(field(name.release)) \(field(name.machine))")
+    }
+}

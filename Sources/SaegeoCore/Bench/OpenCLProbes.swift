@@ -1,0 +1,193 @@
+import Foundation
+
+/// The microbenchmarks of one OpenCL device: fp32 peak, memory bandwidth, host-to-device
+/// transfer, the similarity kernel alone and the top-k merge alone. Each runs for about
+/// `secondsPerProbe` (sized from a first short run), best of `runs`.
+final class OpenCLProbes {
+    let device: OpenCLDevice
+    let context: OpenCLContext
+    let queue: OpenCLQueue
+    let secondsPerProbe: Double
+    let runs: Int
+
+    init(device: OpenCLDevice, secondsPerProbe: Double, runs: Int) throws {
+        self.device = device
+        context = try OpenCLContext(device: device)
+        queue = try context.queue()
+        self.secondsPerProbe = secondsPerProbe
+        self.runs = runs
+    }
+
+    /// fp32 peak: the fastest of the fma kernels on float ... float16.
+    func peakGFLOPS() throws -> (gflops: Double, kernel: String) {
+        let iterations = 1024
+        let program = try context.program(source: EmbeddedKernels.sources["bench.cl"]!,
+                                          options: "-cl-std=CL1.2 -DITERATIONS=\(iterations)")
+        var best: (gflops: Double, kernel: String) = (0, "")
+        for (type, lanes) in [("float", 1), ("float2", 2), ("float4", 4), ("float8", 8), ("float16", 16)] {
+            let kernel = try program.kernel("peak_fma_\(type)")
+            let group = min(256, try kernel.maxWorkGroupSize, device.limits.maxWorkGroupSize)
+            // Enough work-items to fill every compute unit many times over.
+            var items = roundUp(max(device.computeUnits, 1) * group * 16, to: group)
+            let flopsPerItem = Double(iterations) * 8 * Double(lanes) * 2
+            let out = try context.buffer(bytes: 64 * 1024 * 1024, label: "peak output")
+            func run() throws {
+                try queue.run(kernel, [.buffer(out), .float(0.999999), .float(1e-7)], global: [items], local: [group])
+                try queue.finish()
+            }
+            // Grow the launch until one takes a good fraction of the probe's time.
+            var seconds = try Stopwatch.seconds(run)
+            while seconds < secondsPerProbe / 4, items * lanes * 4 * 2 <= out.bytes {
+                items *= 2
+                seconds = try Stopwatch.seconds(run)
+            }
+            let time = try Stopwatch.best(runs: runs, run)
+            let gflops = Double(items) * flopsPerItem / time / 1e9
+            if gflops > best.gflops { best = (gflops, type) }
+        }
+        return best
+    }
+
+    /// Memory bandwidth of a streaming copy, bytes read plus written per second.
+    func bandwidthGBs() throws -> Double {
+        let program = try context.program(source: EmbeddedKernels.sources["bench.cl"]!, options: "-cl-std=CL1.2 -DITERATIONS=1")
+        let kernel = try program.kernel("copy_float4")
+        let bytes = min(256 * 1024 * 1024, device.limits.maxAllocationBytes / 2, device.limits.globalMemoryBytes / 4)
+        let from = try context.buffer(bytes: bytes, label: "copy source")
+        let to = try context.buffer(bytes: bytes, label: "copy destination")
+        let filler = [Float](repeating: 1, count: bytes / 4)
+        _ = try filler.withUnsafeBytes { try queue.write(from, from: $0, blocking: true) }
+        _ = try filler.withUnsafeBytes { try queue.write(to, from: $0, blocking: true) }
+        let group = min(256, try kernel.maxWorkGroupSize)
+        let items = bytes / 16 / group * group
+        let time = try Stopwatch.best(runs: max(runs, 3)) {
+            try queue.run(kernel, [.buffer(from), .buffer(to)], global: [items], local: [group])
+            try queue.finish()
+        }
+        return 2 * Double(items * 16) / time / 1e9
+    }
+
+    /// Host-to-device transfer of a 64 MiB buffer (blocking writes).
+    func transferGBs() throws -> Double {
+        let bytes = min(64 * 1024 * 1024, device.limits.maxAllocationBytes / 2)
+        let buffer = try context.buffer(bytes: bytes, label: "transfer")
+        let host = [Float](repeating: 0.5, count: bytes / 4)
+        let time = try Stopwatch.best(runs: max(runs, 3)) {
+            _ = try host.withUnsafeBytes { try queue.write(buffer, from: $0, blocking: true) }
+        }
+        return Double(bytes) / time / 1e9
+    }
+
+    /// The similarity kernel alone on resident tiles: rows x columns x d, GFLOP/s (2 per
+    /// multiply-add). The shape is sized from a first run to take about the probe's time.
+    func similarityGFLOPS(dimension: Int, configuration: KernelConfiguration) throws -> Double {
+        let runner = try SimilarityRunner(context: context, queue: queue, device: device, configuration: configuration)
+        // A small product gives the rate; the measured one is sized from it to the probe's time,
+        // each buffer within a quarter of the largest allocation.
+        let small = (rows: configuration.tile * 4, columns: configuration.tile * 16)
+        let rate = 2 * Double(small.rows * small.columns * dimension)
+            / (try runner.time(rows: small.rows, columns: small.columns, dimension: dimension, runs: 0))
+        let limit = device.limits.maxAllocationBytes / 4
+        var rows = small.rows, columns = small.columns
+        while 2 * Double(rows * columns * dimension) < rate * secondsPerProbe / 2 {
+            let grown = rows * 4 >= columns ? (rows, columns * 2) : (rows * 2, columns)
+            guard grown.1 * roundUp(dimension, to: 16) * 4 <= limit, grown.0 * grown.1 * 4 <= limit else { break }
+            (rows, columns) = grown
+        }
+        let time = try runner.time(rows: rows, columns: columns, dimension: dimension, runs: runs)
+        return 2 * Double(rows) * Double(columns) * Double(dimension) / time / 1e9
+    }
+
+    /// The top-k merge alone: candidates (similarity entries) offered per second, for k.
+    func topkCandidatesPerSecond(k: Int, configuration: KernelConfiguration) throws -> Double {
+        let perRow = NeighborSearch.candidates(k: k, keys: .max)
+        let program = try context.program(
+            source: EmbeddedKernels.sources["similarity.cl"]! + "\n" + EmbeddedKernels.sources["topk.cl"]!,
+            options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: perRow))
+        let kernel = try program.kernel("topk_merge")
+        var rows = 64
+        let keys = 4096
+        let scores = Workloads.randomValues(1024 * keys, seed: 5)
+        let s = try context.buffer(bytes: scores.count * 4, label: "scores")
+        _ = try scores.withUnsafeBytes { try queue.write(s, from: $0, blocking: true) }
+        let ids = (0..<Int32(keys)).map { $0 }
+        let keyIds = try context.buffer(bytes: keys * 4, label: "key ids")
+        _ = try ids.withUnsafeBytes { try queue.write(keyIds, from: $0, blocking: true) }
+        let queryIds = try context.buffer(bytes: 1024 * 4, label: "query ids")
+        let queryValues = (0..<Int32(1024)).map { -1 - $0 }   // never equal to a key: no self to skip
+        _ = try queryValues.withUnsafeBytes { try queue.write(queryIds, from: $0, blocking: true) }
+        let empty = CandidateLists.empty(rows: 1024, perRow: perRow)
+        let lists = try (0..<4).map { _ in try context.buffer(bytes: 1024 * perRow * 4, label: "candidates") }
+        _ = try empty.scores.withUnsafeBytes { try queue.write(lists[0], from: $0, blocking: true) }
+        _ = try empty.ids.withUnsafeBytes { try queue.write(lists[1], from: $0, blocking: true) }
+        func run() throws {
+            try queue.run(kernel, [.buffer(s), .int32(Int32(keys)), .int32(1), .int32(Int32(keys)), .int32(0),
+                                   .buffer(queryIds), .buffer(keyIds), .buffer(lists[0]), .buffer(lists[1]),
+                                   .buffer(lists[2]), .buffer(lists[3])],
+                          global: [rows * configuration.topkGroup], local: [configuration.topkGroup])
+            try queue.finish()
+        }
+        var seconds = try Stopwatch.seconds(run)
+        while seconds < secondsPerProbe / 3, rows < 1024 {
+            rows *= 2
+            seconds *= 2
+        }
+        let time = try Stopwatch.best(runs: runs, run)
+        return Double(rows) * Double(keys) / time
+    }
+}
+
+/// Runs the similarity kernel of one configuration on random resident tiles; `tune` also checks
+/// its results against float64.
+final class SimilarityRunner {
+    let context: OpenCLContext
+    let queue: OpenCLQueue
+    let configuration: KernelConfiguration
+    let kernel: OpenCLKernel
+
+    init(context: OpenCLContext, queue: OpenCLQueue, device: OpenCLDevice, configuration: KernelConfiguration) throws {
+        self.context = context
+        self.queue = queue
+        self.configuration = configuration
+        let program = try context.program(source: EmbeddedKernels.sources["similarity.cl"]!,
+                                          options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: 1))
+        kernel = try program.kernel("similarity_tile")
+        let limit = try kernel.maxWorkGroupSize
+        guard configuration.similarityGroup <= limit else {
+            throw SaegeoError.device("the compiled similarity kernel allows \(limit) work-items per group, fewer than \(configuration.similarityGroup)")
+        }
+    }
+
+    /// Random rows (padded as the engine pads them), S = Q Kᵀ; returns S [rows, columns] when asked.
+    func run(q: [Float], k: [Float], rows: Int, columns: Int, dimension: Int, runs: Int,
+             readBack: Bool = false) throws -> (seconds: Double, s: [Float]) {
+        let c = configuration
+        let rowsPad = roundUp(rows, to: c.tile), columnsPad = roundUp(columns, to: c.tile), dPad = roundUp(dimension, to: c.sliceOfD)
+        func padded(_ values: [Float], _ count: Int, _ capacity: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: capacity * dPad)
+            for r in 0..<count { for i in 0..<dimension { out[r * dPad + i] = values[r * dimension + i] } }
+            return out
+        }
+        let qb = try context.buffer(bytes: rowsPad * dPad * 4, label: "Q"), kb = try context.buffer(bytes: columnsPad * dPad * 4, label: "K")
+        let sb = try context.buffer(bytes: rowsPad * columnsPad * 4, label: "S")
+        _ = try padded(q, rows, rowsPad).withUnsafeBytes { try queue.write(qb, from: $0, blocking: true) }
+        _ = try padded(k, columns, columnsPad).withUnsafeBytes { try queue.write(kb, from: $0, blocking: true) }
+        let seconds = try Stopwatch.best(runs: runs) {
+            try queue.run(kernel, [.buffer(qb), .buffer(kb), .buffer(sb), .int32(Int32(dPad)), .int32(Int32(columnsPad))],
+                          global: [columnsPad / c.register, rowsPad / c.register],
+                          local: [c.tile / c.register, c.tile / c.register])
+            try queue.finish()
+        }
+        guard readBack else { return (seconds, []) }
+        var s = [Float](repeating: 0, count: rowsPad * columnsPad)
+        try s.withUnsafeMutableBytes { try queue.read(sb, into: $0) }
+        var valid = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows { for j in 0..<columns { valid[r * columns + j] = s[r * columnsPad + j] } }
+        return (seconds, valid)
+    }
+
+    func time(rows: Int, columns: Int, dimension: Int, runs: Int) throws -> Double {
+        let q = Workloads.randomValues(rows * dimension, seed: 9), k = Workloads.randomValues(columns * dimension, seed: 10)
+        return try run(q: q, k: k, rows: rows, columns: columns, dimension: dimension, runs: runs).seconds
+    }
+}
