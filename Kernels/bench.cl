@@ -7,7 +7,10 @@
 // the report takes the fastest. An fma is 2 flops per lane. The sums are stored whole, so no
 // lane is dead code.
 //
-// copy_float4: a streaming copy; its bandwidth counts bytes read plus bytes written.
+// copy_float4: a streaming copy. read_<type>: each work-item sums 16 vectors, STRIDE apart (so
+// neighbouring work-items read neighbouring vectors), and writes one float: mostly reads, which
+// is how CPU devices reach their best (a copy's writes cost a read for ownership too). The report
+// counts bytes read plus bytes written and takes the fastest.
 
 #define PEAK_KERNEL(TYPE)                                                                   \
 __kernel void peak_fma_##TYPE(__global TYPE* restrict out, const float a, const float b)    \
@@ -34,3 +37,19 @@ __kernel void copy_float4(__global const float4* restrict from, __global float4*
     const int i = get_global_id(0);
     to[i] = from[i];
 }
+
+#define READ_KERNEL(TYPE, LANES)                                                              \
+__kernel void read_##TYPE(__global const TYPE* restrict from, __global float* restrict to,    \
+                          const int stride)                                                   \
+{                                                                                             \
+    const int gid = get_global_id(0);                                                         \
+    TYPE s = from[gid];                                                                       \
+    for (int i = 1; i < 16; ++i) s += from[gid + i * stride];                                 \
+    float total = 0.0f;                                                                       \
+    const float* lanes = (const float*)&s;                                                    \
+    for (int i = 0; i < LANES; ++i) total += lanes[i];                                        \
+    to[gid] = total;                                                                          \
+}
+
+READ_KERNEL(float4, 4)
+READ_KERNEL(float16, 16)

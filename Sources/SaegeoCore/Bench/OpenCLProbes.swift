@@ -48,29 +48,43 @@ final class OpenCLProbes {
         return best
     }
 
-    /// Memory bandwidth of a streaming copy, bytes read plus written per second.
+    /// Memory bandwidth, bytes read plus written per second: the fastest of a streaming copy
+    /// and the read kernels (see bench.cl).
     func bandwidthGBs() throws -> Double {
         let program = try context.program(source: EmbeddedKernels.sources["bench.cl"]!, options: "-cl-std=CL1.2 -DITERATIONS=1")
-        let kernel = try program.kernel("copy_float4")
-        let bytes = min(256 * 1024 * 1024, device.limits.maxAllocationBytes / 2, device.limits.globalMemoryBytes / 4)
-        let from = try context.buffer(bytes: bytes, label: "copy source")
-        let to = try context.buffer(bytes: bytes, label: "copy destination")
+        let bytes = min(256 * 1024 * 1024, device.limits.maxAllocationBytes / 2, device.limits.globalMemoryBytes / 4) / 1024 * 1024
+        let from = try context.buffer(bytes: bytes, label: "bandwidth source")
+        let to = try context.buffer(bytes: bytes, label: "bandwidth destination")
         let filler = [Float](repeating: 1, count: bytes / 4)
         _ = try filler.withUnsafeBytes { try queue.write(from, from: $0, blocking: true) }
         _ = try filler.withUnsafeBytes { try queue.write(to, from: $0, blocking: true) }
-        let group = min(256, try kernel.maxWorkGroupSize)
-        let items = bytes / 16 / group * group
-        let time = try Stopwatch.best(runs: max(runs, 3)) {
-            try queue.run(kernel, [.buffer(from), .buffer(to)], global: [items], local: [group])
+        var best = 0.0
+        let copy = try program.kernel("copy_float4")
+        let copyGroup = min(256, try copy.maxWorkGroupSize)
+        let copyItems = bytes / 16 / copyGroup * copyGroup
+        let copyTime = try Stopwatch.best(runs: max(runs, 3)) {
+            try queue.run(copy, [.buffer(from), .buffer(to)], global: [copyItems], local: [copyGroup])
             try queue.finish()
         }
-        return 2 * Double(items * 16) / time / 1e9
+        best = max(best, 2 * Double(copyItems * 16) / copyTime / 1e9)
+        for (type, vectorBytes) in [("float4", 16), ("float16", 64)] {
+            let kernel = try program.kernel("read_\(type)")
+            let group = min(256, try kernel.maxWorkGroupSize)
+            let items = bytes / vectorBytes / 16 / group * group
+            let time = try Stopwatch.best(runs: max(runs, 3)) {
+                try queue.run(kernel, [.buffer(from), .buffer(to), .int32(Int32(items))], global: [items], local: [group])
+                try queue.finish()
+            }
+            best = max(best, Double(items * 16 * vectorBytes + items * 4) / time / 1e9)
+        }
+        return best
     }
 
-    /// Host-to-device transfer of a 64 MiB buffer (blocking writes).
+    /// Host-to-device transfer: blocking writes of 256 MiB (or half the largest allocation) into
+    /// a buffer the driver allocates where it transfers from fastest (pinned memory on GPUs).
     func transferGBs() throws -> Double {
-        let bytes = min(64 * 1024 * 1024, device.limits.maxAllocationBytes / 2)
-        let buffer = try context.buffer(bytes: bytes, label: "transfer")
+        let bytes = min(256 * 1024 * 1024, device.limits.maxAllocationBytes / 2)
+        let buffer = try context.buffer(bytes: bytes, label: "transfer", hostAllocated: true)
         let host = [Float](repeating: 0.5, count: bytes / 4)
         let time = try Stopwatch.best(runs: max(runs, 3)) {
             _ = try host.withUnsafeBytes { try queue.write(buffer, from: $0, blocking: true) }

@@ -100,8 +100,10 @@ final class OpenCLContext: @unchecked Sendable {
 
     func queue() throws -> OpenCLQueue { try OpenCLQueue(context: self) }
 
-    func buffer(bytes: Int, label: String) throws -> OpenCLBuffer {
-        try OpenCLBuffer(context: self, bytes: bytes, label: label)
+    /// A device buffer; `hostAllocated` asks the driver for host memory it can transfer from
+    /// directly (CL_MEM_ALLOC_HOST_PTR: pinned memory on GPUs).
+    func buffer(bytes: Int, label: String, hostAllocated: Bool = false) throws -> OpenCLBuffer {
+        try OpenCLBuffer(context: self, bytes: bytes, label: label, hostAllocated: hostAllocated)
     }
 
     func program(source: String, options: String) throws -> OpenCLProgram {
@@ -192,14 +194,15 @@ final class OpenCLBuffer: @unchecked Sendable {
     let bytes: Int
     let label: String
 
-    init(context: OpenCLContext, bytes: Int, label: String) throws {
+    init(context: OpenCLContext, bytes: Int, label: String, hostAllocated: Bool = false) throws {
         let limit = context.device.limits.maxAllocationBytes
         guard bytes <= limit else {
             throw OpenCLError(CL_INVALID_BUFFER_SIZE, call: "clCreateBuffer",
                               detail: "\(label) needs \(bytes) bytes, more than the device's largest allocation of \(limit)")
         }
         var status: cl_int = 0
-        guard let mem = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 4), nil, &status) else {
+        let flags = cl_mem_flags(CL_MEM_READ_WRITE) | (hostAllocated ? cl_mem_flags(CL_MEM_ALLOC_HOST_PTR) : 0)
+        guard let mem = clCreateBuffer(context.context, flags, max(bytes, 4), nil, &status) else {
             throw OpenCLError(status, call: "clCreateBuffer", detail: "\(label), \(bytes) bytes")
         }
         handle = mem
