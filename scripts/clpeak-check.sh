@@ -9,7 +9,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 saegeo=${SAEGEO:-$root/.build/debug/saegeo}
 index=${1:-0}
 if ! command -v clpeak >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clpeak >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq clpeak >/dev/null
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
