@@ -114,40 +114,57 @@ final class OpenCLProbes {
 
     /// The top-k merge alone: candidates (similarity entries) offered per second, for k.
     func topkCandidatesPerSecond(k: Int, configuration: KernelConfiguration) throws -> Double {
-        let perRow = NeighborSearch.candidates(k: k, keys: .max)
-        let program = try context.program(
-            source: EmbeddedKernels.sources["similarity.cl"]! + "\n" + EmbeddedKernels.sources["topk.cl"]!,
-            options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: perRow))
-        let kernel = try program.kernel("topk_merge")
         var rows = 64
-        let keys = 4096
-        let scores = Workloads.randomValues(1024 * keys, seed: 5)
-        let s = try context.buffer(bytes: scores.count * 4, label: "scores")
-        _ = try scores.withUnsafeBytes { try queue.write(s, from: $0, blocking: true) }
-        let ids = (0..<Int32(keys)).map { $0 }
-        let keyIds = try context.buffer(bytes: keys * 4, label: "key ids")
-        _ = try ids.withUnsafeBytes { try queue.write(keyIds, from: $0, blocking: true) }
-        let queryIds = try context.buffer(bytes: 1024 * 4, label: "query ids")
-        let queryValues = (0..<Int32(1024)).map { -1 - $0 }   // never equal to a key: no self to skip
-        _ = try queryValues.withUnsafeBytes { try queue.write(queryIds, from: $0, blocking: true) }
-        let empty = CandidateLists.empty(rows: 1024, perRow: perRow)
-        let lists = try (0..<4).map { _ in try context.buffer(bytes: 1024 * perRow * 4, label: "candidates") }
-        _ = try empty.scores.withUnsafeBytes { try queue.write(lists[0], from: $0, blocking: true) }
-        _ = try empty.ids.withUnsafeBytes { try queue.write(lists[1], from: $0, blocking: true) }
-        func run() throws {
-            try queue.run(kernel, [.buffer(s), .int32(Int32(keys)), .int32(1), .int32(Int32(keys)), .int32(0),
-                                   .buffer(queryIds), .buffer(keyIds), .buffer(lists[0]), .buffer(lists[1]),
-                                   .buffer(lists[2]), .buffer(lists[3])],
-                          global: [rows * configuration.topkGroup], local: [configuration.topkGroup])
-            try queue.finish()
-        }
-        var seconds = try Stopwatch.seconds(run)
+        var runner = try TopKRunner(context: context, queue: queue, configuration: configuration, k: k, rows: rows)
+        var seconds = try Stopwatch.seconds(runner.launch)
         while seconds < secondsPerProbe / 3, rows < 1024 {
             rows *= 2
             seconds *= 2
         }
-        let time = try Stopwatch.best(runs: runs, run)
-        return Double(rows) * Double(keys) / time
+        runner = try TopKRunner(context: context, queue: queue, configuration: configuration, k: k, rows: rows)
+        let time = try Stopwatch.best(runs: runs, runner.launch)
+        return Double(rows) * Double(runner.keys) / time
+    }
+}
+
+/// The top-k merge kernel on resident random similarities: `rows` queries offered `keys` keys.
+final class TopKRunner {
+    let queue: OpenCLQueue
+    let kernel: OpenCLKernel
+    let rows: Int
+    let keys = 4096
+    let group: Int
+    private let arguments: [OpenCLKernel.Argument]
+
+    init(context: OpenCLContext, queue: OpenCLQueue, configuration: KernelConfiguration, k: Int, rows: Int) throws {
+        self.queue = queue
+        self.rows = rows
+        group = configuration.topkGroup
+        let perRow = NeighborSearch.candidates(k: k, keys: .max)
+        let program = try context.program(
+            source: EmbeddedKernels.sources["similarity.cl"]! + "\n" + EmbeddedKernels.sources["topk.cl"]!,
+            options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: perRow))
+        kernel = try program.kernel("topk_merge")
+        let keys = self.keys
+        func upload<T>(_ values: [T], _ label: String) throws -> OpenCLBuffer {
+            let buffer = try context.buffer(bytes: max(1, values.count) * MemoryLayout<T>.stride, label: label)
+            _ = try values.withUnsafeBytes { try queue.write(buffer, from: $0, blocking: true) }
+            return buffer
+        }
+        let s = try upload(Workloads.randomValues(rows * keys, seed: 5), "scores")
+        let keyIds = try upload((0..<Int32(keys)).map { $0 }, "key ids")
+        let queryIds = try upload((0..<Int32(rows)).map { -1 - $0 }, "query ids")   // no query is a key: nothing to skip
+        let empty = CandidateLists.empty(rows: rows, perRow: perRow)
+        let current = (try upload(empty.scores, "candidate scores"), try upload(empty.ids, "candidate ids"))
+        let next = (try upload(empty.scores, "next scores"), try upload(empty.ids, "next ids"))
+        arguments = [.buffer(s), .int32(Int32(keys)), .int32(1), .int32(Int32(keys)), .int32(0),
+                     .buffer(queryIds), .buffer(keyIds), .buffer(current.0), .buffer(current.1), .buffer(next.0), .buffer(next.1)]
+    }
+
+    /// One merge of every row's similarities, waited for.
+    func launch() throws {
+        try queue.run(kernel, arguments, global: [rows * group], local: [group])
+        try queue.finish()
     }
 }
 
@@ -172,31 +189,50 @@ final class SimilarityRunner {
         }
     }
 
-    /// Random rows (padded as the engine pads them), S = Q Kᵀ; returns S [rows, columns] when asked.
-    func run(q: [Float], k: [Float], rows: Int, columns: Int, dimension: Int, runs: Int,
-             readBack: Bool = false) throws -> (seconds: Double, s: [Float]) {
+    /// Q and K on the device (padded as the engine pads them) and room for S.
+    struct Resident {
+        let q: OpenCLBuffer, k: OpenCLBuffer, s: OpenCLBuffer
+        let rows: Int, columns: Int, rowsPad: Int, columnsPad: Int, dPad: Int
+    }
+
+    func upload(q: [Float], k: [Float], rows: Int, columns: Int, dimension: Int) throws -> Resident {
         let c = configuration
         let rowsPad = roundUp(rows, to: c.tile), columnsPad = roundUp(columns, to: c.tile), dPad = roundUp(dimension, to: c.sliceOfD)
         func padded(_ values: [Float], _ count: Int, _ capacity: Int) -> [Float] {
             var out = [Float](repeating: 0, count: capacity * dPad)
-            for r in 0..<count { for i in 0..<dimension { out[r * dPad + i] = values[r * dimension + i] } }
+            out.withUnsafeMutableBufferPointer { o in
+                values.withUnsafeBufferPointer { v in
+                    for r in 0..<count { (o.baseAddress! + r * dPad).update(from: v.baseAddress! + r * dimension, count: dimension) }
+                }
+            }
             return out
         }
         let qb = try context.buffer(bytes: rowsPad * dPad * 4, label: "Q"), kb = try context.buffer(bytes: columnsPad * dPad * 4, label: "K")
         let sb = try context.buffer(bytes: rowsPad * columnsPad * 4, label: "S")
         _ = try padded(q, rows, rowsPad).withUnsafeBytes { try queue.write(qb, from: $0, blocking: true) }
         _ = try padded(k, columns, columnsPad).withUnsafeBytes { try queue.write(kb, from: $0, blocking: true) }
-        let seconds = try Stopwatch.best(runs: runs) {
-            try queue.run(kernel, [.buffer(qb), .buffer(kb), .buffer(sb), .int32(Int32(dPad)), .int32(Int32(columnsPad))],
-                          global: [columnsPad / c.register, rowsPad / c.register],
-                          local: [c.tile / c.register, c.tile / c.register])
-            try queue.finish()
-        }
+        return Resident(q: qb, k: kb, s: sb, rows: rows, columns: columns, rowsPad: rowsPad, columnsPad: columnsPad, dPad: dPad)
+    }
+
+    /// One launch of the kernel on resident tiles, waited for.
+    func launch(_ r: Resident) throws {
+        let c = configuration
+        try queue.run(kernel, [.buffer(r.q), .buffer(r.k), .buffer(r.s), .int32(Int32(r.dPad)), .int32(Int32(r.columnsPad))],
+                      global: [r.columnsPad / c.register, r.rowsPad / c.register],
+                      local: [c.tile / c.register, c.tile / c.register])
+        try queue.finish()
+    }
+
+    /// S = Q Kᵀ on random rows; S [rows, columns] when asked.
+    func run(q: [Float], k: [Float], rows: Int, columns: Int, dimension: Int, runs: Int,
+             readBack: Bool = false) throws -> (seconds: Double, s: [Float]) {
+        let r = try upload(q: q, k: k, rows: rows, columns: columns, dimension: dimension)
+        let seconds = try Stopwatch.best(runs: runs) { try launch(r) }
         guard readBack else { return (seconds, []) }
-        var s = [Float](repeating: 0, count: rowsPad * columnsPad)
-        try s.withUnsafeMutableBytes { try queue.read(sb, into: $0) }
+        var s = [Float](repeating: 0, count: r.rowsPad * r.columnsPad)
+        try s.withUnsafeMutableBytes { try queue.read(r.s, into: $0) }
         var valid = [Float](repeating: 0, count: rows * columns)
-        for r in 0..<rows { for j in 0..<columns { valid[r * columns + j] = s[r * columnsPad + j] } }
+        for i in 0..<rows { for j in 0..<columns { valid[i * columns + j] = s[i * r.columnsPad + j] } }
         return (seconds, valid)
     }
 

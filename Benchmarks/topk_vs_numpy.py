@@ -1,0 +1,81 @@
+"""Exact top-k of a query set among keys: saegeo against numpy (matmul + argpartition + sort), A B A B.
+
+saegeo runs as a whole process (`saegeo neighbors --queries FILE`, file in, file out); numpy is
+timed from the normalised matrix in memory to the sorted top-k, which favours it.
+"""
+import argparse
+import json
+import os
+import statistics
+import struct
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+
+def read_indices(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    begin, end = header["indices"]["data_offsets"]
+    return np.frombuffer(data[8 + length + begin : 8 + length + end], dtype=np.int64).reshape(header["indices"]["shape"])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--saegeo", required=True)
+    parser.add_argument("--queries", type=int, default=1024)
+    parser.add_argument("--n", type=int, default=32768)
+    parser.add_argument("--d", type=int, default=2304)
+    parser.add_argument("--k", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((args.n, args.d), dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    queries = np.sort(rng.choice(args.n, size=args.queries, replace=False))
+    folder = tempfile.mkdtemp(prefix="saegeo-numpy-")
+    path, ids_path = os.path.join(folder, "unit.npy"), os.path.join(folder, "queries.txt")
+    np.save(path, x)
+    with open(ids_path, "w") as f:
+        f.write("\n".join(map(str, queries)) + "\n")
+    out = os.path.join(folder, "neighbours.safetensors")
+
+    def run_numpy():
+        start = time.perf_counter()
+        s = x[queries] @ x.T
+        s[np.arange(args.queries), queries] = -np.inf  # the query itself is not its neighbour
+        top = np.argpartition(-s, args.k, axis=1)[:, : args.k]
+        order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1, kind="stable")
+        result = np.take_along_axis(top, order, axis=1)
+        return time.perf_counter() - start, result
+
+    def run_saegeo():
+        start = time.perf_counter()
+        subprocess.run([args.saegeo, "neighbors", "--sae", path, "--queries", ids_path, "-k", str(args.k),
+                        "-o", out, "--device", args.device], check=True, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - start, read_indices(out)
+
+    print(f"top-{args.k} of {args.queries} queries among {args.n} x {args.d} unit vectors; numpy {np.__version__}, "
+          f"saegeo on {args.device}")
+    numpy_times, saegeo_times = [], []
+    for run in range(args.runs):
+        nt, ni = run_numpy()
+        st, si = run_saegeo()
+        numpy_times.append(nt)
+        saegeo_times.append(st)
+        print(f"run {run + 1}: numpy {nt:.3f} s, saegeo {st:.3f} s, numpy / saegeo {nt / st:.2f}")
+    same = sum(set(ni[row]) == set(si[row]) for row in range(args.queries))
+    ratios = sorted(n / s for n, s in zip(numpy_times, saegeo_times))
+    print(f"median numpy {statistics.median(numpy_times):.3f} s, saegeo {statistics.median(saegeo_times):.3f} s; "
+          f"numpy / saegeo median {statistics.median(ratios):.2f} (min {ratios[0]:.2f}, max {ratios[-1]:.2f})")
+    print(f"identical neighbour sets: {same} of {args.queries} rows (numpy's float32 may swap near-ties)")
+
+
+if __name__ == "__main__":
+    main()
