@@ -4,10 +4,7 @@ saegeo runs as a whole process (`saegeo neighbors --queries all --keys all`, fil
 faiss is timed from index construction to the search result, in this process, which favours it.
 """
 import argparse
-import json
 import os
-import statistics
-import struct
 import subprocess
 import tempfile
 import time
@@ -15,15 +12,7 @@ import time
 import faiss
 import numpy as np
 
-
-def read_indices(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + length])
-    begin, end = header["indices"]["data_offsets"]
-    shape = header["indices"]["shape"]
-    return np.frombuffer(data[8 + length + begin : 8 + length + end], dtype=np.int64).reshape(shape)
+from alternate import alternate, read_indices
 
 
 def main():
@@ -64,17 +53,8 @@ def main():
 
     print(f"all pairs, {args.n} x {args.d} unit vectors, top-{args.k}; faiss {faiss.__version__}, "
           f"{faiss.omp_get_max_threads()} threads")
-    faiss_times, saegeo_times = [], []
-    for run in range(args.runs):
-        ft, fi = run_faiss()
-        st, si = run_saegeo()
-        faiss_times.append(ft)
-        saegeo_times.append(st)
-        print(f"run {run + 1}: faiss {ft:.3f} s, saegeo {st:.3f} s, faiss / saegeo {ft / st:.2f}")
+    fi, si = alternate("faiss", run_faiss, "saegeo", run_saegeo, args.runs)
     same = sum(set(fi[row]) == set(si[row]) for row in range(args.n))
-    ratios = sorted(f / s for f, s in zip(faiss_times, saegeo_times))
-    print(f"median faiss {statistics.median(faiss_times):.3f} s, saegeo {statistics.median(saegeo_times):.3f} s; "
-          f"faiss / saegeo median {statistics.median(ratios):.2f} (min {ratios[0]:.2f}, max {ratios[-1]:.2f})")
     print(f"identical neighbour sets: {same} of {args.n} rows")
 
 

@@ -4,24 +4,14 @@ saegeo runs as a whole process (`saegeo neighbors --queries FILE`, file in, file
 timed from the normalised matrix in memory to the sorted top-k, which favours it.
 """
 import argparse
-import json
 import os
-import statistics
-import struct
 import subprocess
 import tempfile
 import time
 
 import numpy as np
 
-
-def read_indices(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + length])
-    begin, end = header["indices"]["data_offsets"]
-    return np.frombuffer(data[8 + length + begin : 8 + length + end], dtype=np.int64).reshape(header["indices"]["shape"])
+from alternate import alternate, read_indices
 
 
 def main():
@@ -63,17 +53,8 @@ def main():
 
     print(f"top-{args.k} of {args.queries} queries among {args.n} x {args.d} unit vectors; numpy {np.__version__}, "
           f"saegeo on {args.device}")
-    numpy_times, saegeo_times = [], []
-    for run in range(args.runs):
-        nt, ni = run_numpy()
-        st, si = run_saegeo()
-        numpy_times.append(nt)
-        saegeo_times.append(st)
-        print(f"run {run + 1}: numpy {nt:.3f} s, saegeo {st:.3f} s, numpy / saegeo {nt / st:.2f}")
+    ni, si = alternate("numpy", run_numpy, "saegeo", run_saegeo, args.runs)
     same = sum(set(ni[row]) == set(si[row]) for row in range(args.queries))
-    ratios = sorted(n / s for n, s in zip(numpy_times, saegeo_times))
-    print(f"median numpy {statistics.median(numpy_times):.3f} s, saegeo {statistics.median(saegeo_times):.3f} s; "
-          f"numpy / saegeo median {statistics.median(ratios):.2f} (min {ratios[0]:.2f}, max {ratios[-1]:.2f})")
     print(f"identical neighbour sets: {same} of {args.queries} rows (numpy's float32 may swap near-ties)")
 
 

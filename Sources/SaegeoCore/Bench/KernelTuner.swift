@@ -18,7 +18,8 @@ public struct KernelTuner {
     /// The search space within the limits (a pure function, tested without a device): both
     /// variants; square tiles of 8 to 128 rows; 1 to 8 outputs per work-item along each side (the
     /// work-group shape follows); staged slices of 4, 8 or 16 floats of d (the tiled variant's
-    /// local memory use and load width; the direct variant streams float4s and needs only 4).
+    /// local memory use and load width; the direct variant streams float4s and needs only 4);
+    /// at least 16 work-items per group.
     public static func candidates(limits: DeviceLimits, quick: Bool) -> [KernelConfiguration] {
         let topkGroup = KernelConfiguration.largestPowerOfTwo(atMost: min(256, limits.maxWorkGroupSize))
         var out: [KernelConfiguration] = []
@@ -28,7 +29,9 @@ public struct KernelTuner {
                     for slice in variant == .direct ? [4] : (quick ? [8, 16] : [4, 8, 16]) {
                         let configuration = KernelConfiguration(variant: variant, tile: tile, register: register,
                                                                 sliceOfD: slice, topkGroup: topkGroup)
-                        if configuration.fits(limits) { out.append(configuration) }
+                        // Fewer than 16 work-items per group cannot fill a GPU's SIMD unit, nor a
+                        // CPU driver's vectors across work-items.
+                        if configuration.fits(limits), configuration.similarityGroup >= 16 { out.append(configuration) }
                     }
                 }
             }
@@ -56,13 +59,26 @@ public struct KernelTuner {
             }
         }
         let runs = quick ? 1 : 3
+        let q = Workloads.randomValues(rows * dimension, seed: 9), k = Workloads.randomValues(columns * dimension, seed: 10)
+        let flops = 2 * Double(rows * columns * dimension)
+        var fastest = Double.infinity
 
         func trial(_ configuration: KernelConfiguration) -> Trial {
             do {
                 let runner = try SimilarityRunner(context: context, queue: queue, device: device, configuration: configuration)
                 if let problem = try Self.check(runner) { return Trial(configuration: configuration, gflops: nil, failure: problem) }
-                let seconds = try runner.time(rows: rows, columns: columns, dimension: dimension, runs: runs)
-                return Trial(configuration: configuration, gflops: 2 * Double(rows * columns * dimension) / seconds / 1e9, failure: nil)
+                // An eighth of the product first: a configuration far slower than the best so far
+                // is timed on that alone (slow kernels would otherwise take most of the search).
+                let part = try runner.upload(q: q, k: k, rows: rows, columns: columns / 8, dimension: dimension)
+                try runner.launch(part)   // the driver may compile for the launch shape on first use
+                let predicted = 8 * (try Stopwatch.seconds { try runner.launch(part) })
+                guard predicted < 3 * fastest else {
+                    return Trial(configuration: configuration, gflops: flops / predicted / 1e9, failure: nil)
+                }
+                let resident = try runner.upload(q: q, k: k, rows: rows, columns: columns, dimension: dimension)
+                let seconds = try Stopwatch.best(runs: runs) { try runner.launch(resident) }
+                fastest = min(fastest, seconds)
+                return Trial(configuration: configuration, gflops: flops / seconds / 1e9, failure: nil)
             } catch {
                 return Trial(configuration: configuration, gflops: nil, failure: "\(error)")
             }
