@@ -84,7 +84,17 @@ double saegeo_fma_peak(long iterations, float *sink) {
     return peak_sse2(iterations, sink);
 }
 
+const char *saegeo_blas_core_for_cpu(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+    return 0;
+}
+
 #else
+const char *saegeo_blas_core_for_cpu(void) { return 0; }
+
 // Other CPUs: plain scalar chains, which the compiler vectorises as it can.
 const char *saegeo_fma_isa(void) { return "scalar"; }
 

@@ -12,6 +12,16 @@ struct Saegeo: ParsableCommand {
 
     static let version = "0.4.0"
 
+    /// Starts over with OPENBLAS_CORETYPE set when OpenBLAS loaded generic kernels on a CPU that
+    /// has better ones (BLASCoreChoice); if the exec fails, it runs on as it is.
+    static func main() {
+        if let core = BLASCoreChoice.betterCore() {
+            setenv("OPENBLAS_CORETYPE", core, 1)
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
+        }
+        Self.main(nil)
+    }
+
     /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.
     static func reporting(_ body: () throws -> Void) throws {
         do {

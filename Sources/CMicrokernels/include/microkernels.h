@@ -13,4 +13,8 @@ const char *saegeo_fma_isa(void);
 /// Copies n floats (a streaming copy: the memory bandwidth probe).
 void saegeo_copy_floats(float *restrict destination, const float *restrict source, size_t n);
 
+/// The OpenBLAS core type this CPU's instruction sets support best ("SkylakeX" with AVX-512
+/// F/BW/VL/DQ, "Haswell" with AVX2 and FMA), or NULL for older or other CPUs.
+const char *saegeo_blas_core_for_cpu(void);
+
 #endif
