@@ -13,22 +13,26 @@ struct CPUProbes {
     /// The vector instructions the peak probe used.
     var isa: String { String(cString: saegeo_fma_isa()) }
 
+    /// Every core runs its chains at once and keeps its own best rate over several rounds; the
+    /// peak is their sum. A core that a shared machine delays in one round (one thread starting
+    /// late) does not pull the others' figures down with it.
     func peakGFLOPS() -> Double {
         var iterations = 1 << 16
-        func run() -> Double {
-            let flops = UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: cores))
-            defer { flops.pointer.deallocate() }
-            let n = iterations
-            DispatchQueue.concurrentPerform(iterations: cores) { core in
-                var sink: Float = 0
-                flops.pointer[core] = saegeo_fma_peak(n, &sink)
-            }
-            return (0..<cores).reduce(0) { $0 + flops.pointer[$1] }
+        while Stopwatch.seconds({ var sink: Float = 0; _ = saegeo_fma_peak(iterations, &sink) }) < secondsPerProbe / 4 {
+            iterations *= 2
         }
-        while Stopwatch.seconds({ _ = run() }) < secondsPerProbe / 4 { iterations *= 2 }
-        var flops = 0.0
-        let time = Stopwatch.best(runs: runs) { flops = run() }
-        return flops / time / 1e9
+        let best = UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: cores))
+        defer { best.pointer.deallocate() }
+        let n = iterations, rounds = max(runs, 5)
+        DispatchQueue.concurrentPerform(iterations: cores) { core in
+            best.pointer[core] = 0
+            for _ in 0...rounds {
+                var sink: Float = 0, flops = 0.0
+                let seconds = Stopwatch.seconds { flops = saegeo_fma_peak(n, &sink) }
+                best.pointer[core] = max(best.pointer[core], flops / seconds)
+            }
+        }
+        return (0..<cores).reduce(0) { $0 + best.pointer[$1] } / 1e9
     }
 
     /// Bytes read plus written per second by a copy of 256 MiB split among the cores.
@@ -51,29 +55,15 @@ struct CPUProbes {
 
     /// sgemm of rows x columns x d on every core, GFLOP/s.
     func similarityGFLOPS(dimension: Int) -> Double {
-        func time(rows: Int, columns: Int, runs: Int) -> Double {
-            let q = Workloads.randomValues(rows * dimension, seed: 9), k = Workloads.randomValues(columns * dimension, seed: 10)
-            var s = [Float](repeating: 0, count: rows * columns)
-            CBLAS.setThreads(cores)
-            return Stopwatch.best(runs: runs) {
-                q.withUnsafeBufferPointer { q in
-                    k.withUnsafeBufferPointer { k in
-                        s.withUnsafeMutableBufferPointer { s in
-                            CBLAS.multiplyTransposed(m: rows, n: columns, k: dimension, a: q.baseAddress!, lda: dimension,
-                                                     b: k.baseAddress!, ldb: dimension, c: s.baseAddress!, ldc: columns)
-                        }
-                    }
-                }
-            }
-        }
         // A small product gives the rate; the measured one is sized from it to the probe's time.
         var rows = 256, columns = 1024
-        let rate = 2 * Double(rows * columns * dimension) / time(rows: rows, columns: columns, runs: 0)
+        let small = KernelMicrobenchmarks.Sgemm(rows: rows, columns: columns, dimension: dimension)
+        let rate = small.flops / Stopwatch.best(runs: 0, small.run)
         while 2 * Double(rows * columns * dimension) < rate * secondsPerProbe / 2, rows * columns < 1 << 26 {
             if rows * 4 >= columns { columns *= 2 } else { rows *= 2 }
         }
-        let best = time(rows: rows, columns: columns, runs: runs)
-        return 2 * Double(rows) * Double(columns) * Double(dimension) / best / 1e9
+        let sgemm = KernelMicrobenchmarks.Sgemm(rows: rows, columns: columns, dimension: dimension)
+        return sgemm.flops / Stopwatch.best(runs: runs, sgemm.run) / 1e9
     }
 
     /// Candidates offered per second to the per-row heaps of k + max(16, k/2), on every core.

@@ -31,12 +31,20 @@ public struct DeviceBench {
             globalMemoryBytes: description.globalMemoryBytes, kernels: engine.configurationSummary,
             peakGflops: 0, peakKernel: "", bandwidthGbs: 0, transferGbs: nil,
             similarityGflops: [:], similarityPercentOfPeak: [:], topkCandidatesPerS: [:], workloads: [])
-        if let openCL = engine as? OpenCLNeighborEngine {
-            let index = Int(id.dropFirst("opencl:".count))!
-            let probes = try OpenCLProbes(device: catalog.openCLDevices[index], secondsPerProbe: secondsPerProbe, runs: runs)
-            log("\(id): peak")
-            let peak = try probes.peakGFLOPS()
-            (figures.peakGflops, figures.peakKernel) = (peak.gflops, "fma on \(peak.kernel)")
+        let openCL = engine as? OpenCLNeighborEngine
+        let openCLProbes = try openCL.map { _ in
+            try OpenCLProbes(device: catalog.openCLDevices[Int(id.dropFirst("opencl:".count))!],
+                             secondsPerProbe: secondsPerProbe, runs: runs)
+        }
+        let cpuProbes = CPUProbes(secondsPerProbe: secondsPerProbe, runs: runs)
+        func measurePeak() throws -> (gflops: Double, kernel: String) {
+            guard let openCLProbes else { return (cpuProbes.peakGFLOPS(), "fma on \(cpuProbes.isa)") }
+            let peak = try openCLProbes.peakGFLOPS()
+            return (peak.gflops, "fma on \(peak.kernel)")
+        }
+        log("\(id): peak")
+        (figures.peakGflops, figures.peakKernel) = try measurePeak()
+        if let openCL, let probes = openCLProbes {
             log("\(id): bandwidth and transfer")
             figures.bandwidthGbs = try probes.bandwidthGBs()
             figures.transferGbs = try probes.transferGBs()
@@ -49,29 +57,21 @@ public struct DeviceBench {
                 figures.topkCandidatesPerS[String(k)] = try probes.topkCandidatesPerSecond(k: k, configuration: openCL.configuration)
             }
         } else {
-            let probes = CPUProbes(secondsPerProbe: secondsPerProbe, runs: runs)
-            log("\(id): peak")
-            (figures.peakGflops, figures.peakKernel) = (probes.peakGFLOPS(), "fma on \(probes.isa)")
             log("\(id): bandwidth")
-            figures.bandwidthGbs = probes.bandwidthGBs()
+            figures.bandwidthGbs = cpuProbes.bandwidthGBs()
             for d in Self.dimensions {
                 log("\(id): similarity at d \(d)")
-                figures.similarityGflops[String(d)] = probes.similarityGFLOPS(dimension: d)
+                figures.similarityGflops[String(d)] = cpuProbes.similarityGFLOPS(dimension: d)
             }
             for k in Self.topkSizes {
                 log("\(id): top-k at k \(k)")
-                figures.topkCandidatesPerS[String(k)] = probes.topkCandidatesPerSecond(k: k)
+                figures.topkCandidatesPerS[String(k)] = cpuProbes.topkCandidatesPerSecond(k: k)
             }
         }
         // The peak once more, at the end: a peak is what the device can do, and a shared machine
         // may have been busy during the first measurement (the CPU's sgemm reaches ~90% of it).
-        if engine is OpenCLNeighborEngine {
-            let index = Int(id.dropFirst("opencl:".count))!
-            let peak = try OpenCLProbes(device: catalog.openCLDevices[index], secondsPerProbe: secondsPerProbe, runs: runs).peakGFLOPS()
-            if peak.gflops > figures.peakGflops { (figures.peakGflops, figures.peakKernel) = (peak.gflops, "fma on \(peak.kernel)") }
-        } else {
-            figures.peakGflops = max(figures.peakGflops, CPUProbes(secondsPerProbe: secondsPerProbe, runs: runs).peakGFLOPS())
-        }
+        let again = try measurePeak()
+        if again.gflops > figures.peakGflops { (figures.peakGflops, figures.peakKernel) = again }
         for (d, gflops) in figures.similarityGflops {
             figures.similarityPercentOfPeak[d] = 100 * gflops / figures.peakGflops
         }

@@ -50,12 +50,7 @@ public struct ShardCheckpoint {
         }
         var resumed = Resumed()
         for (range, file) in saved.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) where range.lowerBound == resumed.done {
-            resumed.blocks.append(try file.entries.map { entry in
-                guard let dtype = OutputTensor.DType(rawValue: entry.dtype) else {
-                    throw SaegeoError.badFile("\(file.file.path): tensor \(entry.name) has dtype \(entry.dtype); delete \(directory) and run again")
-                }
-                return OutputTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: Data(file.file.bytes[entry.byteRange]))
-            })
+            resumed.blocks.append(try OutputTensor.all(in: file))
             resumed.done = range.upperBound
         }
         return resumed

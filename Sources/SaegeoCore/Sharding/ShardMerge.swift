@@ -53,15 +53,7 @@ public enum ShardMerge {
         let rows: Int
         switch format {
         case .safetensors:
-            let blocks = try ordered.map { shard in
-                let file = try SafetensorsFile(path: shard.path)
-                return try file.entries.map { entry in
-                    guard let dtype = OutputTensor.DType(rawValue: entry.dtype) else {
-                        throw SaegeoError.badFile("\(shard.path): tensor \(entry.name) has dtype \(entry.dtype), which saegeo does not write")
-                    }
-                    return OutputTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: Data(file.file.bytes[entry.byteRange]))
-                }
-            }
+            let blocks = try ordered.map { try OutputTensor.all(in: SafetensorsFile(path: $0.path)) }
             let tensors: [OutputTensor]
             do {
                 tensors = try OutputTensor.joined(blocks)

@@ -31,6 +31,18 @@ public struct OutputTensor {
     }
 }
 
+extension OutputTensor {
+    /// Every tensor of a file saegeo wrote (a shard or a checkpoint block), read back whole.
+    static func all(in file: SafetensorsFile) throws -> [OutputTensor] {
+        try file.entries.map { entry in
+            guard let dtype = DType(rawValue: entry.dtype) else {
+                throw SaegeoError.badFile("\(file.file.path): tensor \(entry.name) has dtype \(entry.dtype), which saegeo does not write")
+            }
+            return OutputTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: Data(file.file.bytes[entry.byteRange]))
+        }
+    }
+}
+
 /// Writes the safetensors format: an 8-byte little-endian header length, a JSON header naming
 /// each tensor's dtype, shape and byte range, then the tensors' bytes back to back.
 public enum SafetensorsWriter {
