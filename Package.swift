@@ -20,6 +20,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The CPU's peak and bandwidth probes for `saegeo bench` (per-ISA code chosen at run time).
         .target(name: "CMicrokernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // What a dying process still does from a signal handler: remove uncommitted temporaries,
+        // name the input whose mapped page vanished (wrapped by Jobs/ProcessGuard.swift).
+        .target(name: "CProcessGuard"),
 
         // Turns Kernels/*.cl into Swift string constants so the binary needs no files at run time.
         .executableTarget(name: "EmbedKernels"),
@@ -27,7 +30,7 @@ let package = Package(
 
         .target(
             name: "SaegeoCore",
-            dependencies: ["COpenCL", "COpenBLAS", "CZlib", "CMicrokernels"],
+            dependencies: ["COpenCL", "COpenBLAS", "CZlib", "CMicrokernels", "CProcessGuard"],
             plugins: ["KernelEmbedder"]
         ),
         .executableTarget(

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Fuzzes saegeo's file parsers (safetensors, npy, npz) with libFuzzer and AddressSanitizer for a
-# bounded time (default 50 s), starting from the committed seeds in Fuzz/Corpus. A crash or a
+# Fuzzes saegeo's readers of untrusted bytes (safetensors, npy, npz, checkpoint blocks, shard manifests and score shards) with libFuzzer and AddressSanitizer for a
+# bounded time (default 120 s), starting from the committed seeds in Fuzz/Corpus. A crash or a
 # sanitizer report fails the script and leaves the input in the working folder it prints.
 #   scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${1:-50}"
+seconds="${1:-120}"
 export SWIFT_BACKTRACE=enable=no
 # Every module gets ASan and libFuzzer's coverage; only the fuzz executable links libFuzzer itself.
 swift build --package-path Fuzz --scratch-path .build-fuzz --product saegeo-fuzz \

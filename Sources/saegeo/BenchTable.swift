@@ -11,7 +11,7 @@ enum BenchTable {
         var rows: [[String]] = []
         for (file, report) in reports {
             for device in report.devices {
-                var row = [file.map { "\(($0 as NSString).lastPathComponent):\(device.id)" } ?? device.id,
+                var row = [file.map { "\(PathName.name($0)):\(device.id)" } ?? device.id,
                            String(device.name.prefix(40)), format(device.peakGflops) + " (\(device.peakKernel))",
                            format(device.bandwidthGbs), device.transferGbs.map(format) ?? "-"]
                 row += DeviceBench.dimensions.map { d in
@@ -56,7 +56,7 @@ enum BenchTable {
 enum BenchChart {
     static func svg(_ reports: [(file: String, report: BenchReport)]) -> String {
         let devices = reports.flatMap { file, report in
-            report.devices.map { ("\(($0.id)) \(String($0.name.prefix(28))) [\((file as NSString).lastPathComponent)]", $0) }
+            report.devices.map { ("\(($0.id)) \(String($0.name.prefix(28))) [\(PathName.name(file))]", $0) }
         }
         let panels: [(String, (BenchReport.DeviceFigures) -> Double)] = [
             ("peak fp32 GFLOP/s", { $0.peakGflops }),

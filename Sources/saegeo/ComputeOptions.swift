@@ -7,7 +7,7 @@ struct ComputeOptions: ParsableArguments {
     @Option(help: "auto (OpenCL GPUs, else cpu), cpu, opencl:N, opencl:all, or a comma-separated list such as opencl:0,opencl:1 or cpu,opencl:0.")
     var device = "auto"
 
-    @Option(name: .customLong("memory-budget"),
+    @Option(name: .customLong("memory-budget"), parsing: .unconditional,
             help: "The most any one device (and the host, for cpu) may use, e.g. 512MiB or 4GiB. Default: three quarters of each device's memory.")
     var memoryBudget: String?
 
@@ -21,22 +21,6 @@ struct ComputeOptions: ParsableArguments {
         let options = try EngineOptions.fromEnvironment()
         return try catalog.resolve(device).map {
             try catalog.engine(for: $0, overrides: options.overrides, variant: options.variant, tuning: options.tuning)
-        }
-    }
-}
-
-/// Ctrl-C and SIGTERM raise the cancellation flag instead of killing the process, so a run stops
-/// between tiles and leaves no output file behind.
-enum Interruption {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-
-    static func install(_ cancellation: Cancellation) {
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { cancellation.cancel() }
-            source.resume()
-            sources.append(source)
         }
     }
 }

@@ -17,14 +17,14 @@ struct Filter: ParsableCommand {
     @Option(help: "Scores from 'saegeo score': .jsonl, .csv or .safetensors.")
     var scores: String
 
-    @Option(name: .customLong("drop-fraction"), help: "Fraction Q of the samples to drop, from 0 to 1.")
+    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q of the samples to drop, from 0 to 1.")
     var dropFraction: Double
 
     @Option(help: "geometry (highest scores) or random.")
     var strategy: SampleFilter.Strategy = .geometry
 
-    @Option(help: "Seed of the random strategy.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the random strategy (default 0).")
+    var seed: UInt64?
 
     @Option(help: "The dataset, one sample per line (JSONL).")
     var dataset: String?
@@ -43,24 +43,31 @@ struct Filter: ParsableCommand {
             guard dataset != nil || dropped != nil else {
                 throw SaegeoError(.usage, "nothing to write: give --dataset DATA -o KEPT, --dropped FILE, or both")
             }
-            if let output { try AtomicOutput.checkWritable(output) }
-            if let dropped { try AtomicOutput.checkWritable(dropped) }
+            if seed != nil, strategy == .geometry {
+                Console.info("warning: --seed only applies to --strategy random; the geometry filter does not draw at random, ignoring it")
+            }
+            var outputs: [(role: String, path: String)] = []
+            if let output { outputs.append(("-o", output)) }
+            if let dropped { outputs.append(("--dropped", dropped)) }
+            let job = try Job("filter", inputs: [scores] + (dataset.map { [$0] } ?? []), outputs: outputs)
+            if let dataset { try InputFile.requireExisting(dataset, what: "--dataset") }
             let sampleScores = try SampleScores.read(scores)
-            let drop = try SampleFilter.dropped(sampleScores, fraction: dropFraction, strategy: strategy, seed: seed)
+            let drop = try SampleFilter.dropped(sampleScores, fraction: dropFraction, strategy: strategy, seed: seed ?? 0)
             let droppedSet = Set(drop)
             if let dataset, let output {
-                try AtomicOutput.write(to: output) { handle in
-                    let lines = try DatasetLines.filter(dataset, into: handle) { !droppedSet.contains($0) }
+                try job.write(output) { handle in
+                    let lines = try DatasetLines.filter(dataset, into: handle, expected: sampleScores.count) { !droppedSet.contains($0) }
                     guard lines == sampleScores.count else {
                         throw SaegeoError(.badInput, "\(dataset) has \(lines) lines but \(scores) scores \(sampleScores.count) samples; line i of the dataset must be sample i")
                     }
                 }
             }
             if let dropped {
-                try AtomicOutput.write(to: dropped) { handle in
+                try job.write(dropped) { handle in
                     try handle.write(contentsOf: Data(drop.map { "\($0)\n" }.joined().utf8))
                 }
             }
+            try job.commit()
             Console.info("dropped \(drop.count) of \(sampleScores.count) samples (\(strategy.rawValue), fraction \(dropFraction))"
                          + (output.map { "; kept lines in \($0)" } ?? "") + (dropped.map { "; dropped ids in \($0)" } ?? ""))
         }

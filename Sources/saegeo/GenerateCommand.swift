@@ -10,16 +10,16 @@ struct Generate: ParsableCommand {
     @Argument(help: "The folder to write (created if needed).")
     var folder: String
 
-    @Option(help: "SAE features (d_sae).")
+    @Option(parsing: .unconditional, help: "SAE features (d_sae).")
     var features = 4096
 
-    @Option(help: "Residual-stream width (d_model).")
+    @Option(parsing: .unconditional, help: "Residual-stream width (d_model).")
     var dimension = 256
 
-    @Option(help: "Dataset samples.")
+    @Option(parsing: .unconditional, help: "Dataset samples.")
     var samples = 2000
 
-    @Option(help: "Tokens (activation rows) per sample.")
+    @Option(parsing: .unconditional, help: "Tokens (activation rows) per sample.")
     var tokens = 8
 
     @Option(help: "Seed of the generator.")

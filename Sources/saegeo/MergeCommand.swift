@@ -15,7 +15,6 @@ struct Merge: ParsableCommand {
 
     func run() throws {
         try Saegeo.reporting {
-            try AtomicOutput.checkWritable(output)
             let summary = try ShardMerge.merge(shards, into: output)
             Console.info("merged \(summary.shards) shards of a '\(summary.command)' job, \(summary.items) \(summary.command == "neighbors" ? "queries" : "samples"); wrote \(output)")
         }

@@ -20,7 +20,7 @@ struct Neighbors: ParsableCommand {
     @Option(help: "'all', or a text file with one feature id per line.")
     var keys = "all"
 
-    @Option(name: .short, help: "Neighbours per query.")
+    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.")
     var k: Int
 
     @Option(name: .short, help: "Output .safetensors file (written atomically).")
@@ -28,32 +28,39 @@ struct Neighbors: ParsableCommand {
 
     @OptionGroup var compute: ComputeOptions
 
-    @Option(help: "Compute only shard I of N of the queries (I/N, 0-based), or 'slurm' for the Slurm array task; combine the shards with 'saegeo merge'.")
+    @Option(parsing: .unconditional, help: "Compute only shard I of N of the queries (I/N, 0-based), or 'slurm' for the Slurm array task; combine the shards with 'saegeo merge'.")
     var shard: String?
 
     func run() throws {
         try Saegeo.reporting {
             guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
-            try AtomicOutput.checkWritable(output)
-            let checkpoint = try sae.open()
-            let dictionary = try checkpoint.decoder()
+            try AtomicOutput.checkWritable(output, what: "-o")
+            let otherFormats = [".jsonl", ".json", ".csv", ".txt", ".npy", ".npz", ".pt"]
+            guard !otherFormats.contains(where: output.lowercased().hasSuffix) else {
+                throw SaegeoError(.usage, "-o \(output): neighbours are written as safetensors; name the output *.safetensors")
+            }
             let querySelection = FeatureSelection(argument: queries)
             let keySelection = FeatureSelection(argument: keys)
-            let allQueries = try querySelection.resolve(features: dictionary.features, role: "queries")
+            let idFiles = [querySelection, keySelection].compactMap { if case .file(let path) = $0 { path } else { nil } }
+            let job = try Job("neighbors", inputs: [sae.sae] + idFiles, outputs: [("-o", output)])
             let shardSpec = try shard.map { try ShardSpec.parse($0) }
+            if shardSpec != nil, OutputTarget.isStream(output) {
+                throw SaegeoError(.usage, "-o \(output): a shard's output must be a file, which merge reads back and beside which its checkpoint lives")
+            }
+            let checkpoint = try sae.open()
+            let dictionary = try checkpoint.decoder()
+            let allQueries = try querySelection.resolve(features: dictionary.features, role: "queries")
             let queryIds = shardSpec.map { Array(allQueries[$0.range(of: allQueries.count)]) } ?? allQueries
             let keyIds = try keySelection.resolve(features: dictionary.features, role: "keys")
+            try NeighborSearch.validate(k: k, queries: queryIds.count, keys: keyIds.count)
             let engines = try compute.engines()
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
             let budget = try compute.budgetBytes()
-            let cancellation = Cancellation()
-            Interruption.install(cancellation)
+            let cancellation = ProcessGuard.cancellation
 
             // The job: inputs and options that every shard of it shares (not the device).
-            let job = JobFingerprint.of(
-                files: [checkpoint.decoderTensor.sourcePath] + [querySelection, keySelection].compactMap {
-                    if case .file(let path) = $0 { return path } else { return nil }
-                },
+            let fingerprint = JobFingerprint.of(
+                files: [checkpoint.decoderTensor.sourcePath] + idFiles,
                 options: ["neighbors", sae.sae, querySelection.label, keySelection.label, String(k), String(allQueries.count)])
             var totals = (flops: 0.0, seconds: 0.0, exhaustive: 0, allPairs: false)
             func search(_ ids: [Int], label: String) throws -> [OutputTensor] {
@@ -67,16 +74,16 @@ struct Neighbors: ParsableCommand {
                         .float32("scores", shape: [ids.count, k], result.scores)]
             }
             // A shard saves its finished query blocks as it goes, so that a preempted one resumes.
-            let shardCheckpoint = shardSpec.map { ShardCheckpoint(output: output, job: job + " shard " + $0.description) }
+            let shardCheckpoint = shardSpec.map { ShardCheckpoint(output: output, job: fingerprint + " shard " + $0.description) }
             let tensors = try shardCheckpoint.map { saved in
                 try saved.run(items: queryIds.count, blockSize: ShardCheckpoint.blockSize(items: queryIds.count),
-                              unit: "queries", log: Console.info) { block in
+                              unit: "queries", log: Console.info, rows: { $0.first?.shape.first }) { block in
                     try search(Array(queryIds[block]), label: "neighbors shard \(shardSpec!), queries \(block.lowerBound)..<\(block.upperBound) of \(queryIds.count) on \(deviceIds):")
                 }
             } ?? search(queryIds, label: "neighbors on \(deviceIds):")
 
-            var metadata: [String: String] = [
-                "saegeo.command": "neighbors",
+            let range = shardSpec?.range(of: allQueries.count) ?? 0..<allQueries.count
+            var manifest = ShardManifest(command: .neighbors, job: fingerprint, shard: shardSpec, total: allQueries.count, range: range, details: [
                 "saegeo.sae": sae.sae,
                 "saegeo.sae_format": checkpoint.format.rawValue,
                 "saegeo.d_sae": String(dictionary.features),
@@ -87,11 +94,10 @@ struct Neighbors: ParsableCommand {
                 "saegeo.k": String(k),
                 "saegeo.device": deviceIds,
                 "saegeo.device_name": engines.map(\.device.name).joined(separator: ","),
-                "saegeo.job": job,
-                "saegeo.total_queries": String(allQueries.count),
-            ]
-            if let shardSpec { metadata["saegeo.shard"] = shardSpec.description }
-            try SafetensorsWriter.write(tensors, metadata: metadata, to: output)
+            ])
+            manifest.checksum = manifest.checksum(of: tensors)
+            try job.write(output) { try SafetensorsWriter.write(tensors, metadata: manifest.metadata, into: $0) }
+            try job.commit()
             try shardCheckpoint?.discard()
 
             let gflops = totals.seconds > 0 ? totals.flops / totals.seconds / 1e9 : 0

@@ -19,7 +19,7 @@ struct Plan: ParsableCommand {
     @Option(help: "'all', or a text file with one feature id per line.")
     var keys = "all"
 
-    @Option(name: .short, help: "Neighbours per query.")
+    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.")
     var k: Int
 
     @OptionGroup var compute: ComputeOptions
@@ -30,7 +30,7 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("assume-max-allocation"), help: "Largest single buffer of the assumed GPU (default: a quarter of its memory).")
     var assumeMaxAllocation: String?
 
-    @Option(name: .customLong("assume-gflops"), help: "Sustained GFLOP/s per device, to estimate the time.")
+    @Option(name: .customLong("assume-gflops"), parsing: .unconditional, help: "Sustained GFLOP/s per device, to estimate the time.")
     var assumeGflops: Double?
 
     @Flag(help: "Print JSON.")
@@ -56,11 +56,15 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         try Saegeo.reporting {
+            if let assumeGflops, !(assumeGflops.isFinite && assumeGflops > 0) {
+                throw SaegeoError(.usage, "--assume-gflops \(assumeGflops) is not a speed: give the sustained GFLOP/s of one device, a positive number")
+            }
             guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
             let checkpoint = try sae.open()
             let features = checkpoint.dSAE
             let queryIds = try FeatureSelection(argument: queries).resolve(features: features, role: "queries")
             let keyIds = try FeatureSelection(argument: keys).resolve(features: features, role: "keys")
+            try NeighborSearch.validate(k: k, queries: queryIds.count, keys: keyIds.count)
             let budget = try compute.budgetBytes()
             var devices: [TilePlanner.Device]
             if let assumeMemory {
@@ -80,6 +84,9 @@ struct Plan: ParsableCommand {
             let problem = NeighborSearch.problem(queries: queryIds, keys: keyIds, dimension: checkpoint.dModel, k: k)
             let plan = try TilePlanner.plan(problem, devices: devices)
             let seconds = assumeGflops.map { plan.flops / ($0 * 1e9 * Double(devices.count)) }
+            if let seconds, !seconds.isFinite {
+                throw SaegeoError(.usage, "--assume-gflops \(assumeGflops!) is too small to estimate a time; give the sustained GFLOP/s of one device")
+            }
             let report = Report(queries: queryIds.count, keys: problem.keys, dimension: checkpoint.dModel, k: k,
                                 candidates: problem.candidates, allPairs: problem.allPairs,
                                 devices: plan.devices, flops: plan.flops, transferBytes: plan.transferBytes,

@@ -17,7 +17,15 @@ struct CheckpointReadingOptions: ParsableArguments {
     var layout: FeatureMatrix.Layout?
 
     func open(_ path: String) throws -> SAECheckpoint {
-        try SAECheckpoint.open(path, options: .init(format: format, tensor: tensor, layout: layout))
+        let checkpoint = try SAECheckpoint.open(path, options: .init(format: format, tensor: tensor, layout: layout))
+        let bare = checkpoint.format == .safetensors || checkpoint.format == .npy
+        if !bare, tensor != nil || layout != nil {
+            throw SaegeoError(.usage, "--tensor and --layout are for bare .safetensors / .npy matrices, and \(path) is a \(checkpoint.format.rawValue) checkpoint that names its own tensors: drop them")
+        }
+        if checkpoint.format == .npy, tensor != nil {
+            throw SaegeoError(.usage, "--tensor names a tensor of a .safetensors file; \(path) is a .npy holding one array: drop it")
+        }
+        return checkpoint
     }
 }
 

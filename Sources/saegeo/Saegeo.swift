@@ -13,13 +13,33 @@ struct Saegeo: ParsableCommand {
     static let version = "0.4.0"
 
     /// Starts over with OPENBLAS_CORETYPE set when OpenBLAS loaded generic kernels on a CPU that
-    /// has better ones (BLASCoreChoice); if the exec fails, it runs on as it is.
+    /// has better ones (BLASCoreChoice); if the exec fails, it runs on as it is. Then installs the
+    /// signal and fault handling every command shares, and runs the command.
     static func main() {
         if let core = BLASCoreChoice.betterCore() {
             setenv("OPENBLAS_CORETYPE", core, 1)
             execv("/proc/self/exe", CommandLine.unsafeArgv)
         }
-        Self.main(nil)
+        ProcessGuard.install()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard !arguments.isEmpty else {
+            Console.error("give a command: \(configuration.subcommands.map { $0._commandName }.joined(separator: ", ")); see saegeo --help")
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            // Help and --version print in full; a usage error is one line.
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let help = arguments.first.flatMap { word in configuration.subcommands.first { $0._commandName == word } }
+                .map { "saegeo \($0._commandName) --help" } ?? "saegeo --help"
+            Console.error("\(line.hasPrefix("Error: ") ? String(line.dropFirst(7)) : line) (see \(help))")
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
     }
 
     /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.

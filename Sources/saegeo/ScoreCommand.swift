@@ -20,7 +20,7 @@ struct Score: ParsableCommand {
     @Option(help: "Text file with the toxic feature ids, one per line.")
     var toxic: String
 
-    @Option(help: "Activations: a .safetensors tensor [rows, d_model] (see --tensor) or a .npy.")
+    @Option(help: "Activations: a .safetensors tensor [rows, d_model] (named by --activations-tensor) or a .npy.")
     var activations: String
 
     @Option(name: .customLong("activations-tensor"), help: "Name of the activations tensor (default: activations).")
@@ -32,42 +32,65 @@ struct Score: ParsableCommand {
     @Option(help: "Override the checkpoint's architecture: relu, jumprelu, topk.")
     var architecture: ArchitectureChoice?
 
-    @Option(help: "K of a TopK SAE when the checkpoint does not say.")
+    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.")
     var topk: Int?
 
     @Option(name: .short, help: "Output: .jsonl, .csv or .safetensors (written atomically).")
     var output: String
 
-    @Option(help: "In .jsonl output, explain each sample with its M features of largest summed a p.")
+    @Option(parsing: .unconditional, help: "In .jsonl output, explain each sample with its M features of largest summed a p.")
     var explain = 0
 
     @Option(help: "Also write the dataset-level figures to this JSON file.")
     var summary: String?
 
-    @Option(name: .customLong("null-sets"), help: "Random non-toxic feature sets in the null of the dataset z-score.")
+    @Option(name: .customLong("null-sets"), parsing: .unconditional,
+            help: "Random non-toxic feature sets in the null of the dataset z-score (at most \(Score.maxNullSets); each costs one toxic-proximity pass over the dictionary).")
     var nullSets = 20
 
+    static let maxNullSets = 1000
+
     @Option(help: "Seed of the null sets.")
-    var seed: UInt64 = 0
+    var seed: UInt64?
+
+    @Flag(name: .customLong("skip-nonfinite"), help: "Leave out token rows holding NaN or infinity (counted and reported) instead of refusing the activations.")
+    var skipNonFinite = false
 
     @OptionGroup var compute: ComputeOptions
 
-    @Option(help: "Score only shard I of N of the samples (I/N, 0-based), or 'slurm' for the Slurm array task; a shard resumes after SIGTERM, and 'saegeo merge' combines the shards.")
+    @Option(parsing: .unconditional, help: "Score only shard I of N of the samples (I/N, 0-based), or 'slurm' for the Slurm array task; a shard resumes after SIGTERM, and 'saegeo merge' combines the shards.")
     var shard: String?
 
     func run() throws {
         try Saegeo.reporting {
-            let lower = output.lowercased()
+            try AtomicOutput.checkWritable(output, what: "-o")
+            let lower = format
             guard [".jsonl", ".csv", ".safetensors"].contains(where: lower.hasSuffix) else {
                 throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
             }
-            try AtomicOutput.checkWritable(output)
-            if let summary { try AtomicOutput.checkWritable(summary) }
-            guard explain >= 0, nullSets >= 0 else { throw SaegeoError(.usage, "--explain and --null-sets must not be negative") }
+            guard explain >= 0 else { throw SaegeoError(.usage, "--explain must not be negative (got \(explain))") }
+            guard explain == 0 || lower.hasSuffix(".jsonl") else {
+                throw SaegeoError(.usage, "--explain writes explanations into .jsonl output, and -o \(output) is not .jsonl: drop --explain or write .jsonl")
+            }
+            guard (0...Self.maxNullSets).contains(nullSets) else {
+                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Self.maxNullSets) (got \(nullSets)); each set costs one pass over the dictionary")
+            }
             let shardSpec = try shard.map { try ShardSpec.parse($0) }
+            if shardSpec != nil, OutputTarget.isStream(output) {
+                throw SaegeoError(.usage, "-o \(output): a shard's output must be a file, which merge reads back and beside which its checkpoint lives")
+            }
             if shardSpec != nil, summary != nil {
                 throw SaegeoError(.usage, "--summary describes the whole dataset and cannot be computed per shard; run it without --shard")
             }
+            if seed != nil, shardSpec != nil || nullSets == 0 {
+                Console.info("warning: --seed only draws the null sets of the dataset summary, which this run does not compute; ignoring it")
+            }
+            let textShard = shardSpec != nil && !lower.hasSuffix(".safetensors")
+            var outputs = [("-o", output)]
+            if let summary { outputs.append(("--summary", summary)) }
+            if textShard { outputs.append(("the shard manifest", ShardManifest.path(besides: output))) }
+            let job = try Job("score", inputs: [sae.sae, toxic, activations], outputs: outputs)
+
             let checkpoint = try sae.open()
             let chosen: SAECheckpoint.Architecture? = architecture.map {
                 switch $0 {
@@ -79,16 +102,19 @@ struct Score: ParsableCommand {
             let encoder = try SAEEncoder(checkpoint: checkpoint, architecture: chosen, topK: topk)
             let toxicIds = try FeatureSelection(argument: toxic).resolve(features: checkpoint.dSAE, role: "toxic")
             let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
+            guard data.samples > 0 else {
+                throw SaegeoError(.badInput, "\(activations) holds no samples; there is nothing to score")
+            }
             let engines = try compute.engines()
             let started = Date()
-            let cancellation = Cancellation()
-            Interruption.install(cancellation)
+            let cancellation = ProcessGuard.cancellation
             let decoder = try checkpoint.decoder()
             let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
                                                        memoryBudget: try compute.budgetBytes())
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
-            scorer.explain = lower.hasSuffix(".jsonl") ? explain : 0
+            scorer.explain = min(explain, encoder.features)
+            scorer.skipNonFinite = skipNonFinite
             let options = try EngineOptions.fromEnvironment()
             let catalog = try DeviceCatalog()
             let devices: [OpenCLScoreEngine?] = try engines.map {
@@ -99,29 +125,36 @@ struct Score: ParsableCommand {
             if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }
 
             // The job: inputs and options that every shard of it shares (not the device).
-            let job = JobFingerprint.of(
+            let fingerprint = JobFingerprint.of(
                 files: [checkpoint.decoderTensor.sourcePath, checkpoint.encoder?.weight.sourcePath ?? "", toxic, activations],
                 options: ["score", sae.sae, toxic, activations, activationsTensor ?? "", offsets ?? "", chosen?.description ?? "",
-                          String(topk ?? 0), String(scorer.explain), String(data.samples), String(scorer.rowChunk)])
+                          String(topk ?? 0), String(scorer.explain), String(data.samples), String(scorer.rowChunk),
+                          skipNonFinite ? "skip-nonfinite" : ""])
             // Shards and checkpoint blocks are whole chunks of samples, so that every sample is
             // scored in the same chunk as in a single run (and gets the same bits).
             let boundaries = scorer.chunkBoundaries()
             let chunks = shardSpec?.range(of: boundaries.count - 1) ?? 0..<(boundaries.count - 1)
             let samples = boundaries[chunks.lowerBound]..<boundaries[chunks.upperBound]
+            let manifest = ShardManifest(command: .score, job: fingerprint, shard: shardSpec, total: data.samples, range: samples,
+                                         details: ["saegeo.sae": sae.sae, "saegeo.toxic": toxic, "saegeo.activations": activations])
             let result: DatasetScorer.Result
             if let shardSpec {
                 // A shard saves its finished blocks as it goes, so that a preempted one resumes.
-                let saved = ShardCheckpoint(output: output, job: job + " shard " + shardSpec.description)
+                let saved = ShardCheckpoint(output: output, job: fingerprint + " shard " + shardSpec.description)
                 let tensors = try saved.run(items: chunks.count, blockSize: ShardCheckpoint.blockSize(items: chunks.count, minimum: 1),
-                                            unit: "chunks of samples", log: Console.info) { block in
+                                            unit: "chunks of samples", log: Console.info,
+                                            rows: { blocks in Self.chunkRows(blocks, boundaries: boundaries, first: chunks.lowerBound) }) { block in
                     try cancellation.check()
                     let range = boundaries[chunks.lowerBound + block.lowerBound]..<boundaries[chunks.lowerBound + block.upperBound]
                     let progress = Console.Progress("score shard \(shardSpec), samples \(range.lowerBound)..<\(range.upperBound) of \(samples) on \(deviceIds):")
-                    return try scorer.run(samples: range, on: devices, cancellation: cancellation, progress: progress.update).tensors
+                    var tensors = try scorer.run(samples: range, on: devices, cancellation: cancellation, progress: progress.update).tensors
+                    // The block says which samples it holds, so that a resumed run can check it.
+                    tensors.append(.int64("block_samples", shape: [2], [Int64(range.lowerBound), Int64(range.upperBound)]))
+                    return tensors
                 }
-                result = try DatasetScorer.Result(tensors: tensors)
-                try write(result, proximity: proximity, firstSample: samples.lowerBound,
-                          metadata: metadata(job: job, samples: data.samples, shard: shardSpec))
+                result = try DatasetScorer.Result(tensors: tensors.filter { $0.name != "block_samples" })
+                try write(result, proximity: proximity, manifest: manifest, job: job)
+                try job.commit()
                 try saved.discard()
             } else {
                 let progress = Console.Progress("score on \(deviceIds):")
@@ -129,15 +162,19 @@ struct Score: ParsableCommand {
                 try cancellation.check()
                 // The dataset-level figures need the whole dataset (a shard has only its part).
                 let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
-                                                         toxic: toxicIds, nullSets: nullSets, seed: seed, engines: engines,
+                                                         toxic: toxicIds, nullSets: nullSets, seed: seed ?? 0, engines: engines,
                                                          memoryBudget: try compute.budgetBytes())
-                try write(result, proximity: proximity, firstSample: 0, metadata: metadata(job: job, samples: data.samples, shard: nil))
+                try write(result, proximity: proximity, manifest: manifest, job: job)
                 if let summary {
-                    try AtomicOutput.write(to: summary) { try $0.write(contentsOf: try Console.json(figures)) }
+                    try job.write(summary) { try $0.write(contentsOf: try Console.json(figures)) }
                 }
+                try job.commit()
                 Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
                                     figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
                                     figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
+            }
+            if scorer.skippedRows.value > 0 {
+                Console.info("left out \(scorer.skippedRows.value) token rows holding NaN or infinity (--skip-nonfinite)")
             }
             let seconds = Date().timeIntervalSince(started)
             let rows = data.sampleStarts[samples.upperBound] - data.sampleStarts[samples.lowerBound]
@@ -149,43 +186,62 @@ struct Score: ParsableCommand {
         }
     }
 
-    /// What a merge needs to know about this output: the job, and the shard it is.
-    func metadata(job: String, samples: Int, shard: ShardSpec?) -> [String: String] {
-        var metadata = ["saegeo.command": "score", "saegeo.sae": sae.sae, "saegeo.toxic": toxic,
-                        "saegeo.activations": activations, "saegeo.job": job, "saegeo.total_samples": String(samples)]
-        if let shard { metadata["saegeo.shard"] = shard.description }
-        return metadata
+    /// The output's format as an extension: the path's own, or .jsonl for a stream such as
+    /// /dev/stdout or /dev/null that has none.
+    var format: String {
+        let lower = output.lowercased()
+        let known = [".jsonl", ".csv", ".safetensors"].first(where: lower.hasSuffix)
+        return known ?? (OutputTarget.isStream(output) ? ".jsonl" : lower)
     }
 
-    /// Writes the scores of samples firstSample..<firstSample + count. A text shard gets its
-    /// manifest beside it (OUT.shard.json), written after the output.
-    func write(_ result: DatasetScorer.Result, proximity: ToxicProximity.Result, firstSample: Int,
-               metadata: [String: String]) throws {
-        let lower = output.lowercased()
+    /// The samples a checkpoint block of chunks holds, in chunk units, when its own record of its
+    /// samples matches the chunk boundaries (else nil: the block is recomputed).
+    static func chunkRows(_ tensors: [OutputTensor], boundaries: [Int], first: Int) -> Int? {
+        guard let record = tensors.first(where: { $0.name == "block_samples" })?.values(Int64.self), record.count == 2,
+              let scores = tensors.first(where: { $0.name == "scores" }),
+              scores.shape.first == Int(record[1] - record[0]),
+              let low = boundaries.firstIndex(of: Int(record[0])), let high = boundaries.firstIndex(of: Int(record[1])) else { return nil }
+        return high - low
+    }
+
+    /// Writes the scores of the manifest's samples into the job's output; a shard also gets its
+    /// manifest (inside a .safetensors output, beside a .jsonl / .csv one as OUT.shard.json).
+    func write(_ result: DatasetScorer.Result, proximity: ToxicProximity.Result, manifest: ShardManifest, job: Job) throws {
+        var manifest = manifest
+        let lower = format
         if lower.hasSuffix(".safetensors") {
-            try SafetensorsWriter.write([
+            let tensors: [OutputTensor] = [
                 .float32("scores", shape: [result.scores.count], result.scores),
                 .int64("active", shape: [result.active.count], result.active),
-            ], metadata: metadata, to: output)
+            ]
+            manifest.checksum = manifest.checksum(of: tensors)
+            try job.write(output) { try SafetensorsWriter.write(tensors, metadata: manifest.metadata, into: $0) }
             return
         }
-        try AtomicOutput.write(to: output) { handle in
-            var text = lower.hasSuffix(".csv") ? "sample,score,active\n" : ""
+        var checksum = Checksum()
+        checksum.add(manifest.identity)
+        try job.write(output) { handle in
+            var text = lower.hasSuffix(".csv") ? ScoreLines.csvHeader + "\n" : ""
+            func flush() throws {
+                let bytes = Data(text.utf8)
+                checksum.add(bytes)
+                try handle.write(contentsOf: bytes)
+                text = ""
+            }
             for (i, score) in result.scores.enumerated() {
-                let sample = firstSample + i
+                let sample = manifest.range.lowerBound + i
                 text += lower.hasSuffix(".csv")
                     ? "\(sample),\(score),\(result.active[i])\n"
                     : "{\"sample\": \(sample), \"score\": \(score), \"active\": \(result.active[i])"
                         + (explain > 0 ? ", \"explain\": [" + result.explanations[i].map {
                             "{\"feature\": \($0.feature), \"activation\": \($0.activation), \"proximity\": \(proximity.proximity[$0.feature]), \"nearest_toxic\": \(proximity.nearestToxic[$0.feature])}"
                         }.joined(separator: ", ") + "]" : "") + "}\n"
-                if text.utf8.count > 1 << 20 {
-                    try handle.write(contentsOf: Data(text.utf8))
-                    text = ""
-                }
+                if text.utf8.count > 1 << 20 { try flush() }
             }
-            try handle.write(contentsOf: Data(text.utf8))
+            try flush()
         }
-        if metadata["saegeo.shard"] != nil { try ShardManifest.write(metadata, besides: output) }
+        guard manifest.shard != nil else { return }
+        manifest.checksum = checksum.description
+        try job.write(ShardManifest.path(besides: output)) { try $0.write(contentsOf: manifest.json) }
     }
 }

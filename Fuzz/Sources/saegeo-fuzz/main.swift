@@ -1,5 +1,8 @@
-// Feeds every input to all three parsers (safetensors, npy, npz) and, where one accepts it,
-// reads the bytes it says are there, so AddressSanitizer sees any access outside the input.
+// Feeds every input to all of saegeo's readers of untrusted bytes: the three checkpoint parsers
+// (safetensors, npy, npz), reading the bytes they say are there, and the job layer's readers of
+// its own files (a checkpoint block's check, a shard's manifest from safetensors metadata or
+// JSON, a .jsonl / .csv score shard's line check, the strict JSON parser), so that
+// AddressSanitizer sees any access outside the input and a trap shows as a crash.
 import CFuzzer
 import Foundation
 @testable import SaegeoCore
@@ -20,6 +23,22 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let file = MappedFile(copying: UnsafeRawBufferPointer(start: data, count: size), path: "fuzz-input")
     if let safetensors = try? SafetensorsFile(file: file) {
         safetensors.tensors.forEach(touch)
+        // As a checkpoint block of some job, and as a shard.
+        let checkpoint = ShardCheckpoint(output: "fuzz-output", job: safetensors.metadata["saegeo.job"] ?? "job")
+        let range = safetensors.metadata["saegeo.block"].flatMap(ShardManifest.parseRange) ?? 0..<1
+        _ = checkpoint.check(safetensors, block: range, rows: { $0.first?.shape.first })
+        if let manifest = try? ShardManifest(metadata: safetensors.metadata, source: "fuzz-input"),
+           let tensors = try? OutputTensor.all(in: safetensors) {
+            _ = manifest.checksum(of: tensors)
+        }
+    }
+    let data = size > 0 ? Data(bytes: data!, count: size) : Data()
+    _ = try? StrictJSON.parse(file.bytes)
+    if let manifest = try? ShardManifest.parse(json: data, manifest: "fuzz-input.shard.json", output: "fuzz-input") {
+        _ = try? ScoreLines.verify(data, csv: false, samples: manifest.range, path: "fuzz-input")
+    }
+    for csv in [false, true] {
+        _ = try? ScoreLines.verify(data, csv: csv, samples: 0..<(size % 64), path: "fuzz-input")
     }
     if let npy = try? NpyFile(file: file, range: 0..<file.size, name: "fuzz-input") {
         touch(npy.tensor)

@@ -6,7 +6,7 @@ extension SAECheckpoint {
     static func openGemmaScope(_ path: String) throws -> SAECheckpoint {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        let archivePath = isDirectory.boolValue ? (path as NSString).appendingPathComponent("params.npz") : path
+        let archivePath = isDirectory.boolValue ? PathName.join(path, "params.npz") : path
         let archive = try NpzArchive(path: archivePath)
         let tensors = try archive.members.map { try $0.tensor() }
         func find(_ name: String) -> StoredTensor? {

@@ -7,9 +7,7 @@ struct JSONConfig {
     let object: [String: Any]
 
     init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SaegeoError.io("cannot read \(path); check that it exists and is readable")
-        }
+        let data = try InputFile.contents(path, what: "checkpoint config", limit: 64 << 20)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw SaegeoError.badFile("\(path) is not a JSON object; re-save the checkpoint's config")
         }

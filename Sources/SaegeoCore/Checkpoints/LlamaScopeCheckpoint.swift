@@ -10,14 +10,14 @@ extension SAECheckpoint {
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let weightsPath: String, configPath: String
         if isDirectory.boolValue {
-            weightsPath = (path as NSString).appendingPathComponent("checkpoints/final.safetensors")
-            configPath = (path as NSString).appendingPathComponent("hyperparams.json")
+            weightsPath = PathName.join(path, "checkpoints/final.safetensors")
+            configPath = PathName.join(path, "hyperparams.json")
         } else {
             weightsPath = path
-            let folder = (path as NSString).deletingLastPathComponent
-            let beside = (folder as NSString).appendingPathComponent("hyperparams.json")
+            let folder = PathName.folder(path)
+            let beside = PathName.join(folder, "hyperparams.json")
             configPath = FileManager.default.fileExists(atPath: beside)
-                ? beside : ((folder as NSString).deletingLastPathComponent as NSString).appendingPathComponent("hyperparams.json")
+                ? beside : PathName.join(PathName.folder(folder), "hyperparams.json")
         }
         let config = try JSONConfig(path: configPath)
         let weights = try SafetensorsFile(path: weightsPath)

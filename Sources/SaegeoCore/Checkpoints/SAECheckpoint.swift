@@ -61,6 +61,8 @@ public struct SAECheckpoint: Sendable {
     public let decoderFeatureAxis: Int
     public let architecture: Architecture?
     public let encoder: Encoder?
+    /// Why the encoder cannot be used, for a checkpoint whose encoder saegeo does not read.
+    public var encoderUnsupported: String? = nil
 
     public var dSAE: Int { decoderTensor.shape[decoderFeatureAxis] }
     public var dModel: Int { decoderTensor.shape[1 - decoderFeatureAxis] }
@@ -87,7 +89,7 @@ public struct SAECheckpoint: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SaegeoError.io("SAE checkpoint \(path) does not exist; check the path")
         }
-        let lower = (path as NSString).lastPathComponent.lowercased()
+        let lower = PathName.name(path).lowercased()
         if [".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle"].contains(where: lower.hasSuffix) {
             throw SaegeoError.badFile("\(path) is a pickle checkpoint, which saegeo never unpickles (it can run code); convert it to safetensors with safetensors.torch.save_file(state_dict, 'sae.safetensors')")
         }
@@ -103,22 +105,22 @@ public struct SAECheckpoint: Sendable {
     /// The format a path most likely holds, from its name and the files beside it.
     static func detectFormat(_ path: String, isDirectory: Bool) throws -> Format {
         let fm = FileManager.default
-        func exists(_ name: String, in folder: String) -> Bool { fm.fileExists(atPath: (folder as NSString).appendingPathComponent(name)) }
+        func exists(_ name: String, in folder: String) -> Bool { fm.fileExists(atPath: PathName.join(folder, name)) }
         if isDirectory {
             if exists("cfg.json", in: path), exists("sae_weights.safetensors", in: path) { return .saelens }
             if exists("params.npz", in: path) { return .gemmaScope }
             if exists("hyperparams.json", in: path), exists("checkpoints/final.safetensors", in: path) { return .llamaScope }
             throw SaegeoError.badFile("cannot tell the checkpoint format of folder \(path): expected cfg.json + sae_weights.safetensors (SAELens), params.npz (Gemma Scope) or hyperparams.json + checkpoints/final.safetensors (Llama Scope); or pass --format")
         }
-        let folder = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent.lowercased()
+        let folder = PathName.folder(path)
+        let name = PathName.name(path).lowercased()
         if name.hasSuffix(".npz") { return .gemmaScope }
         if name.hasSuffix(".npy") { return .npy }
         if name.hasSuffix(".safetensors") {
             if name == "sae_weights.safetensors", exists("cfg.json", in: folder) { return .saelens }
             if exists("hyperparams.json", in: folder) { return .llamaScope }
-            if (folder as NSString).lastPathComponent == "checkpoints",
-               exists("hyperparams.json", in: (folder as NSString).deletingLastPathComponent) { return .llamaScope }
+            if PathName.name(folder) == "checkpoints",
+               exists("hyperparams.json", in: PathName.folder(folder)) { return .llamaScope }
             return .safetensors
         }
         throw SaegeoError.badFile("cannot tell the checkpoint format of \(path) from its name; pass a .safetensors, .npz or .npy file, a checkpoint folder, or --format")

@@ -4,9 +4,9 @@ extension SAECheckpoint {
     /// SAELens: a folder with cfg.json and sae_weights.safetensors holding W_enc [d_in, d_sae],
     /// W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in] and, for JumpReLU, threshold [d_sae].
     static func openSAELens(_ path: String) throws -> SAECheckpoint {
-        let folder = path.hasSuffix(".safetensors") ? (path as NSString).deletingLastPathComponent : path
-        let configPath = (folder as NSString).appendingPathComponent("cfg.json")
-        let weightsPath = (folder as NSString).appendingPathComponent("sae_weights.safetensors")
+        let folder = path.hasSuffix(".safetensors") ? PathName.folder(path) : path
+        let configPath = PathName.join(folder, "cfg.json")
+        let weightsPath = PathName.join(folder, "sae_weights.safetensors")
         let config = try JSONConfig(path: configPath)
         let weights = try SafetensorsFile(path: weightsPath)
         let check = ShapeCheck(path: weightsPath)
@@ -19,9 +19,18 @@ extension SAECheckpoint {
         if let declared = try config.int("d_sae"), declared != dSAE {
             throw SaegeoError.badFile("\(configPath): d_sae is \(declared) but W_dec has shape \(decoder.shape) (d_sae \(dSAE))")
         }
+        let declared = (config.string("architecture") ?? "standard").lowercased()
+        if declared == "gated" || weights.tensor("b_gate") != nil || weights.tensor("r_mag") != nil {
+            // The decoder serves neighbours as usual; the gate and magnitude paths are not read yet.
+            var checkpoint = SAECheckpoint(path: path, format: .saelens, fileBytes: weights.file.size + fileSize(configPath),
+                                           tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 0,
+                                           architecture: nil, encoder: nil)
+            checkpoint.encoderUnsupported = "\(path) is a gated SAE, whose encoder saegeo does not read yet (it reads standard, jumprelu and topk encoders); neighbours of its decoder work, scoring does not"
+            return checkpoint
+        }
         let architecture: Architecture
-        switch (config.string("architecture") ?? "standard").lowercased() {
-        case "standard", "relu", "gated": architecture = .relu
+        switch declared {
+        case "standard", "relu": architecture = .relu
         case "jumprelu": architecture = .jumpReLU
         case "topk", "batchtopk":
             let k = try config.int("k") ?? (config.object("activation_fn_kwargs")?["k"] as? NSNumber)?.intValue

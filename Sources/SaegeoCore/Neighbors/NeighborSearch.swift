@@ -26,12 +26,26 @@ public struct NeighborSearch: Sendable {
     public var memoryBudget: Int?
 
     public init(dictionary: FeatureMatrix, queries: [Int], keys: [Int], k: Int, memoryBudget: Int? = nil) throws {
-        guard k >= 1 else { throw SaegeoError.badInput("k must be at least 1 (got \(k))") }
+        try Self.validate(k: k, queries: queries.count, keys: keys.count)
         self.dictionary = dictionary
         self.queries = queries
         self.keys = keys
         self.k = k
         self.memoryBudget = memoryBudget
+    }
+
+    /// Refuses a k whose result cannot fit in memory, before anything is allocated (k comes from
+    /// the user: no arithmetic on it may trap). A k beyond the keys is allowed: those slots hold
+    /// -1 / -inf (DESIGN.md).
+    public static func validate(k: Int, queries: Int, keys: Int,
+                                memory: Int = Int(clamping: ProcessInfo.processInfo.physicalMemory)) throws {
+        guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
+        // indices (8 bytes) and scores (4) per slot, twice over while the result is assembled.
+        let (slots, overflow) = max(queries, 1).multipliedReportingOverflow(by: k)
+        guard !overflow, slots <= memory / 2 / 24 else {
+            let needed = overflow ? "more than \(ByteCount.format(Int.max))" : ByteCount.format(slots.multipliedReportingOverflow(by: 24).partialValue)
+            throw SaegeoError(.usage, "-k \(k) for \(queries) queries needs \(needed) for the results, more than half of this machine's \(ByteCount.format(memory)) (the dictionary has \(keys) keys, so at most \(keys) neighbours exist): use a smaller -k, fewer --queries or --shard")
+        }
     }
 
     /// Candidates kept per query by the float32 pass: a few more than k, so that the exact

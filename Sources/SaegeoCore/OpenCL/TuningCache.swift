@@ -69,7 +69,7 @@ public struct TuningCache: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = PathName.folder(path)
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {

@@ -5,12 +5,13 @@ import Foundation
 public enum DatasetLines {
     /// Copies the lines of `input` for which `keep(line index)` holds to `output`, in order, each
     /// with its own line ending. A last line without a newline still counts. Returns the number of
-    /// lines read.
-    public static func filter(_ input: String, into output: FileHandle, keep: (Int) -> Bool) throws -> Int {
-        guard let handle = FileHandle(forReadingAtPath: input) else {
-            throw SaegeoError.io("cannot read the dataset \(input); check the path and its permissions")
+    /// lines read; stops with an error at the first line past `expected`, so an endless or wrong
+    /// file cannot grow the output without bound.
+    public static func filter(_ input: String, into output: OutputSink, expected: Int, keep: (Int) -> Bool) throws -> Int {
+        let handle = try InputFile.handle(input, what: "dataset")
+        func tooLong() -> SaegeoError {
+            SaegeoError.badInput("\(input) has more than the scores' \(expected) lines; line i of the dataset must be sample i: give the dataset the scores were computed for")
         }
-        defer { try? handle.close() }
         var line = 0
         var pending = Data()       // the current line's bytes so far
         var out = Data()
@@ -23,6 +24,7 @@ public enum DatasetLines {
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
             var start = chunk.startIndex
             while let newline = chunk[start...].firstIndex(of: 0x0A) {
+                guard line < expected else { throw tooLong() }
                 if keep(line) {
                     out.append(pending)
                     out.append(chunk[start...newline])
@@ -33,6 +35,7 @@ public enum DatasetLines {
                 try flush()
             }
             pending.append(chunk[start...])
+            if line >= expected, !pending.isEmpty { throw tooLong() }
         }
         if !pending.isEmpty {
             if keep(line) { out.append(pending) }

@@ -22,6 +22,18 @@ public struct DatasetScorer: Sendable {
     public var featureTile = 4096
     /// Features to explain each sample with (0: none).
     public var explain = 0
+    /// Token rows holding NaN or infinity: refused (the default), or left out and counted.
+    public var skipNonFinite = false
+    /// How many token rows were left out for non-finite values (with `skipNonFinite`).
+    public let skippedRows = RowCounter()
+
+    /// A count shared by the device threads.
+    public final class RowCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        public var value: Int { lock.withLock { count } }
+        func add(_ n: Int) { lock.withLock { count += n } }
+    }
 
     /// Chunk and tile sizes within a memory budget: the activation chunk, its float32 copy, the
     /// encoder tile and the pre-activation tile (plus TopK's running state) together.
@@ -127,7 +139,7 @@ public struct DatasetScorer: Sendable {
             let tile = min(scorer.featureTile, features)
             let sample = range.lowerBound, end = range.upperBound
             let firstRow = activations.sampleStarts[sample], rows = activations.sampleStarts[end] - firstRow
-            var x = scorer.readRows(firstRow, rows)
+            var x = try scorer.readRows(firstRow, rows)
             try engine?.setRows(x, count: rows, dimension: d)
             var topK = TopKState(encoder: encoder, rows: rows)
             let isTopK: Bool = { if case .topK = encoder.activation { return true } else { return false } }()
@@ -184,19 +196,31 @@ public struct DatasetScorer: Sendable {
         }
     }
 
-    /// Rows as float32, b_dec subtracted and scaled as the encoder says.
-    func readRows(_ first: Int, _ count: Int) -> [Float] {
+    /// Rows as float32, b_dec subtracted and scaled as the encoder says. A row with a NaN or an
+    /// infinity is refused, or with `skipNonFinite` made all NaN: no comparison with NaN holds, so
+    /// it activates nothing on any device and the sample is scored as if the row were absent.
+    func readRows(_ first: Int, _ count: Int) throws -> [Float] {
         let d = encoder.dimension
         var x = [Float](repeating: 0, count: max(1, count * d))
-        x.withUnsafeMutableBufferPointer { out in
+        try x.withUnsafeMutableBufferPointer { out in
             if !activations.rows.readFeatures(first..<(first + count), into: out.baseAddress!) {
                 for r in 0..<count { activations.rows.copyFeature(first + r, into: out.baseAddress! + r * d) }
             }
+            var skipped = 0
             for r in 0..<count {
                 let row = out.baseAddress! + r * d
+                if let column = (0..<d).first(where: { !row[$0].isFinite }) {
+                    guard skipNonFinite else {
+                        throw SaegeoError.badInput("\(activations.path): token row \(first + r) holds \(row[column]) at column \(column); fix the activations, or pass --skip-nonfinite to leave such rows out (they are counted)")
+                    }
+                    for i in 0..<d { row[i] = .nan }
+                    skipped += 1
+                    continue
+                }
                 if let b = encoder.decoderBias { for i in 0..<d { row[i] -= b[i] } }
                 if encoder.inputScale != 1 { for i in 0..<d { row[i] *= encoder.inputScale } }
             }
+            if skipped > 0 { skippedRows.add(skipped) }
         }
         return x
     }

@@ -20,6 +20,7 @@ public struct SAEEncoder: Sendable {
     public var dimension: Int { weights.dimension }
 
     public init(checkpoint: SAECheckpoint, architecture: SAECheckpoint.Architecture? = nil, topK: Int? = nil) throws {
+        if let reason = checkpoint.encoderUnsupported { throw SaegeoError.badInput(reason) }
         guard let encoder = checkpoint.encoder else {
             throw SaegeoError.badInput("\(checkpoint.path) is a bare decoder matrix; scoring needs a full SAE checkpoint (SAELens, Gemma Scope or Llama Scope)")
         }
@@ -33,6 +34,12 @@ public struct SAEEncoder: Sendable {
             throw SaegeoError.badInput("\(checkpoint.path): normalize_activations '\(mode)' needs the dataset's average norm, which saegeo does not estimate yet; export activations already normalised and set it to none")
         }
         let chosen = architecture ?? checkpoint.architecture ?? .relu
+        if let topK {
+            guard case .topK = chosen else {
+                throw SaegeoError(.usage, "--topk applies to TopK SAEs, and \(checkpoint.path) is \(chosen): drop --topk, or add --architecture topk")
+            }
+            guard topK >= 1 else { throw SaegeoError(.usage, "--topk must be at least 1 (got \(topK))") }
+        }
         switch chosen {
         case .relu:
             activation = .relu

@@ -16,22 +16,13 @@ public struct SampleScores: Sendable, Equatable {
         guard lower.hasSuffix(".jsonl") || lower.hasSuffix(".csv") else {
             throw SaegeoError.badInput("cannot tell the format of \(path); scores come as .jsonl, .csv or .safetensors")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SaegeoError.io("cannot read the scores file \(path); check the path and its permissions")
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        let data = try InputFile.contents(path, what: "scores file", limit: Int.max)
         var pairs: [(Int, Float)] = []
         if lower.hasSuffix(".jsonl") {
-            for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
-            where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let sample = (object["sample"] as? NSNumber)?.intValue,
-                      let score = (object["score"] as? NSNumber)?.doubleValue else {
-                    throw SaegeoError.badInput("\(path) line \(index + 1): expected an object with \"sample\" and \"score\"")
-                }
-                pairs.append((sample, Float(score)))
-            }
+            pairs = try jsonLines(Array(data), path: path)
         } else {
+            let text = String(decoding: data, as: UTF8.self)
+            if text.allSatisfy(\.isWhitespace) { return try assemble([], path: path) }
             let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             guard let header = lines.first?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }),
                   let sampleColumn = header.firstIndex(of: "sample"), let scoreColumn = header.firstIndex(of: "score") else {
@@ -48,6 +39,42 @@ public struct SampleScores: Sendable, Equatable {
         return try assemble(pairs, path: path)
     }
 
+    /// `.jsonl` lines read with StrictJSON: `sample` must be written as an integer (`1.5` or
+    /// `1.0` is refused, not truncated), `score` as a number, and no key may appear twice.
+    static func jsonLines(_ bytes: [UInt8], path: String) throws -> [(Int, Float)] {
+        var pairs: [(Int, Float)] = []
+        try bytes.withUnsafeBytes { all in
+            var lineStart = 0
+            var number = 0
+            while lineStart < all.count {
+                number += 1
+                let newline = all[lineStart...].firstIndex(of: 0x0A) ?? all.count
+                defer { lineStart = newline + 1 }
+                var end = newline
+                if end > lineStart, all[end - 1] == 0x0D { end -= 1 }   // CRLF
+                let line = UnsafeRawBufferPointer(rebasing: all[lineStart..<end])
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                let value: JSONValue
+                do {
+                    value = try StrictJSON.parse(line)
+                } catch let error as StrictJSONError {
+                    throw SaegeoError.badInput("\(path) line \(number): not valid JSON (\(error.reason) at column \(error.offset + 1)); expected an object with \"sample\" and \"score\"")
+                }
+                guard let object = value.objectValue, let sampleValue = object["sample"], let scoreValue = object["score"] else {
+                    throw SaegeoError.badInput("\(path) line \(number): expected an object with \"sample\" and \"score\"")
+                }
+                guard let sample = sampleValue.intValue else {
+                    throw SaegeoError.badInput("\(path) line \(number): \"sample\" is \(sampleValue.doubleValue.map { "\($0)" } ?? sampleValue.kindName); it must be a whole number written as an integer")
+                }
+                guard let score = scoreValue.doubleValue else {
+                    throw SaegeoError.badInput("\(path) line \(number): \"score\" is \(scoreValue.kindName); it must be a number")
+                }
+                pairs.append((sample, Float(score)))
+            }
+        }
+        return pairs
+    }
+
     static func readSafetensors(_ path: String) throws -> SampleScores {
         let file = try SafetensorsFile(path: path)
         guard let tensor = file.tensor("scores"), tensor.dtype == "F32", tensor.shape.count == 1 else {
@@ -57,6 +84,9 @@ public struct SampleScores: Sendable, Equatable {
     }
 
     static func assemble(_ pairs: [(Int, Float)], path: String) throws -> SampleScores {
+        guard !pairs.isEmpty else {
+            throw SaegeoError.badInput("\(path) holds no samples; score a dataset first (saegeo score)")
+        }
         var scores = [Float](repeating: .nan, count: pairs.count)
         var seen = [Bool](repeating: false, count: pairs.count)
         for (sample, score) in pairs {

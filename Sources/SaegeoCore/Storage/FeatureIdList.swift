@@ -23,9 +23,7 @@ public enum FeatureSelection: Sendable, Equatable {
         case .all:
             return Array(0..<features)
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SaegeoError.io("cannot read the \(role) file \(path); check the path and its permissions")
-            }
+            let data = try InputFile.contents(path, what: "\(role) file", limit: 1 << 30)
             guard let text = String(data: data, encoding: .utf8) else {
                 throw SaegeoError.badInput("the \(role) file \(path) is not UTF-8 text; write one feature id per line")
             }

@@ -13,13 +13,19 @@ public final class MappedFile: @unchecked Sendable {
     private let ownsHeapCopy: Bool
     /// The open file, for reading large ranges without mapping them (-1 for a heap copy).
     private let descriptor: Int32
+    /// This mapping's record in ProcessGuard (-1: none).
+    private var guardSlot: Int32 = -1
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        // A regular file only: a FIFO would block the job forever (InputFile checks it safely).
+        try self.init(descriptor: InputFile.open(path, what: "input"), path: path)
+    }
+
+    /// Maps a file already open for reading, taking ownership of `fd` (closed on failure too).
+    /// For a file that has no name any more (an unlinked temporary file); `path` names it in
+    /// messages.
+    public init(descriptor fd: Int32, path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw SaegeoError.io("cannot open \(path): \(String(cString: strerror(errno))); check the path and its permissions")
-        }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             close(fd)
@@ -42,6 +48,8 @@ public final class MappedFile: @unchecked Sendable {
             throw SaegeoError.io("cannot map \(path) into memory: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
+        // A page of a file that shrinks under the map faults (SIGBUS): the guard names the file.
+        guardSlot = ProcessGuard.rememberMapping(address, size: size, path: path)
     }
 
     /// Bytes held in memory, for parsing data that is not in a file (the fuzz targets).
@@ -63,6 +71,8 @@ public final class MappedFile: @unchecked Sendable {
         while done < count {
             let n = pread(descriptor, destination + done, count - done, off_t(offset + done))
             if n < 0, errno == EINTR { continue }
+            // The end of the file before the size it had when opened: it was truncated under us.
+            if n == 0 { ProcessGuard.inputVanished(path) }
             guard n > 0 else { return false }
             done += n
         }
@@ -81,6 +91,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        if guardSlot >= 0 { ProcessGuard.forgetMapping(guardSlot) }
         if descriptor >= 0 { close(descriptor) }
         guard let base = bytes.baseAddress else { return }
         if ownsHeapCopy {

@@ -2,8 +2,9 @@ import Foundation
 
 /// A NumPy `.npz` archive: a zip file whose members are `.npy` arrays. Read from its central
 /// directory with ZIP64 support (numpy always writes ZIP64 extra fields), validated before use.
-/// Stored members are used in place in the mapped file; deflated members are inflated as a stream
-/// to a temporary file only when their data is needed (their headers come from a small prefix).
+/// Stored members are used in place in the mapped file (their CRC-32 checked on first use);
+/// deflated members are inflated as a stream to a temporary file only when their data is needed
+/// (their headers come from a small prefix).
 public struct NpzArchive: Sendable {
     public let file: MappedFile
     public let members: [Member]
@@ -17,6 +18,8 @@ public struct NpzArchive: Sendable {
         let archive: MappedFile
         private let lock = NSLock()
         private var inflatedFile: MappedFile?
+        /// A stored member's actual CRC-32, once computed.
+        private var storedCRC: UInt32?
 
         init(name: String, method: Int, dataRange: Range<Int>, uncompressedSize: Int, crc: UInt32, archive: MappedFile) {
             self.name = name
@@ -49,8 +52,9 @@ public struct NpzArchive: Sendable {
 
         private func inflatedPrefix(_ count: Int) throws -> [UInt8] {
             var prefix: [UInt8] = []
-            try Inflater(name: label).inflate(UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange])) { piece in
-                prefix.append(contentsOf: piece.prefix(count - prefix.count))
+            try Inflater(name: label).inflate(UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange]),
+                                              limit: count, beyond: .stop) { piece in
+                prefix.append(contentsOf: piece)
                 return prefix.count < count
             }
             return prefix
@@ -63,48 +67,84 @@ public struct NpzArchive: Sendable {
                   header.dataOffset <= uncompressedSize else {
                 throw SaegeoError.badFile("\(label): shape \(header.shape) of \(header.dtype) needs more bytes than the member's \(uncompressedSize); the archive is corrupt")
             }
-            let storage: StoredTensor.Storage = method == 0
-                ? .mapped(archive, dataRange.lowerBound + header.dataOffset)
-                : .deflated(self)
-            return StoredTensor(name: name, dtype: header.dtype, shape: header.shape, storage: storage,
+            return StoredTensor(name: name, dtype: header.dtype, shape: header.shape, storage: .npzMember(self),
                                 columnMajor: header.fortranOrder)
         }
 
-        /// Inflates the whole member into a temporary file (once), checks its size and CRC-32,
-        /// maps it and unlinks it at once, so nothing is left behind however the process ends.
-        func inflated() throws -> (MappedFile, Int) {
+        /// The file holding the member's array data, and where that data starts. A stored member
+        /// is used in place in the archive once its CRC-32 has been checked (on first use, not by
+        /// `header()`, so inspecting stays cheap); a deflated one is inflated (once) into a
+        /// temporary file in `temporaryFolder` (default: TMPDIR, else /tmp).
+        func data(temporaryFolder: String? = nil) throws -> (MappedFile, Int) {
             lock.lock()
             defer { lock.unlock() }
             let header = try self.header()
+            if method == 0 {
+                try checkStoredCRC()
+                return (archive, dataRange.lowerBound + header.dataOffset)
+            }
             if let inflatedFile { return (inflatedFile, header.dataOffset) }
-            let folder = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+            let folder = temporaryFolder ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+            let mapped = try inflate(in: folder)
+            inflatedFile = mapped
+            return (mapped, header.dataOffset)
+        }
+
+        /// Compares a stored member's bytes with the CRC-32 the archive records, once: the result
+        /// is kept, so a multi-gigabyte member is read for it only the first time. Its pages are
+        /// let go piece by piece, so the check does not leave the member resident.
+        private func checkStoredCRC() throws {
+            let actual: UInt32
+            if let storedCRC {
+                actual = storedCRC
+            } else {
+                let start = dataRange.lowerBound
+                actual = Inflater.crc(of: UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange])) { piece in
+                    archive.release(byteRange: (start + piece.lowerBound)..<(start + piece.upperBound))
+                }
+                storedCRC = actual
+            }
+            guard actual == crc else {
+                throw SaegeoError.badFile("\(label): stored bytes have CRC-32 \(String(actual, radix: 16)) but the archive records \(String(crc, radix: 16)); the archive is corrupt, re-save it with numpy.savez")
+            }
+        }
+
+        /// Inflates the whole member into a temporary file that is unlinked as soon as it is
+        /// created: it lives on only through the open descriptor (written, then mapped), so
+        /// nothing is left behind however the process ends, killed mid-inflation included. The
+        /// stream is cut off as soon as it passes the declared size, so a decompression bomb
+        /// writes at most that many bytes.
+        private func inflate(in folder: String) throws -> MappedFile {
             var space = statvfs()
             if statvfs(folder, &space) == 0, Int(space.f_bavail) * Int(space.f_frsize) < uncompressedSize {
                 throw SaegeoError.io("\(label) inflates to \(uncompressedSize) bytes, more than the free space in \(folder); set TMPDIR to a larger disk")
             }
-            let path = folder + "/saegeo-inflate-\(getpid())-\(UUID().uuidString).npy"
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path) else {
-                throw SaegeoError.io("cannot create a temporary file in \(folder) to inflate \(label); set TMPDIR to a writable folder")
+            var template = Array((folder + "/saegeo-inflate-XXXXXX").utf8CString)
+            let fd = mkstemp(&template)
+            guard fd >= 0 else {
+                throw SaegeoError.io("cannot create a temporary file in \(folder) to inflate \(label) (\(String(cString: strerror(errno)))); set TMPDIR to a writable folder")
             }
-            defer { unlink(path) }
-            let result: (crc: UInt32, size: Int)
-            do {
-                result = try Inflater(name: label).inflate(UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange])) { piece in
-                    try handle.write(contentsOf: Data(piece))
-                    return true
+            unlink(template)
+            var owned = true
+            defer { if owned { close(fd) } }
+            let result = try Inflater(name: label).inflate(UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange]),
+                                                           limit: uncompressedSize, beyond: .refuse) { piece in
+                var done = 0
+                while done < piece.count {
+                    let n = write(fd, piece.baseAddress! + done, piece.count - done)
+                    if n < 0, errno == EINTR { continue }
+                    guard n > 0 else {
+                        throw SaegeoError.io("cannot write the inflated \(label) to \(folder) (\(String(cString: strerror(errno)))); set TMPDIR to a larger, writable disk")
+                    }
+                    done += n
                 }
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
+                return true
             }
             guard result.size == uncompressedSize, result.crc == crc else {
                 throw SaegeoError.badFile("\(label) inflates to \(result.size) bytes with CRC \(String(result.crc, radix: 16)), but the archive promises \(uncompressedSize) bytes with CRC \(String(crc, radix: 16)); the archive is corrupt")
             }
-            let mapped = try MappedFile(path: path)
-            inflatedFile = mapped
-            return (mapped, header.dataOffset)
+            owned = false
+            return try MappedFile(descriptor: fd, path: "\(label) (inflated)")
         }
     }
 

@@ -24,6 +24,11 @@ public struct SafetensorsFile: Sendable {
     public let file: MappedFile
     public let entries: [Entry]        // in file order
     public let metadata: [String: String]
+    /// Lookups by name without scanning a large header: the position of each name among the
+    /// header's keys (hashed once, by the parse), then that key's position in `entries` (-1 for
+    /// `__metadata__`).
+    private let keyPositions: [String: Int]
+    private let entryOfKey: [Int]
 
     public init(path: String) throws {
         try self.init(file: MappedFile(path: path))
@@ -47,21 +52,20 @@ public struct SafetensorsFile: Sendable {
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw SaegeoError.badFile("\(path): header does not start with '{'; the file is not safetensors")
         }
-        let header: Header
-        do {
-            header = try JSONDecoder().decode(Header.self, from: Data(headerBytes))
-        } catch let error as SaegeoError {
-            throw SaegeoError.badFile("\(path): \(error.message)")
-        } catch {
-            throw SaegeoError.badFile("\(path): header is not valid safetensors JSON (\(Self.describe(error))); re-save the file with safetensors")
-        }
+        let header = try Header(headerBytes, path: path)
         metadata = header.metadata
 
         let dataStart = 8 + headerLength
         let dataLength = file.size - dataStart
         var expectedStart = 0
         var entries: [Entry] = []
-        for raw in header.tensors.sorted(by: { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }) {
+        // Usually already in offset order; sorting only when not keeps a large header linear.
+        var raws = header.tensors
+        if !raws.indices.dropFirst().allSatisfy({ Self.inOrder(raws[$0 - 1], raws[$0]) }) {
+            raws.sort(by: Self.inOrder)
+        }
+        var entryOfKey = [Int](repeating: -1, count: header.keyPositions.count)
+        for raw in raws {
             guard let size = Self.dtypeSizes[raw.dtype] else {
                 throw SaegeoError.badFile("\(path): tensor '\(raw.name)' has unknown dtype '\(raw.dtype)'")
             }
@@ -77,6 +81,7 @@ public struct SafetensorsFile: Sendable {
             guard raw.end <= dataLength else {
                 throw SaegeoError.badFile("\(path): tensor '\(raw.name)' data_offsets end at \(raw.end), past the \(dataLength) data bytes in the file; the file is truncated")
             }
+            entryOfKey[raw.keyPosition] = entries.count
             entries.append(Entry(name: raw.name, dtype: raw.dtype, shape: raw.shape,
                                  byteRange: (dataStart + raw.begin)..<(dataStart + raw.end)))
             expectedStart = raw.end
@@ -85,9 +90,18 @@ public struct SafetensorsFile: Sendable {
             throw SaegeoError.badFile("\(path): tensors cover \(expectedStart) of the \(dataLength) data bytes; the file has trailing bytes or is corrupt")
         }
         self.entries = entries
+        self.keyPositions = header.keyPositions
+        self.entryOfKey = entryOfKey
     }
 
-    public func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
+    public func entry(_ name: String) -> Entry? {
+        guard let key = keyPositions[name], entryOfKey[key] >= 0 else { return nil }
+        return entries[entryOfKey[key]]
+    }
+
+    private static func inOrder(_ a: Header.RawTensor, _ b: Header.RawTensor) -> Bool {
+        (a.begin, a.end, a.name) < (b.begin, b.end, b.name)
+    }
 
     public func tensor(_ name: String) -> StoredTensor? {
         entry(name).map { StoredTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, storage: .mapped(file, $0.byteRange.lowerBound)) }
@@ -95,56 +109,96 @@ public struct SafetensorsFile: Sendable {
 
     public var tensors: [StoredTensor] { entries.map { tensor($0.name)! } }
 
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context): context.debugDescription
-        case DecodingError.typeMismatch(_, let context): "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.keyNotFound(let key, let context):
-            "missing '\(key.stringValue)' in \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        default: "\(error)"
-        }
-    }
-
-    /// The JSON header: tensor entries plus an optional `__metadata__` of string pairs.
-    private struct Header: Decodable {
+    /// The JSON header, read with StrictJSON: tensor entries plus an optional `__metadata__` of
+    /// string pairs. Shapes and offsets must be JSON integers (`64.0` is refused, not truncated)
+    /// and a tensor named twice is refused rather than one of the two silently winning.
+    struct Header {
         struct RawTensor {
             let name: String
             let dtype: String
             let shape: [Int]
             let begin: Int
             let end: Int
+            /// Its position among the header's keys.
+            let keyPosition: Int
         }
 
         var tensors: [RawTensor] = []
         var metadata: [String: String] = [:]
+        var keyPositions: [String: Int] = [:]
 
-        private struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        private struct TensorFields: Decodable {
-            let dtype: String
-            let shape: [Int]
-            let data_offsets: [Int]
-        }
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.container(keyedBy: Key.self)
-            for key in container.allKeys {
-                if key.stringValue == "__metadata__" {
-                    metadata = try container.decode([String: String].self, forKey: key)
+        init(_ bytes: UnsafeRawBufferPointer, path: String) throws {
+            let root: JSONValue
+            do {
+                root = try StrictJSON.parse(bytes)
+            } catch let error as StrictJSONError {
+                if let name = error.duplicateKey, error.depth == 1 {
+                    throw SaegeoError.badFile("\(path): tensor '\(name)' appears twice in the header; the file is corrupt, re-save it with safetensors")
+                }
+                // Offsets in the header are 8 past the offsets in the file.
+                throw SaegeoError.badFile("\(path): header is not valid safetensors JSON (\(error.reason) at byte \(error.offset + 8)); re-save the file with safetensors")
+            }
+            guard let object = root.objectValue else {
+                throw SaegeoError.badFile("\(path): header is \(root.kindName), not a JSON object; the file is not safetensors")
+            }
+            tensors.reserveCapacity(object.count)
+            keyPositions = object.positions
+            for (position, (name, value)) in object.members.enumerated() {
+                if name == "__metadata__" {
+                    guard let pairs = value.objectValue,
+                          pairs.members.allSatisfy({ $0.value.stringValue != nil }) else {
+                        throw SaegeoError.badFile("\(path): header's __metadata__ must be an object of string values; re-save the file with safetensors")
+                    }
+                    for (key, text) in pairs.members { metadata[key] = text.stringValue }
                     continue
                 }
-                let fields = try container.decode(TensorFields.self, forKey: key)
-                guard fields.data_offsets.count == 2, fields.data_offsets.allSatisfy({ $0 >= 0 }),
-                      fields.shape.allSatisfy({ $0 >= 0 }) else {
-                    throw SaegeoError.badFile("tensor '\(key.stringValue)' needs two non-negative data_offsets and a non-negative shape")
+                tensors.append(try Self.tensor(name, value, keyPosition: position, path: path))
+            }
+        }
+
+        static func tensor(_ name: String, _ value: JSONValue, keyPosition: Int, path: String) throws -> RawTensor {
+            guard let fields = value.objectValue else {
+                throw SaegeoError.badFile("\(path): tensor '\(name)' is \(value.kindName), not an object with dtype, shape and data_offsets; re-save the file with safetensors")
+            }
+            func field(_ key: String) throws -> JSONValue {
+                guard let value = fields[key] else {
+                    throw SaegeoError.badFile("\(path): tensor '\(name)' is missing '\(key)'; re-save the file with safetensors")
                 }
-                tensors.append(RawTensor(name: key.stringValue, dtype: fields.dtype, shape: fields.shape,
-                                         begin: fields.data_offsets[0], end: fields.data_offsets[1]))
+                return value
+            }
+            func integers(_ key: String) throws -> [Int] {
+                let value = try field(key)
+                guard let list = value.arrayValue else {
+                    throw SaegeoError.badFile("\(path): tensor '\(name)' \(key) is \(value.kindName), not a list of integers; re-save the file with safetensors")
+                }
+                var numbers: [Int] = []
+                numbers.reserveCapacity(list.count)
+                for element in list {
+                    guard let number = element.intValue else {
+                        throw SaegeoError.badFile("\(path): tensor '\(name)' \(key) holds \(Self.describe(element)), not a JSON integer; shapes and data_offsets must be written as integers")
+                    }
+                    numbers.append(number)
+                }
+                return numbers
+            }
+            let dtypeValue = try field("dtype")
+            guard let dtype = dtypeValue.stringValue else {
+                throw SaegeoError.badFile("\(path): tensor '\(name)' dtype is \(dtypeValue.kindName), not a string; re-save the file with safetensors")
+            }
+            let shape = try integers("shape")
+            let offsets = try integers("data_offsets")
+            guard offsets.count == 2, offsets.allSatisfy({ $0 >= 0 }), shape.allSatisfy({ $0 >= 0 }) else {
+                throw SaegeoError.badFile("\(path): tensor '\(name)' needs two non-negative data_offsets and a non-negative shape")
+            }
+            return RawTensor(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1], keyPosition: keyPosition)
+        }
+
+        /// A value as it was written, near enough for an error message.
+        static func describe(_ value: JSONValue) -> String {
+            switch value {
+            case .number(let v): "\(v)"
+            case .string(let s): "\"\(s.prefix(40))\""
+            default: value.kindName
             }
         }
     }

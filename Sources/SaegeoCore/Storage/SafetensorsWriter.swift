@@ -46,30 +46,34 @@ extension OutputTensor {
 /// Writes the safetensors format: an 8-byte little-endian header length, a JSON header naming
 /// each tensor's dtype, shape and byte range, then the tensors' bytes back to back.
 public enum SafetensorsWriter {
+    /// Writes a file of its own, whole or not at all (a one-output job).
     public static func write(_ tensors: [OutputTensor], metadata: [String: String], to path: String) throws {
-        try AtomicOutput.write(to: path) { handle in
-            var header = "{"
-            var entries: [String] = []
-            if !metadata.isEmpty {
-                let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
-                entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
-            }
-            var offset = 0
-            for tensor in tensors {
-                let end = offset + tensor.data.count
-                let shape = tensor.shape.map(String.init).joined(separator: ",")
-                entries.append("\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
-                offset = end
-            }
-            header += entries.joined(separator: ",") + "}"
-            // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
-            var headerBytes = Data(header.utf8)
-            while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
-            var length = UInt64(headerBytes.count).littleEndian
-            try handle.write(contentsOf: Data(bytes: &length, count: 8))
-            try handle.write(contentsOf: headerBytes)
-            for tensor in tensors { try handle.write(contentsOf: tensor.data) }
+        try AtomicOutput.write(to: path) { try write(tensors, metadata: metadata, into: $0) }
+    }
+
+    /// Writes the file's bytes into a job's output.
+    public static func write(_ tensors: [OutputTensor], metadata: [String: String], into handle: OutputSink) throws {
+        var header = "{"
+        var entries: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
         }
+        var offset = 0
+        for tensor in tensors {
+            let end = offset + tensor.data.count
+            let shape = tensor.shape.map(String.init).joined(separator: ",")
+            entries.append("\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        header += entries.joined(separator: ",") + "}"
+        // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
+        var headerBytes = Data(header.utf8)
+        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+        var length = UInt64(headerBytes.count).littleEndian
+        try handle.write(contentsOf: Data(bytes: &length, count: 8))
+        try handle.write(contentsOf: headerBytes)
+        for tensor in tensors { try handle.write(contentsOf: tensor.data) }
     }
 
     static func jsonString(_ s: String) -> String {

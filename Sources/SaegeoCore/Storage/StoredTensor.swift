@@ -4,8 +4,9 @@ public struct StoredTensor: Sendable {
     enum Storage: Sendable {
         /// Bytes in place in a mapped file, starting at this offset.
         case mapped(MappedFile, Int)
-        /// An .npy member deflated inside a zip archive: inflated to a temporary file on demand.
-        case deflated(NpzArchive.Member)
+        /// An .npy member of a zip archive: a stored one has its CRC-32 checked, a deflated one is
+        /// inflated to a temporary file, on demand.
+        case npzMember(NpzArchive.Member)
     }
 
     public let name: String
@@ -30,16 +31,17 @@ public struct StoredTensor: Sendable {
     public var sourcePath: String {
         switch storage {
         case .mapped(let file, _): file.path
-        case .deflated(let member): member.archive.path
+        case .npzMember(let member): member.archive.path
         }
     }
     public var elementCount: Int { checkedProduct(shape) ?? 0 }
 
-    /// The file holding the bytes, and where they start; inflates a deflated member first.
+    /// The file holding the bytes, and where they start; checks a stored npz member's CRC-32 or
+    /// inflates a deflated one first.
     func mapped() throws -> (MappedFile, Int) {
         switch storage {
         case .mapped(let file, let offset): return (file, offset)
-        case .deflated(let member): return try member.inflated()
+        case .npzMember(let member): return try member.data()
         }
     }
 

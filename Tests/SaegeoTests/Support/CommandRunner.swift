@@ -14,14 +14,16 @@ enum CommandRunner {
         return bundle.appendingPathComponent("saegeo").path
     }
 
-    static func saegeo(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        try run(saegeo, arguments, environment: environment)
+    static func saegeo(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Outcome {
+        try run(saegeo, arguments, environment: environment, directory: directory)
     }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                    directory: String? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         // No tuned kernels from the user's cache unless a test names a cache of its own.
         let hermetic = ["SAEGEO_TUNING_CACHE": FileManager.default.temporaryDirectory.appendingPathComponent("saegeo-no-tuning.json").path]
         process.environment = ProcessInfo.processInfo.environment.merging(hermetic) { $1 }.merging(environment) { $1 }

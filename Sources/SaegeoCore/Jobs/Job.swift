@@ -1,0 +1,190 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one place that touches a command's output paths. A job declares its inputs and outputs
+/// up front; the paths are checked before any work (an output may not be an input or another
+/// output, by device and inode where it exists; only regular files are replaced; streams such as
+/// /dev/null and /dev/stdout are written in place). Outputs are written to temporaries and
+/// committed together, only when every one of them is complete; a job that fails, throws or is
+/// interrupted leaves none of them and no temporary behind.
+///
+/// Temporaries are unnamed files (O_TMPFILE) in the output's folder wherever the file system
+/// allows: they vanish with the process however it ends, even on SIGKILL, and get a name only
+/// during the commit. Elsewhere (NFS) they are named `.NAME.saegeo-PID-N.partial` and recorded so
+/// that a signal or fault removes them.
+public final class Job {
+    public let command: String
+    private let inputs: [(path: String, identity: FileIdentity)]
+    private var targets: [String: OutputTarget] = [:]
+    private var order: [String] = []
+    private var staged: [String: Staged] = [:]
+    private var committed = false
+
+    /// A staged temporary of one regular-file output.
+    private struct Staged {
+        let descriptor: Int32
+        var temporaryPath: String?       // nil while unnamed
+        var slot: Int32                  // ProcessGuard record of a named temporary
+    }
+
+    /// Checks every path. `inputs` are files or folders (a checkpoint folder stands for its files);
+    /// `outputs` are the files this job may write, with `-o`-style roles for the messages.
+    public init(_ command: String, inputs: [String], outputs: [(role: String, path: String)]) throws {
+        self.command = command
+        var declared: [(String, FileIdentity)] = []
+        for input in inputs {
+            for file in FileIdentity.files(of: input) { declared.append((file, FileIdentity(file))) }
+        }
+        self.inputs = declared
+        var seen: [(role: String, path: String, identity: FileIdentity)] = []
+        for output in outputs {
+            let target = try OutputTarget.check(output.path, what: output.role)
+            let identity = FileIdentity(output.path)
+            if let input = declared.first(where: { $0.1 == identity }) {
+                throw SaegeoError(.usage, "\(output.role) \(output.path) is the input \(input.0); saegeo never overwrites an input: write somewhere else")
+            }
+            if !target.isStream, let other = seen.first(where: { $0.identity == identity }) {
+                throw SaegeoError(.usage, "\(output.role) \(output.path) is also \(other.role) \(other.path); give each output its own file")
+            }
+            seen.append((output.role, output.path, identity))
+            targets[output.path] = target
+            order.append(output.path)
+        }
+    }
+
+    /// Writes one declared output: `produce` fills it; nothing appears until `commit()`.
+    public func write(_ path: String, _ produce: (OutputSink) throws -> Void) throws {
+        guard let declared = targets[path] else {
+            preconditionFailure("\(command) writes \(path), which it did not declare")
+        }
+        try ProcessGuard.cancellation.check()
+        let target = try OutputTarget.check(path, open: true)
+        guard target.isStream == declared.isStream else {
+            throw SaegeoError.io("\(path) changed kind while the job ran; run it again")
+        }
+        switch target {
+        case .stream(let path, let descriptor):
+            defer { close(descriptor) }
+            let sink = OutputSink(descriptor: descriptor, path: path)
+            try produce(sink)
+            try sink.flush()
+        case .file(_, let folder, let name, _):
+            let temporary = try stage(path, folder: folder, name: name)
+            let sink = OutputSink(descriptor: temporary.descriptor, path: path)
+            do {
+                try produce(sink)
+                try sink.flush()
+                guard fsync(temporary.descriptor) == 0 || errno == EINVAL else {
+                    throw SaegeoError.io("cannot write \(path): \(systemError())")
+                }
+            } catch {
+                discard(path)
+                throw error
+            }
+        }
+    }
+
+    private func stage(_ path: String, folder: String, name: String) throws -> Staged {
+        discard(path)
+        let unnamed = ProcessGuard.openUnnamed(in: folder, mode: 0o666)
+        if unnamed >= 0 {
+            let entry = Staged(descriptor: unnamed, temporaryPath: nil, slot: -1)
+            staged[path] = entry
+            return entry
+        }
+        let named = try namedTemporary(folder: folder, name: name)
+        staged[path] = named
+        return named
+    }
+
+    private static let counter = NSLock()
+    nonisolated(unsafe) private static var serial = 0
+
+    private func namedTemporary(folder: String, name: String) throws -> Staged {
+        for _ in 0..<100 {
+            Self.counter.lock()
+            Self.serial += 1
+            let serial = Self.serial
+            Self.counter.unlock()
+            let path = PathName.join(folder, ".\(name).saegeo-\(getpid())-\(serial).partial")
+            let slot = ProcessGuard.rememberTemporary(path)
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            if descriptor >= 0 { return Staged(descriptor: descriptor, temporaryPath: path, slot: slot) }
+            ProcessGuard.forgetTemporary(slot)
+            guard errno == EEXIST else {
+                throw SaegeoError.io("cannot create a temporary file in \(folder): \(systemError()); check the folder's permissions and free space")
+            }
+        }
+        throw SaegeoError.io("cannot create a temporary file in \(folder); too many exist")
+    }
+
+    private func discard(_ path: String) {
+        guard let entry = staged.removeValue(forKey: path) else { return }
+        close(entry.descriptor)
+        if let temporary = entry.temporaryPath { unlink(temporary) }
+        if entry.slot >= 0 { ProcessGuard.forgetTemporary(entry.slot) }
+    }
+
+    /// Puts every written output in place, or none: each staged file gets a name beside its
+    /// target (and the replaced file's mode), then all are renamed over their targets.
+    public func commit() throws {
+        try ProcessGuard.cancellation.check()
+        let missing = order.filter { targets[$0]?.isStream == false && staged[$0] == nil }
+        precondition(missing.isEmpty, "\(command) did not write \(missing)")
+        CommitLock.shared.lock()
+        defer { CommitLock.shared.unlock() }
+        for path in order {
+            guard case .file(let target, let folder, let name, let mode)? = targets[path], var entry = staged[path] else { continue }
+            if let mode { fchmod(entry.descriptor, mode) }
+            if entry.temporaryPath == nil {
+                let named = try namedPath(folder: folder, name: name)
+                entry.slot = ProcessGuard.rememberTemporary(named)
+                guard ProcessGuard.link(unnamed: entry.descriptor, to: named) else {
+                    let reason = systemError()
+                    ProcessGuard.forgetTemporary(entry.slot)
+                    entry.slot = -1
+                    staged[path] = entry
+                    throw SaegeoError.io("cannot write \(target): \(reason)")
+                }
+                entry.temporaryPath = named
+                staged[path] = entry
+            }
+        }
+        for path in order {
+            guard case .file(let target, _, _, _)? = targets[path], let entry = staged[path],
+                  let temporary = entry.temporaryPath else { continue }
+            guard rename(temporary, target) == 0 else {
+                throw SaegeoError.io("cannot rename \(temporary) to \(target): \(systemError())")
+            }
+            close(entry.descriptor)
+            ProcessGuard.forgetTemporary(entry.slot)
+            staged[path] = nil
+        }
+        committed = true
+    }
+
+    private func namedPath(folder: String, name: String) throws -> String {
+        Self.counter.lock()
+        Self.serial += 1
+        let serial = Self.serial
+        Self.counter.unlock()
+        return PathName.join(folder, ".\(name).saegeo-\(getpid())-\(serial).partial")
+    }
+
+    /// Removes whatever was staged and not committed.
+    public func abandon() {
+        for path in Array(staged.keys) { discard(path) }
+    }
+
+    deinit { abandon() }
+
+    /// Writes and commits a single output (a job of one file).
+    public static func writeOne(_ path: String, role: String = "output", inputs: [String] = [],
+                                _ produce: (OutputSink) throws -> Void) throws {
+        let job = try Job("write", inputs: inputs, outputs: [(role, path)])
+        try job.write(path, produce)
+        try job.commit()
+    }
+}

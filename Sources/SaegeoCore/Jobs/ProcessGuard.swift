@@ -1,0 +1,85 @@
+import CProcessGuard
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the process ends when it must: on SIGINT, SIGTERM or SIGHUP it raises one cancellation
+/// flag that every job polls between tiles and writes (so it stops, removes its temporaries and
+/// exits 1); a second signal ends it at once, temporaries removed. A vanished page of a mapped
+/// input (SIGBUS) ends it with one line naming the file. The tables a signal handler reads live in
+/// CProcessGuard; this file is their only Swift caller.
+public enum ProcessGuard {
+    /// Raised by the first SIGINT, SIGTERM or SIGHUP.
+    public static let cancellation = Cancellation()
+
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    private static let installed = NSLock()
+    nonisolated(unsafe) private static var isInstalled = false
+
+    /// Installs the handlers (once per process; the CLI calls it before any command runs).
+    public static func install() {
+        installed.lock()
+        defer { installed.unlock() }
+        guard !isInstalled else { return }
+        isInstalled = true
+        saegeo_guard_install_fault_handler()
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                if cancellation.isCancelled {
+                    // The job did not stop at its next tile or write: end now, leaving nothing behind.
+                    CommitLock.shared.lock()
+                    die("interrupted again; stopped at once, no output was written")
+                }
+                cancellation.cancel()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Ends the process with one line, after removing every uncommitted temporary.
+    public static func die(_ message: String, status: Int32 = 1) -> Never {
+        message.withCString { saegeo_guard_die($0, status) }
+    }
+
+    /// An input that is shorter than when it was opened: nothing it says can be trusted any more.
+    public static func inputVanished(_ path: String) -> Never {
+        die("\(path) became shorter while saegeo was reading it (truncated or replaced in place); leave the inputs of a running job alone and run it again")
+    }
+
+    /// Remembers a named temporary until `forget` (a signal or fault removes it).
+    static func rememberTemporary(_ path: String) -> Int32 {
+        Int32(path.withCString { saegeo_guard_add_temporary($0) })
+    }
+
+    static func forgetTemporary(_ slot: Int32) { saegeo_guard_remove_temporary(slot) }
+
+    static func rememberMapping(_ base: UnsafeRawPointer, size: Int, path: String) -> Int32 {
+        Int32(path.withCString { saegeo_guard_add_mapping(base, size, $0) })
+    }
+
+    static func forgetMapping(_ slot: Int32) { saegeo_guard_remove_mapping(slot) }
+
+    static func openUnnamed(in folder: String, mode: mode_t) -> Int32 {
+        folder.withCString { saegeo_guard_open_unnamed($0, UInt32(mode)) }
+    }
+
+    static func link(unnamed descriptor: Int32, to path: String) -> Bool {
+        path.withCString { saegeo_guard_link_unnamed(descriptor, $0) } == 0
+    }
+}
+
+/// Held while a job renames its outputs into place, so that a second signal cannot cut a commit
+/// in half: it waits for the renames, then exits.
+final class CommitLock: @unchecked Sendable {
+    static let shared = CommitLock()
+    private let mutex = NSLock()
+    func lock() { mutex.lock() }
+    func unlock() { mutex.unlock() }
+}
+
+/// The text of errno, for messages.
+func systemError(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
