@@ -113,12 +113,13 @@ void saegeo_guard_install_fault_handler(void) {
     sigaction(SIGBUS, &action, NULL);
 }
 
-int saegeo_guard_open_unnamed(const char *folder, unsigned int mode) {
+int saegeo_guard_open_unnamed(const char *folder, unsigned int mode, int readable) {
 #ifdef O_TMPFILE
-    return open(folder, O_TMPFILE | O_WRONLY | O_CLOEXEC, (mode_t)mode);
+    return open(folder, O_TMPFILE | (readable ? O_RDWR : O_WRONLY) | O_CLOEXEC, (mode_t)mode);
 #else
     (void)folder;
     (void)mode;
+    (void)readable;
     return -1;
 #endif
 }

@@ -78,12 +78,13 @@ struct BenchCompare: ParsableCommand {
     func run() throws {
         try Saegeo.reporting {
             guard !files.isEmpty else { throw SaegeoError(.usage, "give the JSON files of 'saegeo bench --json' to compare") }
-            if let svg { try AtomicOutput.checkWritable(svg) }
+            let job = try Job("bench compare", inputs: files, outputs: svg.map { [("--svg", $0)] } ?? [])
             let reports = try files.map { ($0 as String?, try BenchReport.read($0)) }
             print(BenchTable.render(reports))
             if let svg {
                 let chart = BenchChart.svg(reports.map { ($0.0!, $0.1) })
-                try AtomicOutput.write(to: svg) { try $0.write(contentsOf: Data(chart.utf8)) }
+                try job.write(svg) { try $0.write(contentsOf: Data(chart.utf8)) }
+                try job.commit()
                 Console.info("wrote \(svg)")
             }
         }

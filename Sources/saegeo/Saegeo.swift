@@ -52,6 +52,12 @@ struct Saegeo: ParsableCommand {
         } catch let error as OpenCLError {
             Console.error(error.description)
             throw ExitCode(1)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            // Anything else (Foundation's errors) still ends as one line, never a raw dump.
+            Console.error(error.localizedDescription.split(separator: "\n").first.map(String.init) ?? "\(error)")
+            throw ExitCode(1)
         }
     }
 }

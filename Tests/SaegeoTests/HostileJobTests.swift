@@ -280,8 +280,8 @@ struct HostileJobTests {
     /// The example's SAE as a Gemma Scope params.npz written by np.savez_compressed (deflated members).
     static func gemmaScopeCopy(_ path: String) throws -> String {
         let sae = try SafetensorsContents(path: example.saePath + "/sae_weights.safetensors")
-        let members = ["W_enc", "W_dec", "b_enc", "b_dec", "threshold"].map { name in
-            let tensor = sae.tensors[name]!
+        let members = try ["W_enc", "W_dec", "b_enc", "b_dec", "threshold"].map { name in
+            let tensor = try #require(sae.tensors[name], "the example SAE lost \(name)")
             return (name: name + ".npy", data: CheckpointBytes.npy(descr: "<f4", shape: tensor.shape, payload: [UInt8](tensor.bytes)))
         }
         try CheckpointBytes.write(CheckpointBytes.zip(members, deflate: true), to: path)
@@ -346,7 +346,7 @@ struct HostileJobTests {
 
         let damage: [(String, (String) throws -> Void)] = [
             ("flipped byte", { block in
-                var bytes = [UInt8](Self.contents(block)!)
+                var bytes = [UInt8](try #require(Self.contents(block)))
                 bytes[bytes.count - 3] ^= 0x40
                 try Data(bytes).write(to: URL(fileURLWithPath: block))
             }),
@@ -392,14 +392,14 @@ struct HostileJobTests {
         try FileManager.default.removeItem(atPath: out + ".jsonl")
 
         func edit(_ path: String, _ change: (inout String) -> Void) throws -> Data {
-            let original = Self.contents(path)!
+            let original = try #require(Self.contents(path))
             var text = String(decoding: original, as: UTF8.self)
             change(&text)
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             return original
         }
         // A flipped byte in a safetensors shard's scores.
-        var bytes = [UInt8](Self.contents(neighbours[1])!)
+        var bytes = [UInt8](try #require(Self.contents(neighbours[1])))
         let original = Data(bytes)
         bytes[bytes.count - 5] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: neighbours[1]))

@@ -25,10 +25,10 @@ void saegeo_guard_install_fault_handler(void);
 /// Async-signal-safe; for the failures that must not unwind (a vanished input, a second signal).
 void saegeo_guard_die(const char *message, int status) __attribute__((noreturn));
 
-/// Opens an unnamed file in `folder` (O_TMPFILE) for writing: it has no name until linked, so it
+/// Opens an unnamed file in `folder` (O_TMPFILE) for writing (and reading, if `readable`): it has no name until linked, so it
 /// vanishes with the process however that ends. Returns -1 (errno set) where the file system
 /// cannot (NFS, older overlays); the caller then uses a named temporary.
-int saegeo_guard_open_unnamed(const char *folder, unsigned int mode);
+int saegeo_guard_open_unnamed(const char *folder, unsigned int mode, int readable);
 /// Gives an unnamed file a name (which must not exist). Returns 0, or -1 with errno set.
 int saegeo_guard_link_unnamed(int descriptor, const char *path);
 

@@ -14,6 +14,18 @@ enum CBLAS {
                     0.0, c, blasint(ldc))
     }
 
+    /// C[m, n] = A[m, k] * B[k, n], all row-major with leading dimensions lda, ldb, ldc.
+    static func multiply(m: Int, n: Int, k: Int,
+                         a: UnsafePointer<Float>, lda: Int,
+                         b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k),
+                    1.0, a, blasint(lda), b, blasint(ldb),
+                    0.0, c, blasint(ldc))
+    }
+
     /// The upper triangle of C[n, n] = A[n, k] * A^T: half the arithmetic of the full product.
     static func upperGram(n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard n > 0 else { return }

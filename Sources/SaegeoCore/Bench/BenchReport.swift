@@ -76,9 +76,7 @@ public struct BenchReport: Codable, Sendable {
     }
 
     public static func read(_ path: String) throws -> BenchReport {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SaegeoError.io("cannot read \(path); check the path")
-        }
+        let data = try InputFile.contents(path, what: "bench report", limit: 64 << 20)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {

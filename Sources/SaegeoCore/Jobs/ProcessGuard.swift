@@ -63,8 +63,9 @@ public enum ProcessGuard {
 
     static func forgetMapping(_ slot: Int32) { saegeo_guard_remove_mapping(slot) }
 
-    static func openUnnamed(in folder: String, mode: mode_t) -> Int32 {
-        folder.withCString { saegeo_guard_open_unnamed($0, UInt32(mode)) }
+    /// An unnamed file in `folder` (see CProcessGuard), or -1 where the file system has none.
+    static func openUnnamed(in folder: String, mode: mode_t, readable: Bool = false) -> Int32 {
+        folder.withCString { saegeo_guard_open_unnamed($0, UInt32(mode), readable ? 1 : 0) }
     }
 
     static func link(unnamed descriptor: Int32, to path: String) -> Bool {

@@ -49,7 +49,7 @@ public enum ScoreLines {
     }
 
     /// A decimal integer written plainly (digits, an optional leading '-'), or nil.
-    static func integer<S: Collection>(_ bytes: S) -> Int? where S.Element == UInt8 {
+    public static func integer<S: Collection>(_ bytes: S) -> Int? where S.Element == UInt8 {
         guard !bytes.isEmpty, bytes.allSatisfy({ (0x30...0x39).contains($0) || $0 == UInt8(ascii: "-") }) else { return nil }
         return Int(String(decoding: bytes, as: UTF8.self))
     }

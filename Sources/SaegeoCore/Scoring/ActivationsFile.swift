@@ -25,7 +25,7 @@ public struct ActivationsFile: Sendable {
             let file = try SafetensorsFile(path: path)
             let name = tensor ?? "activations"
             guard let t = file.tensor(name) else {
-                throw SaegeoError.badInput("\(path) has no tensor '\(name)'; name the activations with --tensor (it has \(file.entries.map(\.name).prefix(8).joined(separator: ", ")))")
+                throw SaegeoError.badInput("\(path) has no tensor '\(name)'; name the activations with --activations-tensor (it has \(file.entries.map(\.name).prefix(8).joined(separator: ", ")))")
             }
             matrix = t
             if let offsets {

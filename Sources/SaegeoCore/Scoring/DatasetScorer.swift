@@ -143,9 +143,11 @@ public struct DatasetScorer: Sendable {
             try engine?.setRows(x, count: rows, dimension: d)
             var topK = TopKState(encoder: encoder, rows: rows)
             let isTopK: Bool = { if case .topK = encoder.activation { return true } else { return false } }()
-            // The chunk's samples split among the cores; each part reduces its own samples (one
-            // part when a device does the reduction).
-            let cores = engine == nil ? min(end - sample, ProcessInfo.processInfo.activeProcessorCount) : 1
+            // TopK on the CPU: the chunk's samples split among the cores, each part reducing its own
+            // samples. ReLU / JumpReLU on the CPU split the features instead (see reduceOnCores),
+            // and a device reduces on its own: one part.
+            let cpuFeatureSplit = engine == nil && !isTopK
+            let cores = engine == nil && !cpuFeatureSplit ? min(end - sample, ProcessInfo.processInfo.activeProcessorCount) : 1
             let parts = (0..<cores).map { c -> AccumulatorPart in
                 let first = sample + (end - sample) * c / cores, last = sample + (end - sample) * (c + 1) / cores
                 return AccumulatorPart(first: first, accumulators: SampleAccumulators(samples: last - first, explain: explain))
@@ -154,11 +156,18 @@ public struct DatasetScorer: Sendable {
             for f0 in stride(from: 0, to: features, by: tile) {
                 let f1 = min(features, f0 + tile)
                 // When one tile holds every feature, the encoder is copied once for the whole run.
+                // On the CPU a columns-layout encoder (W_enc [d_model, d_sae]) keeps that orientation:
+                // the tile is copied as a stream and multiplied without a transpose.
+                let columns = engine == nil && encoder.weights.layout == .columns
                 if loadedTile != f0..<f1 {
                     weights.withUnsafeMutableBufferPointer { w in
                         let base = UnsafeSendablePointer(w.baseAddress!), matrix = encoder.weights
-                        parallelChunks(f1 - f0) { range in
-                            for j in range { matrix.copyFeature(f0 + j, into: base.pointer + j * d) }
+                        if columns {
+                            matrix.copyColumns(f0..<f1, into: base.pointer)
+                        } else {
+                            parallelChunks(f1 - f0) { range in
+                                for j in range { matrix.copyFeature(f0 + j, into: base.pointer + j * d) }
+                            }
                         }
                     }
                     encoder.weights.releasePages(ofFeatures: f0..<f1)
@@ -173,7 +182,12 @@ public struct DatasetScorer: Sendable {
                     parts[0].accumulators.add(sums, features: f0..<f1, proximity: proximity)
                     continue
                 }
-                let pre = try engine?.preActivations() ?? scorer.multiply(&x, rows: rows, weights: weights, count: f1 - f0)
+                if cpuFeatureSplit {
+                    scorer.reduceOnCores(x, rows: rows, weights: weights, features: f0..<f1, columns: columns,
+                                         samples: sample..<end, firstRow: firstRow, into: parts[0])
+                    continue
+                }
+                let pre = try engine?.preActivations() ?? scorer.multiply(&x, rows: rows, weights: weights, count: f1 - f0, columns: columns)
                 if isTopK {
                     topK.offer(pre, features: f0..<f1, bias: encoder.bias)
                 } else {
@@ -225,15 +239,68 @@ public struct DatasetScorer: Sendable {
         return x
     }
 
-    /// pre[rows, count] = x . weightsᵀ (bias added by the callers).
-    func multiply(_ x: inout [Float], rows: Int, weights: [Float], count: Int) -> [Float] {
+    /// Features per piece of a tile on the CPU: small enough that the cores share a tile evenly,
+    /// large enough that each single-threaded product runs at full speed. Fixed, so that the sums
+    /// are the same on any number of cores.
+    static let cpuPieceWidth = 256
+
+    /// ReLU / JumpReLU of one feature tile on the CPU, the way the neighbour engine works: the
+    /// tile's pieces of features are shared among the cores, and each core multiplies its piece
+    /// with a single-threaded sgemm and at once reduces it to per-sample sums, so the reductions
+    /// run while the other cores multiply (no idle BLAS threads). The pieces' sums are added into
+    /// `part` in piece order.
+    func reduceOnCores(_ x: [Float], rows: Int, weights: [Float], features: Range<Int>, columns: Bool,
+                       samples: Range<Int>, firstRow: Int, into part: AccumulatorPart) {
+        let d = encoder.dimension, width = features.count, piece = Self.cpuPieceWidth
+        let pieces = (width + piece - 1) / piece
+        let results = UnsafeMutableBufferPointer<SampleAccumulators?>.allocate(capacity: pieces)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        let out = UnsafeSendablePointer(results.baseAddress!)
+        let scorer = self, starts = activations.sampleStarts
+        CBLAS.setThreads(1)
+        x.withUnsafeBufferPointer { xs in
+            weights.withUnsafeBufferPointer { w in
+                let xBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: xs.baseAddress!))
+                let wBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!))
+                DispatchQueue.concurrentPerform(iterations: pieces) { p in
+                    let j0 = p * piece, count = min(width, j0 + piece) - j0
+                    let pre = [Float](unsafeUninitializedCapacity: max(1, rows * count)) { buffer, initialized in
+                        if columns {
+                            CBLAS.multiply(m: rows, n: count, k: d, a: xBase.pointer, lda: d,
+                                           b: wBase.pointer + j0, ldb: width, c: buffer.baseAddress!, ldc: count)
+                        } else {
+                            CBLAS.multiplyTransposed(m: rows, n: count, k: d, a: xBase.pointer, lda: d,
+                                                     b: wBase.pointer + j0 * d, ldb: d, c: buffer.baseAddress!, ldc: count)
+                        }
+                        initialized = max(1, rows * count)
+                    }
+                    var sums = SampleAccumulators(samples: samples.count, explain: scorer.explain)
+                    let range = (features.lowerBound + j0)..<(features.lowerBound + j0 + count)
+                    sums.add(pre, features: range, encoder: scorer.encoder, proximity: scorer.proximity,
+                             sampleStarts: starts, firstSample: samples.lowerBound, firstRow: firstRow)
+                    out.pointer[p] = sums
+                }
+            }
+        }
+        for p in 0..<pieces { part.accumulators.absorb(results[p]!) }
+    }
+
+    /// pre[rows, count] = x . weightsᵀ for a tile of `count` feature rows, or x . weights for a
+    /// tile stored as `[d, count]` columns (bias added by the callers).
+    func multiply(_ x: inout [Float], rows: Int, weights: [Float], count: Int, columns: Bool = false) -> [Float] {
         var pre = [Float](repeating: 0, count: max(1, rows * count))
         CBLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         pre.withUnsafeMutableBufferPointer { p in
             x.withUnsafeBufferPointer { xs in
                 weights.withUnsafeBufferPointer { w in
-                    CBLAS.multiplyTransposed(m: rows, n: count, k: encoder.dimension, a: xs.baseAddress!, lda: encoder.dimension,
-                                             b: w.baseAddress!, ldb: encoder.dimension, c: p.baseAddress!, ldc: count)
+                    if columns {
+                        CBLAS.multiply(m: rows, n: count, k: encoder.dimension, a: xs.baseAddress!, lda: encoder.dimension,
+                                       b: w.baseAddress!, ldb: count, c: p.baseAddress!, ldc: count)
+                    } else {
+                        CBLAS.multiplyTransposed(m: rows, n: count, k: encoder.dimension, a: xs.baseAddress!, lda: encoder.dimension,
+                                                 b: w.baseAddress!, ldb: encoder.dimension, c: p.baseAddress!, ldc: count)
+                    }
                 }
             }
         }
@@ -271,16 +338,36 @@ struct SampleAccumulators: Sendable {
         self.explain = explain
     }
 
+    /// Adds the sums of the same samples over other features (a piece of a tile).
+    mutating func absorb(_ other: SampleAccumulators) {
+        for s in numerator.indices {
+            numerator[s] += other.numerator[s]
+            denominator[s] += other.denominator[s]
+            active[s] += other.active[s]
+        }
+        for (feature, value) in other.featureActivation { featureActivation[feature, default: 0] += value }
+        guard explain > 0 else { return }
+        for s in best.indices {
+            for entry in other.best[s].sorted(by: { $0.feature < $1.feature }) {
+                offer(sample: s, entry)
+            }
+        }
+    }
+
     /// Keeps the `explain` largest contributions; ties keep the lower feature (offered first).
     mutating func consider(sample s: Int, feature: Int, activation: Double, proximity: Float) {
         guard explain > 0 else { return }
-        let contribution = activation * Double(proximity)
+        offer(sample: s, (activation * Double(proximity), feature, activation))
+    }
+
+    private mutating func offer(sample s: Int, _ entry: (contribution: Double, feature: Int, activation: Double)) {
+        let contribution = entry.contribution
         if best[s].count == explain {
             guard let worst = best[s].indices.min(by: { (best[s][$0].contribution, -best[s][$0].feature) < (best[s][$1].contribution, -best[s][$1].feature) }),
                   contribution > best[s][worst].contribution else { return }
-            best[s][worst] = (contribution, feature, activation)
+            best[s][worst] = entry
         } else {
-            best[s].append((contribution, feature, activation))
+            best[s].append(entry)
         }
     }
 

@@ -30,7 +30,7 @@ public struct SampleScores: Sendable, Equatable {
             }
             for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard fields.count == header.count, let sample = Int(fields[sampleColumn]), let score = Float(fields[scoreColumn]) else {
+                guard fields.count == header.count, let sample = ScoreLines.integer(fields[sampleColumn].utf8), let score = Float(fields[scoreColumn]) else {
                     throw SaegeoError.badInput("\(path) line \(index + 1): expected \(header.joined(separator: ",")) with a sample number and a score")
                 }
                 pairs.append((sample, score))

@@ -50,6 +50,24 @@ public struct FeatureMatrix: Sendable {
         }
     }
 
+    /// For a columns layout (PyTorch's [d_model, d_sae]): writes features `range` as float32 in
+    /// their stored orientation, `[dimension, range.count]` row-major, one contiguous read per
+    /// dimension. Copying a tile this way is a stream; one feature at a time is a stride of the
+    /// whole row per value, which costs as much as the product the tile feeds.
+    func copyColumns(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(layout == .columns)
+        let width = range.count, size = scalarType.byteSize
+        let base = UnsafeSendablePointer(out), matrix = self
+        parallelChunks(dimension) { dimensions in
+            for i in dimensions {
+                let offset = matrix.byteOffset + (i * matrix.features + range.lowerBound) * size
+                let row = base.pointer + i * width
+                if matrix.scalarType == .f32, matrix.file.read(into: row, count: width * 4, at: offset) { continue }
+                matrix.scalarType.load(matrix.file.bytes.baseAddress! + offset, count: width, stride: 1, into: row)
+            }
+        }
+    }
+
     /// Calls `body` with feature `id`'s direction as float32: straight from the mapped file when it
     /// is stored that way (float32 rows), else converted into `scratch` (`dimension` floats).
     /// Calls `body` with feature `id` as float32, straight from the mapping when it is stored as

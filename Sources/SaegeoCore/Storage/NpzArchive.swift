@@ -119,16 +119,22 @@ public struct NpzArchive: Sendable {
             if statvfs(folder, &space) == 0, Int(space.f_bavail) * Int(space.f_frsize) < uncompressedSize {
                 throw SaegeoError.io("\(label) inflates to \(uncompressedSize) bytes, more than the free space in \(folder); set TMPDIR to a larger disk")
             }
-            var template = Array((folder + "/saegeo-inflate-XXXXXX").utf8CString)
-            let fd = mkstemp(&template)
-            guard fd >= 0 else {
-                throw SaegeoError.io("cannot create a temporary file in \(folder) to inflate \(label) (\(String(cString: strerror(errno)))); set TMPDIR to a writable folder")
+            // An unnamed file where the file system allows (it never has a name, so nothing can be
+            // left behind); else a named one, unlinked at once.
+            var fd = ProcessGuard.openUnnamed(in: folder, mode: 0o600, readable: true)
+            if fd < 0 {
+                var template = Array((folder + "/saegeo-inflate-XXXXXX").utf8CString)
+                fd = mkstemp(&template)
+                guard fd >= 0 else {
+                    throw SaegeoError.io("cannot create a temporary file in \(folder) to inflate \(label) (\(String(cString: strerror(errno)))); set TMPDIR to a writable folder")
+                }
+                unlink(template)
             }
-            unlink(template)
             var owned = true
             defer { if owned { close(fd) } }
             let result = try Inflater(name: label).inflate(UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange]),
                                                            limit: uncompressedSize, beyond: .refuse) { piece in
+                try ProcessGuard.cancellation.check()
                 var done = 0
                 while done < piece.count {
                     let n = write(fd, piece.baseAddress! + done, piece.count - done)

@@ -8,8 +8,11 @@ enum CommandRunner {
         let stderr: String
     }
 
-    /// The `saegeo` executable built beside this test bundle (`swift build` builds it).
+    /// The `saegeo` executable built beside this test bundle (`swift build` builds it), or the one
+    /// SAEGEO_TEST_BINARY names (to run the command-line suites against another build, e.g. an
+    /// older commit's, and see which cases it fails).
     static var saegeo: String {
+        if let other = ProcessInfo.processInfo.environment["SAEGEO_TEST_BINARY"] { return other }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         return bundle.appendingPathComponent("saegeo").path
     }
