@@ -31,7 +31,7 @@ public enum ProcessGuard {
                 if cancellation.isCancelled {
                     // The job did not stop at its next tile or write: end now, leaving nothing behind.
                     CommitLock.shared.lock()
-                    die("interrupted again; stopped at once, no output was written")
+                    die("interrupted again; stopped at once, and removed every output not yet committed")
                 }
                 cancellation.cancel()
             }

@@ -98,7 +98,7 @@ public struct NeighborSearch: Sendable {
             let memory = engines.map { Self.plannerDevice($0, budget: memoryBudget).memoryBytes }.min() ?? 0
             ranking.readsInPlace = dictionary.byteCount + planned <= memory
             let context = SchedulerContext(dictionary: dictionary, norms: norms, plan: plan, ranking: ranking,
-                                           queries: queries, output: output, cancellation: cancellation)
+                                           queries: queries, output: output, cancellation: Cancellation(parent: cancellation))
             if problem.allPairs {
                 flops = try AllPairsScheduler(context: context, liveKeys: liveKeys, queryRows: liveQueryRows)
                     .run(on: engines, progress: progress)

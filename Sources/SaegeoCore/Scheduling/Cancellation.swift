@@ -1,11 +1,14 @@
 import Foundation
 
-/// A flag the CLI raises on Ctrl-C or SIGTERM; long loops check it between tiles.
+/// A flag the CLI raises on Ctrl-C or SIGTERM; long loops check it between tiles. A run that
+/// stops its own device threads (one failed) raises a child flag, which its parent (the
+/// process's signal flag) never sees.
 public final class Cancellation: @unchecked Sendable {
     private let lock = NSLock()
     private var raised = false
+    private let parent: Cancellation?
 
-    public init() {}
+    public init(parent: Cancellation? = nil) { self.parent = parent }
 
     public func cancel() {
         lock.lock()
@@ -15,8 +18,9 @@ public final class Cancellation: @unchecked Sendable {
 
     public var isCancelled: Bool {
         lock.lock()
-        defer { lock.unlock() }
-        return raised
+        let own = raised
+        lock.unlock()
+        return own || (parent?.isCancelled ?? false)
     }
 
     public func check() throws {

@@ -81,6 +81,8 @@ public struct DatasetScorer: Sendable {
                     cancellation: Cancellation = Cancellation(),
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> Result {
         let range = range ?? 0..<activations.samples
+        // This run's own flag: a failed device stops the others without raising the caller's.
+        let cancellation = Cancellation(parent: cancellation)
         let totals = ScoreTotals(first: range.lowerBound, samples: range.count, features: encoder.features, explain: explain)
         let cursor = ChunkCursor(starts: activations.sampleStarts, samples: range, rowChunk: rowChunk)
         let rowsInRange = activations.sampleStarts[range.upperBound] - activations.sampleStarts[range.lowerBound]
