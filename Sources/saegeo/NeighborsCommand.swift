@@ -34,15 +34,14 @@ struct Neighbors: ParsableCommand {
     func run() throws {
         try Saegeo.reporting {
             guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
-            try AtomicOutput.checkWritable(output, what: "-o")
-            let otherFormats = [".jsonl", ".json", ".csv", ".txt", ".npy", ".npz", ".pt"]
-            guard !otherFormats.contains(where: output.lowercased().hasSuffix) else {
-                throw SaegeoError(.usage, "-o \(output): neighbours are written as safetensors; name the output *.safetensors")
-            }
             let querySelection = FeatureSelection(argument: queries)
             let keySelection = FeatureSelection(argument: keys)
             let idFiles = [querySelection, keySelection].compactMap { if case .file(let path) = $0 { path } else { nil } }
             let job = try Job("neighbors", inputs: [sae.sae] + idFiles, outputs: [("-o", output)])
+            let otherFormats = [".jsonl", ".json", ".csv", ".txt", ".npy", ".npz", ".pt"]
+            guard !otherFormats.contains(where: output.lowercased().hasSuffix) else {
+                throw SaegeoError(.usage, "-o \(output): neighbours are written as safetensors; name the output *.safetensors")
+            }
             let shardSpec = try shard.map { try ShardSpec.parse($0) }
             if shardSpec != nil, OutputTarget.isStream(output) {
                 throw SaegeoError(.usage, "-o \(output): a shard's output must be a file, which merge reads back and beside which its checkpoint lives")
@@ -77,7 +76,8 @@ struct Neighbors: ParsableCommand {
             let shardCheckpoint = shardSpec.map { ShardCheckpoint(output: output, job: fingerprint + " shard " + $0.description) }
             let tensors = try shardCheckpoint.map { saved in
                 try saved.run(items: queryIds.count, blockSize: ShardCheckpoint.blockSize(items: queryIds.count),
-                              unit: "queries", log: Console.info, rows: { $0.first?.shape.first }) { block in
+                              unit: "queries", log: Console.info,
+                              holds: { tensors, block in tensors.first?.shape.first == block.count }) { block in
                     try search(Array(queryIds[block]), label: "neighbors shard \(shardSpec!), queries \(block.lowerBound)..<\(block.upperBound) of \(queryIds.count) on \(deviceIds):")
                 }
             } ?? search(queryIds, label: "neighbors on \(deviceIds):")

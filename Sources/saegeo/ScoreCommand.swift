@@ -63,8 +63,14 @@ struct Score: ParsableCommand {
 
     func run() throws {
         try Saegeo.reporting {
-            try AtomicOutput.checkWritable(output, what: "-o")
+            let shardSpec = try shard.map { try ShardSpec.parse($0) }
             let lower = format
+            var outputs = [("-o", output)]
+            if let summary { outputs.append(("--summary", summary)) }
+            if shardSpec != nil, !lower.hasSuffix(".safetensors") {
+                outputs.append(("the shard manifest", ShardManifest.path(besides: output)))
+            }
+            let job = try Job("score", inputs: [sae.sae, toxic, activations], outputs: outputs)
             guard [".jsonl", ".csv", ".safetensors"].contains(where: lower.hasSuffix) else {
                 throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
             }
@@ -75,7 +81,6 @@ struct Score: ParsableCommand {
             guard (0...Self.maxNullSets).contains(nullSets) else {
                 throw SaegeoError(.usage, "--null-sets must be between 0 and \(Self.maxNullSets) (got \(nullSets)); each set costs one pass over the dictionary")
             }
-            let shardSpec = try shard.map { try ShardSpec.parse($0) }
             if shardSpec != nil, OutputTarget.isStream(output) {
                 throw SaegeoError(.usage, "-o \(output): a shard's output must be a file, which merge reads back and beside which its checkpoint lives")
             }
@@ -85,11 +90,6 @@ struct Score: ParsableCommand {
             if seed != nil, shardSpec != nil || nullSets == 0 {
                 Console.info("warning: --seed only draws the null sets of the dataset summary, which this run does not compute; ignoring it")
             }
-            let textShard = shardSpec != nil && !lower.hasSuffix(".safetensors")
-            var outputs = [("-o", output)]
-            if let summary { outputs.append(("--summary", summary)) }
-            if textShard { outputs.append(("the shard manifest", ShardManifest.path(besides: output))) }
-            let job = try Job("score", inputs: [sae.sae, toxic, activations], outputs: outputs)
 
             let checkpoint = try sae.open()
             let chosen: SAECheckpoint.Architecture? = architecture.map {
@@ -143,16 +143,17 @@ struct Score: ParsableCommand {
                 let saved = ShardCheckpoint(output: output, job: fingerprint + " shard " + shardSpec.description)
                 let tensors = try saved.run(items: chunks.count, blockSize: ShardCheckpoint.blockSize(items: chunks.count, minimum: 1),
                                             unit: "chunks of samples", log: Console.info,
-                                            rows: { blocks in Self.chunkRows(blocks, boundaries: boundaries, first: chunks.lowerBound) }) { block in
+                                            holds: { tensors, block in
+                    // A block of chunks holds the scores of those chunks' samples.
+                    let samples = boundaries[chunks.lowerBound + block.upperBound] - boundaries[chunks.lowerBound + block.lowerBound]
+                    return tensors.first { $0.name == "scores" }?.shape.first == samples
+                }) { block in
                     try cancellation.check()
                     let range = boundaries[chunks.lowerBound + block.lowerBound]..<boundaries[chunks.lowerBound + block.upperBound]
                     let progress = Console.Progress("score shard \(shardSpec), samples \(range.lowerBound)..<\(range.upperBound) of \(samples) on \(deviceIds):")
-                    var tensors = try scorer.run(samples: range, on: devices, cancellation: cancellation, progress: progress.update).tensors
-                    // The block says which samples it holds, so that a resumed run can check it.
-                    tensors.append(.int64("block_samples", shape: [2], [Int64(range.lowerBound), Int64(range.upperBound)]))
-                    return tensors
+                    return try scorer.run(samples: range, on: devices, cancellation: cancellation, progress: progress.update).tensors
                 }
-                result = try DatasetScorer.Result(tensors: tensors.filter { $0.name != "block_samples" })
+                result = try DatasetScorer.Result(tensors: tensors)
                 try write(result, proximity: proximity, manifest: manifest, job: job)
                 try job.commit()
                 try saved.discard()
@@ -192,16 +193,6 @@ struct Score: ParsableCommand {
         let lower = output.lowercased()
         let known = [".jsonl", ".csv", ".safetensors"].first(where: lower.hasSuffix)
         return known ?? (OutputTarget.isStream(output) ? ".jsonl" : lower)
-    }
-
-    /// The samples a checkpoint block of chunks holds, in chunk units, when its own record of its
-    /// samples matches the chunk boundaries (else nil: the block is recomputed).
-    static func chunkRows(_ tensors: [OutputTensor], boundaries: [Int], first: Int) -> Int? {
-        guard let record = tensors.first(where: { $0.name == "block_samples" })?.values(Int64.self), record.count == 2,
-              let scores = tensors.first(where: { $0.name == "scores" }),
-              scores.shape.first == Int(record[1] - record[0]),
-              let low = boundaries.firstIndex(of: Int(record[0])), let high = boundaries.firstIndex(of: Int(record[1])) else { return nil }
-        return high - low
     }
 
     /// Writes the scores of the manifest's samples into the job's output; a shard also gets its

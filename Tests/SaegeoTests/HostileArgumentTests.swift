@@ -9,14 +9,7 @@ import Testing
 @Suite(.serialized)
 struct HostileArgumentTests {
     /// A small generated SAELens job (JumpReLU), shared by the cases below.
-    static let job: ExampleJob = {
-        var size = ExampleJob.Size()
-        size.features = 600
-        size.dimension = 40
-        size.samples = 300
-        size.tokens = 3
-        return try! ExampleJob.write(size, seed: 11, to: TestFiles.path("hostile-job"))
-    }()
+    static let job = ExampleJob.inTestFolder("hostile-job", features: 600, dimension: 40, samples: 300, tokens: 3, seed: 11)
 
     static let forbidden = ["Backtrace", "Fatal error", "NSCocoaErrorDomain", "Missing value for", "EncodingError"]
 

@@ -59,14 +59,7 @@ struct ShardTests {
 
     /// A generated job (planted SAE, activations of per-token samples, toxic ids) big enough that
     /// a shard runs for a while in blocks.
-    static let example: ExampleJob = {
-        var size = ExampleJob.Size()
-        size.features = 2500
-        size.dimension = 96
-        size.samples = 1700
-        size.tokens = 3
-        return try! ExampleJob.write(size, seed: 3, to: TestFiles.path("shard-example"))
-    }()
+    static let example = ExampleJob.inTestFolder("shard-example", features: 2500, dimension: 96, samples: 1700, tokens: 3, seed: 3)
 
     func scoreArguments(_ output: String, toxic: String? = nil) -> [String] {
         // A small budget, for chunks of a few dozen samples: shards and blocks are whole chunks.

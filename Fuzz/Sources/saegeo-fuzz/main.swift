@@ -26,7 +26,7 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         // As a checkpoint block of some job, and as a shard.
         let checkpoint = ShardCheckpoint(output: "fuzz-output", job: safetensors.metadata["saegeo.job"] ?? "job")
         let range = safetensors.metadata["saegeo.block"].flatMap(ShardManifest.parseRange) ?? 0..<1
-        _ = checkpoint.check(safetensors, block: range, rows: { $0.first?.shape.first })
+        _ = checkpoint.check(safetensors, block: range, holds: { tensors, block in tensors.first?.shape.first == block.count })
         if let manifest = try? ShardManifest(metadata: safetensors.metadata, source: "fuzz-input"),
            let tensors = try? OutputTensor.all(in: safetensors) {
             _ = manifest.checksum(of: tensors)

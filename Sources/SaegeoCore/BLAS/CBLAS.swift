@@ -7,20 +7,17 @@ enum CBLAS {
                                    a: UnsafePointer<Float>, lda: Int,
                                    b: UnsafePointer<Float>, ldb: Int,
                                    c: UnsafeMutablePointer<Float>, ldc: Int) {
-        guard m > 0, n > 0 else { return }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                    blasint(m), blasint(n), blasint(k),
-                    1.0, a, blasint(lda), b, blasint(ldb),
-                    0.0, c, blasint(ldc))
+        multiply(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, transposedB: true)
     }
 
-    /// C[m, n] = A[m, k] * B[k, n], all row-major with leading dimensions lda, ldb, ldc.
+    /// C[m, n] = A[m, k] * B[k, n] (or B[n, k]^T when `transposedB`), all row-major with leading
+    /// dimensions lda, ldb, ldc.
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int,
                          b: UnsafePointer<Float>, ldb: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+                         c: UnsafeMutablePointer<Float>, ldc: Int, transposedB: Bool) {
         guard m > 0, n > 0 else { return }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposedB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k),
                     1.0, a, blasint(lda), b, blasint(ldb),
                     0.0, c, blasint(ldc))

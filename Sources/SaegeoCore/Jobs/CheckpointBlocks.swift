@@ -39,12 +39,12 @@ public struct ShardCheckpoint {
         case absent
     }
 
-    /// Reads and checks the saved block for `block`; `rows` says how many items a block's tensors hold.
-    func saved(_ block: Range<Int>, rows: ([OutputTensor]) -> Int?) -> Saved {
+    /// Reads and checks the saved block for `block`; `holds` says whether tensors hold a block's items.
+    func saved(_ block: Range<Int>, holds: ([OutputTensor], Range<Int>) -> Bool) -> Saved {
         let path = path(ofBlockAt: block.lowerBound)
         guard FileManager.default.fileExists(atPath: path) else { return .absent }
         do {
-            return check(try SafetensorsFile(path: path), block: block, rows: rows)
+            return check(try SafetensorsFile(path: path), block: block, holds: holds)
         } catch let error as SaegeoError {
             return .damaged(error.message)
         } catch {
@@ -53,7 +53,7 @@ public struct ShardCheckpoint {
     }
 
     /// Whether a block file holds exactly `block` of this job, intact.
-    func check(_ file: SafetensorsFile, block: Range<Int>, rows: ([OutputTensor]) -> Int?) -> Saved {
+    func check(_ file: SafetensorsFile, block: Range<Int>, holds: ([OutputTensor], Range<Int>) -> Bool) -> Saved {
         let tensors: [OutputTensor]
         do {
             tensors = try OutputTensor.all(in: file)
@@ -72,7 +72,7 @@ public struct ShardCheckpoint {
         guard stated == block else {
             return .damaged("it holds items \(stated.lowerBound)..<\(stated.upperBound), not \(block.lowerBound)..<\(block.upperBound)")
         }
-        guard rows(tensors) == block.count else { return .damaged("its tensors do not hold \(block.count) items") }
+        guard holds(tensors, block) else { return .damaged("its tensors do not hold those \(block.count) items") }
         return .usable(tensors)
     }
 
@@ -97,10 +97,10 @@ public struct ShardCheckpoint {
 
     /// Computes `items` in blocks of `blockSize`, saving each block as it finishes and using the
     /// blocks an earlier run saved where they check out; returns every block's tensors joined
-    /// along their first axis. `rows` counts the items in a block's tensors. When stopped, it says
+    /// along their first axis. `holds` says whether a block's tensors hold its items. When stopped, it says
     /// how much is saved and how to resume.
     public func run(items: Int, blockSize: Int, unit: String, log: (String) -> Void,
-                    rows: ([OutputTensor]) -> Int?,
+                    holds: ([OutputTensor], Range<Int>) -> Bool,
                     compute: (Range<Int>) throws -> [OutputTensor]) throws -> [OutputTensor] {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -111,7 +111,7 @@ public struct ShardCheckpoint {
         let plan = stride(from: 0, to: items, by: size).map { $0..<min(items, $0 + size) }
         var reused: [Int: [OutputTensor]] = [:]
         scan: for block in plan {
-            switch saved(block, rows: rows) {
+            switch saved(block, holds: holds) {
             case .usable(let tensors): reused[block.lowerBound] = tensors
             case .absent: break
             case .damaged(let reason):

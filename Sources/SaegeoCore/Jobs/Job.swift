@@ -20,7 +20,6 @@ public final class Job {
     private var targets: [String: OutputTarget] = [:]
     private var order: [String] = []
     private var staged: [String: Staged] = [:]
-    private var committed = false
 
     /// A staged temporary of one regular-file output.
     private struct Staged {
@@ -102,13 +101,18 @@ public final class Job {
     private static let counter = NSLock()
     nonisolated(unsafe) private static var serial = 0
 
+    /// A fresh name for a temporary beside `name`: `.NAME.saegeo-PID-N.partial`.
+    private static func temporaryName(folder: String, name: String) -> String {
+        counter.lock()
+        serial += 1
+        let serial = serial
+        counter.unlock()
+        return PathName.join(folder, ".\(name).saegeo-\(getpid())-\(serial).partial")
+    }
+
     private func namedTemporary(folder: String, name: String) throws -> Staged {
         for _ in 0..<100 {
-            Self.counter.lock()
-            Self.serial += 1
-            let serial = Self.serial
-            Self.counter.unlock()
-            let path = PathName.join(folder, ".\(name).saegeo-\(getpid())-\(serial).partial")
+            let path = Self.temporaryName(folder: folder, name: name)
             let slot = ProcessGuard.rememberTemporary(path)
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if descriptor >= 0 { return Staged(descriptor: descriptor, temporaryPath: path, slot: slot) }
@@ -133,13 +137,13 @@ public final class Job {
         try ProcessGuard.cancellation.check()
         let missing = order.filter { targets[$0]?.isStream == false && staged[$0] == nil }
         precondition(missing.isEmpty, "\(command) did not write \(missing)")
-        CommitLock.shared.lock()
-        defer { CommitLock.shared.unlock() }
+        ProcessGuard.commitLock.lock()
+        defer { ProcessGuard.commitLock.unlock() }
         for path in order {
             guard case .file(let target, let folder, let name, let mode)? = targets[path], var entry = staged[path] else { continue }
             if let mode { fchmod(entry.descriptor, mode) }
             if entry.temporaryPath == nil {
-                let named = try namedPath(folder: folder, name: name)
+                let named = Self.temporaryName(folder: folder, name: name)
                 entry.slot = ProcessGuard.rememberTemporary(named)
                 guard ProcessGuard.link(unnamed: entry.descriptor, to: named) else {
                     let reason = systemError()
@@ -162,15 +166,6 @@ public final class Job {
             ProcessGuard.forgetTemporary(entry.slot)
             staged[path] = nil
         }
-        committed = true
-    }
-
-    private func namedPath(folder: String, name: String) throws -> String {
-        Self.counter.lock()
-        Self.serial += 1
-        let serial = Self.serial
-        Self.counter.unlock()
-        return PathName.join(folder, ".\(name).saegeo-\(getpid())-\(serial).partial")
     }
 
     /// Removes whatever was staged and not committed.

@@ -5,12 +5,10 @@ import Glibc
 
 /// Where a job's producer writes one output: a staged temporary or a stream written in place.
 /// Every write checks the process's cancellation flag first, so a signal stops even a job that
-/// only copies (filter, merge), and keeps a running checksum of what was written.
+/// only copies (filter, merge).
 public final class OutputSink {
     let descriptor: Int32
     let path: String
-    public private(set) var bytesWritten = 0
-    public private(set) var checksum = Checksum()
     private var buffer = Data()
 
     init(descriptor: Int32, path: String) {
@@ -20,8 +18,6 @@ public final class OutputSink {
 
     public func write(contentsOf data: Data) throws {
         try ProcessGuard.cancellation.check()
-        checksum.add(data)
-        bytesWritten += data.count
         buffer.append(data)
         if buffer.count >= 1 << 20 { try flush() }
     }

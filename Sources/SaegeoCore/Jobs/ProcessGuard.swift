@@ -13,32 +13,31 @@ public enum ProcessGuard {
     /// Raised by the first SIGINT, SIGTERM or SIGHUP.
     public static let cancellation = Cancellation()
 
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-    private static let installed = NSLock()
-    nonisolated(unsafe) private static var isInstalled = false
+    /// Held while a job renames its outputs into place, so that a second signal cannot cut a
+    /// commit in half: it waits for the renames, then exits.
+    static let commitLock = NSLock()
 
     /// Installs the handlers (once per process; the CLI calls it before any command runs).
-    public static func install() {
-        installed.lock()
-        defer { installed.unlock() }
-        guard !isInstalled else { return }
-        isInstalled = true
+    public static func install() { _ = sources }
+
+    /// The signal sources, made (and the fault handler installed) on first use.
+    nonisolated(unsafe) private static let sources: [DispatchSourceSignal] = {
         saegeo_guard_install_fault_handler()
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+        return [SIGINT, SIGTERM, SIGHUP].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 if cancellation.isCancelled {
                     // The job did not stop at its next tile or write: end now, leaving nothing behind.
-                    CommitLock.shared.lock()
+                    commitLock.lock()
                     die("interrupted again; stopped at once, and removed every output not yet committed")
                 }
                 cancellation.cancel()
             }
             source.resume()
-            sources.append(source)
+            return source
         }
-    }
+    }()
 
     /// Ends the process with one line, after removing every uncommitted temporary.
     public static func die(_ message: String, status: Int32 = 1) -> Never {
@@ -71,15 +70,6 @@ public enum ProcessGuard {
     static func link(unnamed descriptor: Int32, to path: String) -> Bool {
         path.withCString { saegeo_guard_link_unnamed(descriptor, $0) } == 0
     }
-}
-
-/// Held while a job renames its outputs into place, so that a second signal cannot cut a commit
-/// in half: it waits for the renames, then exits.
-final class CommitLock: @unchecked Sendable {
-    static let shared = CommitLock()
-    private let mutex = NSLock()
-    func lock() { mutex.lock() }
-    func unlock() { mutex.unlock() }
 }
 
 /// The text of errno, for messages.

@@ -53,7 +53,7 @@ public struct TuningCache: Sendable {
 
     /// Every entry; a missing or unreadable cache is empty (it is only a cache).
     public func entries() -> [String: Entry] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        guard let data = try? InputFile.contents(path, what: "tuning cache", limit: 16 << 20) else { return [:] }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return (try? decoder.decode([String: Entry].self, from: data)) ?? [:]

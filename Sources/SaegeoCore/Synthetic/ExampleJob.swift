@@ -147,21 +147,23 @@ public struct ExampleJob: Sendable {
     /// Creates the folders that do not exist yet (not their parents), returning those it created.
     static func createFolders(_ paths: [String]) throws -> [String] {
         var created: [String] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                guard isDirectory.boolValue else {
-                    for folder in created.reversed() { rmdir(folder) }
-                    throw SaegeoError(.usage, "\(path) exists and is not a folder; give a folder path (new or existing) to write the example into")
+        do {
+            for path in paths {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                    guard isDirectory.boolValue else {
+                        throw SaegeoError(.usage, "\(path) exists and is not a folder; give a folder path (new or existing) to write the example into")
+                    }
+                    continue
                 }
-                continue
+                guard mkdir(path, 0o777) == 0 else {
+                    throw SaegeoError.io("cannot create the folder \(path): \(systemError()); check that its parent exists and is writable")
+                }
+                created.append(path)
             }
-            guard mkdir(path, 0o777) == 0 else {
-                let reason = systemError()
-                for folder in created.reversed() { rmdir(folder) }
-                throw SaegeoError.io("cannot create the folder \(path): \(reason); check that its parent exists and is writable")
-            }
-            created.append(path)
+        } catch {
+            for folder in created.reversed() { rmdir(folder) }
+            throw error
         }
         return created
     }

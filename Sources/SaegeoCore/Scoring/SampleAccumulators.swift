@@ -1,0 +1,150 @@
+import Foundation
+
+/// One core's share of a chunk: its first sample and its sums (a class, so each core mutates its
+/// own part in place).
+final class AccumulatorPart: @unchecked Sendable {
+    let first: Int
+    var accumulators: SampleAccumulators
+
+    init(first: Int, accumulators: SampleAccumulators) {
+        self.first = first
+        self.accumulators = accumulators
+    }
+}
+
+/// Per-sample sums of one chunk of samples, in float64.
+struct SampleAccumulators: Sendable {
+    var numerator: [Double]
+    var denominator: [Double]
+    var active: [Int]
+    var featureActivation: [Int: Double] = [:]
+    /// Per sample, the best (a p summed, feature, a summed) seen so far, at most `explain` of them.
+    var best: [[(contribution: Double, feature: Int, activation: Double)]]
+    let explain: Int
+
+    init(samples: Int, explain: Int = 0) {
+        numerator = [Double](repeating: 0, count: samples)
+        denominator = numerator
+        active = [Int](repeating: 0, count: samples)
+        best = Array(repeating: [], count: explain > 0 ? samples : 0)
+        self.explain = explain
+    }
+
+    /// Adds the sums of the same samples over other features (a piece of a tile).
+    mutating func absorb(_ other: SampleAccumulators) {
+        for s in numerator.indices {
+            numerator[s] += other.numerator[s]
+            denominator[s] += other.denominator[s]
+            active[s] += other.active[s]
+        }
+        for (feature, value) in other.featureActivation { featureActivation[feature, default: 0] += value }
+        guard explain > 0 else { return }
+        for s in best.indices {
+            for entry in other.best[s].sorted(by: { $0.feature < $1.feature }) {
+                offer(sample: s, entry)
+            }
+        }
+    }
+
+    /// Keeps the `explain` largest contributions; ties keep the lower feature (offered first).
+    mutating func consider(sample s: Int, feature: Int, activation: Double, proximity: Float) {
+        guard explain > 0 else { return }
+        offer(sample: s, (activation * Double(proximity), feature, activation))
+    }
+
+    private mutating func offer(sample s: Int, _ entry: (contribution: Double, feature: Int, activation: Double)) {
+        let contribution = entry.contribution
+        if best[s].count == explain {
+            guard let worst = best[s].indices.min(by: { (best[s][$0].contribution, -best[s][$0].feature) < (best[s][$1].contribution, -best[s][$1].feature) }),
+                  contribution > best[s][worst].contribution else { return }
+            best[s][worst] = entry
+        } else {
+            best[s].append(entry)
+        }
+    }
+
+    func explanation(_ s: Int) -> [(feature: Int, activation: Double)] {
+        best[s].sorted { $0.contribution != $1.contribution ? $0.contribution > $1.contribution : $0.feature < $1.feature }
+            .map { ($0.feature, $0.activation) }
+    }
+
+    /// ReLU / JumpReLU on one tile of pre-activations; features distinct per sample are counted
+    /// once however many of its tokens activate them.
+    mutating func add(_ pre: [Float], features: Range<Int>, encoder: SAEEncoder, proximity: [Float],
+                      sampleStarts: [Int], firstSample: Int, firstRow: Int) {
+        let width = features.count
+        var seen = [Int](repeating: -1, count: width)
+        var totals = [Double](repeating: 0, count: width)
+        var sampleTotals = [Double](repeating: 0, count: explain > 0 ? width : 0)
+        for s in 0..<numerator.count {
+            if explain > 0 { for j in 0..<width { sampleTotals[j] = 0 } }
+            defer {
+                if explain > 0 {
+                    for j in 0..<width where sampleTotals[j] > 0 {
+                        consider(sample: s, feature: features.lowerBound + j, activation: sampleTotals[j],
+                                 proximity: proximity[features.lowerBound + j])
+                    }
+                }
+            }
+            for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
+                for j in 0..<width {
+                    let f = features.lowerBound + j
+                    let value = pre[row * width + j] + encoder.bias[f]
+                    let a: Float
+                    switch encoder.activation {
+                    case .jumpReLU: a = value > encoder.thresholds![f] ? value : 0
+                    default: a = max(value, 0)
+                    }
+                    guard a > 0 else { continue }
+                    numerator[s] += Double(a) * Double(proximity[f])
+                    denominator[s] += Double(a)
+                    totals[j] += Double(a)
+                    if explain > 0 { sampleTotals[j] += Double(a) }
+                    if seen[j] != s { seen[j] = s; active[s] += 1 }
+                }
+            }
+        }
+        for j in 0..<width where totals[j] > 0 { featureActivation[features.lowerBound + j, default: 0] += totals[j] }
+    }
+
+    /// A tile reduced on a device: per-sample float32 sums added in float64.
+    mutating func add(_ sums: OpenCLScoreEngine.TileSums, features: Range<Int>, proximity: [Float]) {
+        for s in 0..<numerator.count {
+            numerator[s] += Double(sums.numerator[s])
+            denominator[s] += Double(sums.denominator[s])
+            active[s] += Int(sums.active[s])
+        }
+        for j in 0..<features.count where sums.totals[j] > 0 {
+            featureActivation[features.lowerBound + j, default: 0] += Double(sums.totals[j])
+        }
+        if let featureSums = sums.featureSums, explain > 0 {
+            for s in 0..<numerator.count {
+                for j in 0..<features.count where featureSums[s * features.count + j] > 0 {
+                    consider(sample: s, feature: features.lowerBound + j, activation: Double(featureSums[s * features.count + j]),
+                             proximity: proximity[features.lowerBound + j])
+                }
+            }
+        }
+    }
+
+    /// TopK: the K largest relu(pre) of each token, gathered over all tiles.
+    mutating func add(_ state: TopKState, proximity: [Float], sampleStarts: [Int], firstSample: Int, firstRow: Int) {
+        for s in 0..<numerator.count {
+            var sums: [Int32: Double] = [:]
+            for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
+                for slot in 0..<state.k {
+                    let f = state.ids[row * state.k + slot], value = state.values[row * state.k + slot]
+                    guard f >= 0, value > 0 else { continue }
+                    numerator[s] += Double(value) * Double(proximity[Int(f)])
+                    denominator[s] += Double(value)
+                    featureActivation[Int(f), default: 0] += Double(value)
+                    sums[f, default: 0] += Double(value)
+                }
+            }
+            active[s] = sums.count
+            for (f, a) in sums.sorted(by: { $0.key < $1.key }) {
+                consider(sample: s, feature: Int(f), activation: a, proximity: proximity[Int(f)])
+            }
+        }
+    }
+}
