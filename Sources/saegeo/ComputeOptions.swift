@@ -16,11 +16,9 @@ struct ComputeOptions: ParsableArguments {
     }
 
     /// The engines of the selected devices, with the developer knobs of EngineOptions.
-    func engines() throws -> [NeighborEngine] {
-        let catalog = try DeviceCatalog()
+    func engines() throws -> [ComputeEngine] {
         let options = try EngineOptions.fromEnvironment()
-        return try catalog.resolve(device).map {
-            try catalog.engine(for: $0, overrides: options.overrides, variant: options.variant, tuning: options.tuning)
-        }
+        let catalog = try DeviceCatalog(overrides: options.overrides, variant: options.variant, tuning: options.tuning)
+        return try catalog.resolve(device).map { try catalog.engine(for: $0) }
     }
 }

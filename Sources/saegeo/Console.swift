@@ -32,22 +32,23 @@ enum Console {
     }
 
     /// A progress line that redraws itself; silent unless stderr is a terminal.
-    final class Progress: @unchecked Sendable {
+    final class Progress: Sendable {
         private let label: String
         private let started = Date()
-        private let lock = NSLock()
-        private var lastDraw = Date.distantPast
+        private let lastDraw = Locked(Date.distantPast)
 
         init(_ label: String) { self.label = label }
 
         func update(_ report: ProgressReport) {
             guard Console.isTerminal, report.tilesTotal > 0 else { return }
-            lock.lock()
-            defer { lock.unlock() }
             let now = Date()
             let finished = report.tilesDone >= report.tilesTotal
-            guard now.timeIntervalSince(lastDraw) > 0.2 || finished else { return }
-            lastDraw = now
+            let due = lastDraw.withLock { last in
+                guard now.timeIntervalSince(last) > 0.2 || finished else { return false }
+                last = now
+                return true
+            }
+            guard due else { return }
             let elapsed = now.timeIntervalSince(started)
             let done = Double(min(report.tilesDone, report.tilesTotal)) / Double(report.tilesTotal)
             let eta = done > 0 ? elapsed * (1 - done) / done : 0

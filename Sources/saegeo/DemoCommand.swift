@@ -23,8 +23,8 @@ struct Demo: ParsableCommand {
             let planted = example.planted, features = example.size.features, toxic = example.toxic
             let saePath = example.saePath, risky = example.risky, samples = example.size.samples, tokens = example.size.tokens
             let checkpoint = try SAECheckpoint.open(saePath)
-            let catalog = try DeviceCatalog()
-            let engine = try catalog.engine(for: try catalog.resolve(device)[0], tuning: TuningCache.standard())
+            let catalog = try DeviceCatalog(tuning: TuningCache.standard())
+            let engine = try catalog.engine(for: try catalog.resolve(device)[0])
 
             // 1. Geometry: the toxic features' nearest neighbours.
             let neighbours = try NeighborSearch(dictionary: try checkpoint.decoder(), queries: toxic,
@@ -39,13 +39,12 @@ struct Demo: ParsableCommand {
             // 2. Scores of the dataset's samples.
             let actsPath = example.activationsPath
             let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxic,
-                                                       engines: [BLASNeighborEngine()])
+                                                       engines: [CPUEngine()])
             let started = Date()
             let encoder = try SAEEncoder(checkpoint: checkpoint)
-            let scoreDevice = engine.isHost ? nil : try catalog.scoreEngine(for: engine.device.id, jumpReLU: true, tuning: TuningCache.standard())
             let result = try DatasetScorer(encoder: encoder, proximity: proximity.proximity,
                                            activations: try ActivationsFile.open(actsPath, tensor: nil, offsets: "offsets"))
-                .run(on: [scoreDevice])
+                .run(on: [engine])
             let meanRisky = risky.reduce(0.0) { $0 + Double(result.scores[$1]) } / Double(risky.count)
             let meanOther = (0..<samples).filter { !risky.contains($0) }.reduce(0.0) { $0 + Double(result.scores[$1]) } / Double(samples - risky.count)
             print(String(format: "2. Scores on %@ (%d samples x %d tokens, %.2f s): mean %.3f for the %d planted risky samples, %.3f for the rest.",

@@ -71,14 +71,13 @@ struct Plan: ParsableCommand {
                 let memory = try ByteCount.parse(assumeMemory)
                 let allocation = try assumeMaxAllocation.map(ByteCount.parse) ?? memory / 4
                 // A GPU as saegeo's OpenCL engine would use it: 64-row tiles, 16-float rows.
-                devices = [TilePlanner.Device(id: "assumed-gpu",
-                                              layout: TileLayout(rowAlignment: 64, dimensionAlignment: 16, maxAllocationBytes: allocation),
-                                              memoryBytes: min(budget ?? memory / 4 * 3, memory), isHost: false)]
+                let layout = TileLayout(rowAlignment: 64, dimensionAlignment: 16, maxAllocationBytes: allocation)
+                devices = [TilePlanner.Device(id: "assumed-gpu", capabilities: OpenCLEngine.capabilities(layout: layout),
+                                              deviceMemory: memory, budget: budget)]
             } else {
                 devices = try compute.engines().map {
-                    TilePlanner.Device(id: $0.device.id, layout: $0.layout,
-                                       memoryBytes: min(budget ?? $0.device.globalMemoryBytes / 4 * 3, $0.device.globalMemoryBytes),
-                                       isHost: $0.isHost)
+                    TilePlanner.Device(id: $0.device.id, capabilities: $0.capabilities,
+                                       deviceMemory: $0.device.globalMemoryBytes, budget: budget)
                 }
             }
             let problem = NeighborSearch.problem(queries: queryIds, keys: keyIds, dimension: checkpoint.dModel, k: k)

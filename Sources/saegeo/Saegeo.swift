@@ -49,9 +49,6 @@ struct Saegeo: ParsableCommand {
         } catch let error as SaegeoError {
             Console.error(error.message)
             throw ExitCode(1)
-        } catch let error as OpenCLError {
-            Console.error(error.description)
-            throw ExitCode(1)
         } catch let error as ExitCode {
             throw error
         } catch {

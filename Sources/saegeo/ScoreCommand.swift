@@ -115,14 +115,8 @@ struct Score: ParsableCommand {
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.explain = min(explain, encoder.features)
             scorer.skipNonFinite = skipNonFinite
-            let options = try EngineOptions.fromEnvironment()
-            let catalog = try DeviceCatalog()
-            let devices: [OpenCLScoreEngine?] = try engines.map {
-                $0.isHost ? nil : try catalog.scoreEngine(for: $0.device.id, jumpReLU: encoder.activation == .jumpReLU,
-                                                          overrides: options.overrides, variant: options.variant, tuning: options.tuning)
-            }
             // Half the budget for the streaming tiles; the rest covers results, norms and staging.
-            if let budget = try compute.budgetBytes() { try scorer.fit(memoryBudget: budget / 2) }
+            try scorer.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
 
             // The job: inputs and options that every shard of it shares (not the device).
             let fingerprint = JobFingerprint.of(
@@ -151,7 +145,7 @@ struct Score: ParsableCommand {
                     try cancellation.check()
                     let range = boundaries[chunks.lowerBound + block.lowerBound]..<boundaries[chunks.lowerBound + block.upperBound]
                     let progress = Console.Progress("score shard \(shardSpec), samples \(range.lowerBound)..<\(range.upperBound) of \(samples) on \(deviceIds):")
-                    return try scorer.run(samples: range, on: devices, cancellation: cancellation, progress: progress.update).tensors
+                    return try scorer.run(samples: range, on: engines, cancellation: cancellation, progress: progress.update).tensors
                 }
                 result = try DatasetScorer.Result(tensors: tensors)
                 try write(result, proximity: proximity, manifest: manifest, job: job)
@@ -159,7 +153,7 @@ struct Score: ParsableCommand {
                 try saved.discard()
             } else {
                 let progress = Console.Progress("score on \(deviceIds):")
-                result = try scorer.run(on: devices, cancellation: cancellation, progress: progress.update)
+                result = try scorer.run(on: engines, cancellation: cancellation, progress: progress.update)
                 try cancellation.check()
                 // The dataset-level figures need the whole dataset (a shard has only its part).
                 let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
@@ -174,8 +168,8 @@ struct Score: ParsableCommand {
                                     figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
                                     figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
             }
-            if scorer.skippedRows.value > 0 {
-                Console.info("left out \(scorer.skippedRows.value) token rows holding NaN or infinity (--skip-nonfinite)")
+            if scorer.skippedRows.current > 0 {
+                Console.info("left out \(scorer.skippedRows.current) token rows holding NaN or infinity (--skip-nonfinite)")
             }
             let seconds = Date().timeIntervalSince(started)
             let rows = data.sampleStarts[samples.upperBound] - data.sampleStarts[samples.lowerBound]

@@ -99,7 +99,7 @@ struct ConformanceTests {
     func deadFeatures() throws {
         let (shape, fixture) = Self.fixtures[2]
         let result = try NeighborSearch(dictionary: try fixture.dictionary.open(), queries: fixture.queries,
-                                        keys: fixture.keys, k: shape.k).run(on: BLASNeighborEngine())
+                                        keys: fixture.keys, k: shape.k).run(on: CPUEngine())
         let deadIds: Set<Int64> = [3, 7, Int64(shape.features - 2)]
         #expect(!result.indices.contains { deadIds.contains($0) })
         let row3 = Array(result.indices[(3 * shape.k)..<(4 * shape.k)])

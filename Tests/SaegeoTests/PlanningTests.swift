@@ -43,8 +43,10 @@ struct PlanningTests {
 /// The tile planner: a pure function of shape, limits and budget.
 struct TilePlannerTests {
     static func device(_ id: String, memory: Int, allocation: Int, align: Int = 64, host: Bool = false) -> TilePlanner.Device {
-        TilePlanner.Device(id: id, layout: TileLayout(rowAlignment: align, dimensionAlignment: 16, maxAllocationBytes: allocation),
-                           memoryBytes: memory, isHost: host)
+        let layout = TileLayout(rowAlignment: align, dimensionAlignment: 16, maxAllocationBytes: allocation)
+        var capabilities = host ? CPUEngine.capabilities() : OpenCLEngine.capabilities(layout: layout)
+        capabilities.layout = layout
+        return TilePlanner.Device(id: id, capabilities: capabilities, memoryBytes: memory)
     }
 
     static let devices: [TilePlanner.Device] = [

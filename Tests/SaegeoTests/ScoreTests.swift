@@ -148,7 +148,7 @@ struct ScoreTests {
 
         let checkpoint = try SAECheckpoint.open(path)
         let encoder = try SAEEncoder(checkpoint: checkpoint)
-        let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: Self.toxic, engines: [BLASNeighborEngine()])
+        let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: Self.toxic, engines: [CPUEngine()])
         let data = try ActivationsFile.open(activationsPath, tensor: nil, offsets: c.perToken ? "offsets" : nil)
         let expected = Self.reference(sae, layout: layout, x: x, starts: starts, subtract: subtract, scale: scale, scalarThreshold: scalar)
         let openCL = (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
@@ -158,9 +158,8 @@ struct ScoreTests {
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.rowChunk = 8      // several chunks
             scorer.featureTile = 16  // several feature tiles
-            let engines: [OpenCLScoreEngine?] = try device.split(separator: ",").map {
-                $0 == "cpu" ? nil : try DeviceCatalog().scoreEngine(for: String($0), jumpReLU: encoder.activation == .jumpReLU,
-                                                                    overrides: .typicalGPU, variant: .localTiled)
+            let engines: [ComputeEngine] = try device.split(separator: ",").map {
+                $0 == "cpu" ? CPUEngine() : try DeviceCatalog().engine(for: String($0), overrides: .typicalGPU, variant: .localTiled)
             }
             let result = try scorer.run(on: engines)
             #expect(result.active.map(Int.init) == expected.active, "\(c) \(device)")

@@ -23,7 +23,7 @@ public struct DeviceBench {
 
     public func run(device id: String, catalog: DeviceCatalog, tuning: TuningCache? = nil,
                     log: (String) -> Void) throws -> BenchReport.DeviceFigures {
-        let engine = try catalog.engine(for: id, tuning: tuning)
+        let engine = try catalog.engine(for: id, overrides: .init(), tuning: tuning)
         let description = engine.device
         var figures = BenchReport.DeviceFigures(
             id: id, name: description.name, vendor: description.vendor, type: description.type.rawValue,
@@ -31,10 +31,9 @@ public struct DeviceBench {
             globalMemoryBytes: description.globalMemoryBytes, kernels: engine.configurationSummary,
             peakGflops: 0, peakKernel: "", bandwidthGbs: 0, transferGbs: nil,
             similarityGflops: [:], similarityPercentOfPeak: [:], topkCandidatesPerS: [:], workloads: [])
-        let openCL = engine as? OpenCLNeighborEngine
-        let openCLProbes = try openCL.map { _ in
-            try OpenCLProbes(device: catalog.openCLDevices[Int(id.dropFirst("opencl:".count))!],
-                             secondsPerProbe: secondsPerProbe, runs: runs)
+        let openCL = engine as? OpenCLEngine
+        let openCLProbes = try openCL.map {
+            try OpenCLProbes(resources: $0.resources, secondsPerProbe: secondsPerProbe, runs: runs)
         }
         let cpuProbes = CPUProbes(secondsPerProbe: secondsPerProbe, runs: runs)
         func measurePeak() throws -> (gflops: Double, kernel: String) {
@@ -80,8 +79,7 @@ public struct DeviceBench {
         log("\(id): neighbors end to end")
         figures.workloads.append(try workloads.neighbors(engine: engine, gflops: rate))
         log("\(id): score end to end")
-        let scoreEngine = engine.isHost ? nil : try catalog.scoreEngine(for: id, jumpReLU: true, tuning: tuning)
-        figures.workloads.append(try workloads.score(engine: engine, scoreEngine: scoreEngine, gflops: rate))
+        figures.workloads.append(try workloads.score(engine: engine, gflops: rate))
         return figures
     }
 
@@ -92,7 +90,7 @@ public struct DeviceBench {
         func field<T>(_ value: T) -> String {
             withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         }
-        return BenchReport.Host(hostname: ProcessInfo.processInfo.hostName, cpu: BLASNeighborEngine.cpuModelName(),
+        return BenchReport.Host(hostname: ProcessInfo.processInfo.hostName, cpu: CPUEngine.cpuModelName(),
                                 cores: ProcessInfo.processInfo.activeProcessorCount,
                                 memoryBytes: Int(ProcessInfo.processInfo.physicalMemory),
                                 os: "\(field(name.sysname)) \(field(name.release)) \(field(name.machine))")

@@ -14,9 +14,9 @@ public enum KernelMicrobenchmarks {
 
         public init(device index: Int, rows: Int, columns: Int, dimension: Int, tuning: TuningCache? = nil) throws {
             let device = try Self.device(index)
-            let engine = try OpenCLNeighborEngine(device: device, id: "opencl:\(index)", tuning: tuning)
-            let context = try OpenCLContext(device: device)
-            runner = try SimilarityRunner(context: context, queue: try context.queue(), device: device, configuration: engine.configuration)
+            let resources = try OpenCLDeviceResources.shared(for: device)
+            let engine = try OpenCLEngine(resources: resources, tuning: tuning)
+            runner = try SimilarityRunner(resources: resources, configuration: engine.configuration)
             resident = try runner.upload(q: Workloads.randomValues(rows * dimension, seed: 1),
                                          k: Workloads.randomValues(columns * dimension, seed: 2),
                                          rows: rows, columns: columns, dimension: dimension)
@@ -39,9 +39,9 @@ public enum KernelMicrobenchmarks {
 
         public init(device index: Int, k: Int, rows: Int) throws {
             let device = try Similarity.device(index)
-            let engine = try OpenCLNeighborEngine(device: device, id: "opencl:\(index)")
-            let context = try OpenCLContext(device: device)
-            runner = try TopKRunner(context: context, queue: try context.queue(), configuration: engine.configuration, k: k, rows: rows)
+            let resources = try OpenCLDeviceResources.shared(for: device)
+            let engine = try OpenCLEngine(resources: resources)
+            runner = try TopKRunner(resources: resources, configuration: engine.configuration, k: k, rows: rows)
         }
 
         public func run() throws { try runner.launch() }

@@ -41,8 +41,7 @@ public struct KernelTuner {
 
     /// Tunes one device; `log` hears each trial. Returns every trial and the default's.
     public func run(device: OpenCLDevice, log: (String) -> Void) throws -> (trials: [Trial], defaultTrial: Trial) {
-        let context = try OpenCLContext(device: device)
-        let queue = try context.queue()
+        let resources = try OpenCLDeviceResources.shared(for: device)
         let defaultConfiguration = try KernelConfiguration.choose(for: device.limits, kind: device.deviceType)
         let dimension = 2304
 
@@ -51,7 +50,7 @@ public struct KernelTuner {
         let target = quick ? 0.15 : 0.6
         let limit = device.limits.maxAllocationBytes / 4
         do {
-            let runner = try SimilarityRunner(context: context, queue: queue, device: device, configuration: defaultConfiguration)
+            let runner = try SimilarityRunner(resources: resources, configuration: defaultConfiguration)
             var seconds = try runner.time(rows: rows, columns: columns, dimension: dimension, runs: 0)
             while seconds < target, columns * 2 * dimension * 4 <= limit, rows * columns * 8 <= limit {
                 if rows * 4 <= columns { rows *= 2 } else { columns *= 2 }
@@ -65,7 +64,7 @@ public struct KernelTuner {
 
         func trial(_ configuration: KernelConfiguration) -> Trial {
             do {
-                let runner = try SimilarityRunner(context: context, queue: queue, device: device, configuration: configuration)
+                let runner = try SimilarityRunner(resources: resources, configuration: configuration)
                 if let problem = try Self.check(runner) { return Trial(configuration: configuration, gflops: nil, failure: problem) }
                 // An eighth of the product first: a configuration far slower than the best so far
                 // is timed on that alone (slow kernels would otherwise take most of the search).

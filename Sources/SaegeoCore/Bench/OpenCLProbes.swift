@@ -4,16 +4,15 @@ import Foundation
 /// transfer, the similarity kernel alone and the top-k merge alone. Each runs for about
 /// `secondsPerProbe` (sized from a first short run), best of `runs`.
 final class OpenCLProbes {
-    let device: OpenCLDevice
-    let context: OpenCLContext
-    let queue: OpenCLQueue
+    let resources: OpenCLDeviceResources
+    var device: OpenCLDevice { resources.device }
+    var context: OpenCLContext { resources.context }
+    var queue: OpenCLQueue { resources.compute }
     let secondsPerProbe: Double
     let runs: Int
 
-    init(device: OpenCLDevice, secondsPerProbe: Double, runs: Int) throws {
-        self.device = device
-        context = try OpenCLContext(device: device)
-        queue = try context.queue()
+    init(resources: OpenCLDeviceResources, secondsPerProbe: Double, runs: Int) throws {
+        self.resources = resources
         self.secondsPerProbe = secondsPerProbe
         self.runs = runs
     }
@@ -21,8 +20,7 @@ final class OpenCLProbes {
     /// fp32 peak: the fastest of the fma kernels on float ... float16.
     func peakGFLOPS() throws -> (gflops: Double, kernel: String) {
         let iterations = 1024
-        let program = try context.program(source: EmbeddedKernels.sources["bench.cl"]!,
-                                          options: "-cl-std=CL1.2 -DITERATIONS=\(iterations)")
+        let program = try resources.program(["bench.cl"], options: "-DITERATIONS=\(iterations)")
         var best: (gflops: Double, kernel: String) = (0, "")
         for (type, lanes) in [("float", 1), ("float2", 2), ("float4", 4), ("float8", 8), ("float16", 16)] {
             let kernel = try program.kernel("peak_fma_\(type)")
@@ -51,7 +49,7 @@ final class OpenCLProbes {
     /// Memory bandwidth, bytes read plus written per second: the fastest of a streaming copy
     /// and the read kernels (see bench.cl).
     func bandwidthGBs() throws -> Double {
-        let program = try context.program(source: EmbeddedKernels.sources["bench.cl"]!, options: "-cl-std=CL1.2 -DITERATIONS=1")
+        let program = try resources.program(["bench.cl"], options: "-DITERATIONS=1")
         let bytes = min(256 * 1024 * 1024, device.limits.maxAllocationBytes / 2, device.limits.globalMemoryBytes / 4) / 1024 * 1024
         let from = try context.buffer(bytes: bytes, label: "bandwidth source")
         let to = try context.buffer(bytes: bytes, label: "bandwidth destination")
@@ -95,7 +93,7 @@ final class OpenCLProbes {
     /// The similarity kernel alone on resident tiles: rows x columns x d, GFLOP/s (2 per
     /// multiply-add). The shape is sized from a first run to take about the probe's time.
     func similarityGFLOPS(dimension: Int, configuration: KernelConfiguration) throws -> Double {
-        let runner = try SimilarityRunner(context: context, queue: queue, device: device, configuration: configuration)
+        let runner = try SimilarityRunner(resources: resources, configuration: configuration)
         // A small product gives the rate; the measured one is sized from it to the probe's time,
         // each buffer within a quarter of the largest allocation.
         let small = (rows: configuration.tile * 4, columns: configuration.tile * 16)
@@ -115,13 +113,13 @@ final class OpenCLProbes {
     /// The top-k merge alone: candidates (similarity entries) offered per second, for k.
     func topkCandidatesPerSecond(k: Int, configuration: KernelConfiguration) throws -> Double {
         var rows = 64
-        var runner = try TopKRunner(context: context, queue: queue, configuration: configuration, k: k, rows: rows)
+        var runner = try TopKRunner(resources: resources, configuration: configuration, k: k, rows: rows)
         var seconds = try Stopwatch.seconds(runner.launch)
         while seconds < secondsPerProbe / 3, rows < 1024 {
             rows *= 2
             seconds *= 2
         }
-        runner = try TopKRunner(context: context, queue: queue, configuration: configuration, k: k, rows: rows)
+        runner = try TopKRunner(resources: resources, configuration: configuration, k: k, rows: rows)
         let time = try Stopwatch.best(runs: runs, runner.launch)
         return Double(rows) * Double(runner.keys) / time
     }
@@ -136,14 +134,13 @@ final class TopKRunner {
     let group: Int
     private let arguments: [OpenCLKernel.Argument]
 
-    init(context: OpenCLContext, queue: OpenCLQueue, configuration: KernelConfiguration, k: Int, rows: Int) throws {
+    init(resources: OpenCLDeviceResources, configuration: KernelConfiguration, k: Int, rows: Int) throws {
+        let context = resources.context, queue = resources.compute
         self.queue = queue
         self.rows = rows
         group = configuration.topkGroup
         let perRow = NeighborSearch.candidates(k: k, keys: .max)
-        let program = try context.program(
-            source: EmbeddedKernels.sources["similarity.cl"]! + "\n" + EmbeddedKernels.sources["topk.cl"]!,
-            options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: perRow))
+        let program = try resources.program(["similarity.cl", "topk.cl"], options: configuration.compilerDefines(candidates: perRow))
         kernel = try program.kernel("topk_merge")
         let keys = self.keys
         func upload<T>(_ values: [T], _ label: String) throws -> OpenCLBuffer {
@@ -176,12 +173,11 @@ final class SimilarityRunner {
     let configuration: KernelConfiguration
     let kernel: OpenCLKernel
 
-    init(context: OpenCLContext, queue: OpenCLQueue, device: OpenCLDevice, configuration: KernelConfiguration) throws {
-        self.context = context
-        self.queue = queue
+    init(resources: OpenCLDeviceResources, configuration: KernelConfiguration) throws {
+        context = resources.context
+        queue = resources.compute
         self.configuration = configuration
-        let program = try context.program(source: EmbeddedKernels.sources["similarity.cl"]!,
-                                          options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: 1))
+        let program = try resources.program(["similarity.cl"], options: configuration.compilerDefines(candidates: 1))
         kernel = try program.kernel("similarity_tile")
         let limit = try kernel.maxWorkGroupSize
         guard configuration.similarityGroup <= limit else {
@@ -216,10 +212,9 @@ final class SimilarityRunner {
 
     /// One launch of the kernel on resident tiles, waited for.
     func launch(_ r: Resident) throws {
-        let c = configuration
+        let launch = configuration.similarityLaunch(rows: r.rowsPad, columns: r.columnsPad)
         try queue.run(kernel, [.buffer(r.q), .buffer(r.k), .buffer(r.s), .int32(Int32(r.dPad)), .int32(Int32(r.columnsPad))],
-                      global: [r.columnsPad / c.register, r.rowsPad / c.register],
-                      local: [c.tile / c.register, c.tile / c.register])
+                      global: launch.global, local: launch.local)
         try queue.finish()
     }
 

@@ -11,7 +11,7 @@ struct Workloads {
     static let fullTokens = 1_000_000
 
     /// All pairs, k = 32, of n random directions; n is sized from the similarity rate `gflops`.
-    func neighbors(engine: NeighborEngine, gflops: Double) throws -> BenchReport.Workload {
+    func neighbors(engine: ComputeEngine, gflops: Double) throws -> BenchReport.Workload {
         let d = Self.dimension
         let n = min(Self.fullFeatures, max(512, Int((secondsPerWorkload * gflops * 1e9 / Double(d)).squareRoot()) / 64 * 64))
         let path = folder + "/dictionary-\(n).npy"
@@ -31,7 +31,7 @@ struct Workloads {
 
     /// Token rows through a 4096-feature JumpReLU SAE of d_model 2304, scored against 16 toxic
     /// features; the rows are sized from the similarity rate `gflops`.
-    func score(engine: NeighborEngine, scoreEngine: OpenCLScoreEngine?, gflops: Double) throws -> BenchReport.Workload {
+    func score(engine: ComputeEngine, gflops: Double) throws -> BenchReport.Workload {
         let d = Self.dimension, features = 4096
         let rows = min(200_000, max(256, Int(secondsPerWorkload * gflops * 1e9 / (2 * Double(features) * Double(d))) / 64 * 64))
         let sae = folder + "/sae-\(features)"
@@ -60,7 +60,7 @@ struct Workloads {
         let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: Array(0..<16), engines: [engine])
         let scorer = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint), proximity: proximity.proximity,
                                        activations: try ActivationsFile.open(activations, tensor: nil, offsets: nil))
-        let seconds = try Stopwatch.seconds { _ = try scorer.run(on: [scoreEngine]) }
+        let seconds = try Stopwatch.seconds { _ = try scorer.run(on: [engine]) }
         let work = Double(rows) * Double(features), fullWork = Double(Self.fullTokens) * Double(Self.fullFeatures)
         return BenchReport.Workload(
             name: "score", shape: "\(rows) tokens x \(d) through \(features) features", rows: rows, seconds: seconds,

@@ -1,53 +1,23 @@
-/// Every device saegeo can compute on, in a stable order: OpenCL devices as `opencl:0`,
-/// `opencl:1`, ... (platforms, then devices, as the ICD loader lists them), then `cpu`.
-public struct DeviceCatalog {
-    public let openCLDevices: [OpenCLDevice]
+import Foundation
 
-    public init() throws {
-        do {
-            openCLDevices = try OpenCLDevice.all()
-        } catch let error as OpenCLError {
-            throw SaegeoError.device("cannot list OpenCL devices: \(error); check the OpenCL ICD installation (clinfo)")
-        }
-    }
+/// Every device of the registered backends, in a stable order: the backends in the order they were
+/// registered (OpenCL first, the CPU last: Backends/StandardBackends.swift), each listing its
+/// devices as it finds them.
+public struct DeviceCatalog: Sendable {
+    public let backends: [DeviceBackend]
 
-    public var descriptions: [DeviceDescription] {
-        openCLDevices.enumerated().map { index, device in
-            DeviceDescription(id: "opencl:\(index)", name: device.name, vendor: device.vendor, type: device.deviceType,
-                              backend: .opencl, globalMemoryBytes: device.limits.globalMemoryBytes,
-                              maxAllocationBytes: device.limits.maxAllocationBytes,
-                              computeUnits: device.computeUnits, driverVersion: device.driverVersion)
-        } + [BLASNeighborEngine.describe()]
-    }
+    public init(backends: [DeviceBackend]) { self.backends = backends }
 
-    /// Resolves a device list to device ids: `auto`, `cpu`, `opencl:N`, `opencl:all`, or several
-    /// separated by commas (`opencl:0,opencl:1`, `cpu,opencl:0`). `auto` takes the OpenCL GPUs if
-    /// there are any and the CPU otherwise: an OpenCL CPU device (PoCL) is never chosen by itself.
+    public var descriptions: [DeviceDescription] { backends.flatMap(\.devices) }
+
+    /// Resolves a device list to device ids: `auto`, a single-device family (`cpu`), `family:N`,
+    /// `family:all`, or several separated by commas (`opencl:0,opencl:1`, `cpu,opencl:0`). `auto`
+    /// takes the GPUs if there are any and the last backend's devices otherwise: an OpenCL CPU
+    /// device (PoCL) is never chosen by itself.
     public func resolve(_ spec: String) throws -> [String] {
         var ids: [String] = []
         for part in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            let resolved: [String]
-            switch part {
-            case "auto":
-                let gpus = openCLDevices.indices.filter { openCLDevices[$0].deviceType == .gpu }
-                resolved = gpus.isEmpty ? ["cpu"] : gpus.map { "opencl:\($0)" }
-            case "cpu":
-                resolved = ["cpu"]
-            case "opencl:all":
-                guard !openCLDevices.isEmpty else {
-                    throw SaegeoError.badInput("--device opencl:all: there are no OpenCL devices; use cpu")
-                }
-                resolved = openCLDevices.indices.map { "opencl:\($0)" }
-            case _ where part.hasPrefix("opencl:") && Int(part.dropFirst("opencl:".count)) != nil:
-                let index = Int(part.dropFirst("opencl:".count))!
-                guard openCLDevices.indices.contains(index) else {
-                    let known = openCLDevices.isEmpty ? "there are no OpenCL devices" : "there are opencl:0 to opencl:\(openCLDevices.count - 1)"
-                    throw SaegeoError.badInput("unknown device '\(part)': \(known); run 'saegeo devices' to list them")
-                }
-                resolved = [part]
-            default:
-                throw SaegeoError.badInput("unknown device '\(part)'; use auto, cpu, opencl:N, opencl:all or a comma-separated list (run 'saegeo devices' to list them)")
-            }
+            let resolved = try resolvePart(part)
             for id in resolved where ids.contains(id) {
                 throw SaegeoError.badInput("device \(id) is listed twice in '\(spec)'; name each device once")
             }
@@ -57,31 +27,38 @@ public struct DeviceCatalog {
         return ids
     }
 
-    /// An engine for one device id from `resolve`.
-    public func engine(for id: String, overrides: LimitOverrides = .init(),
-                       variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws -> NeighborEngine {
-        if id == "cpu" { return BLASNeighborEngine() }
-        guard id.hasPrefix("opencl:"), let index = Int(id.dropFirst("opencl:".count)),
-              openCLDevices.indices.contains(index) else {
-            throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
+    private func resolvePart(_ part: String) throws -> [String] {
+        if part == "auto" {
+            let gpus = descriptions.filter { $0.type == .gpu }.map(\.id)
+            return gpus.isEmpty ? (backends.last?.devices.map(\.id) ?? []) : gpus
         }
-        do {
-            return try OpenCLNeighborEngine(device: openCLDevices[index], id: id, overrides: overrides, variant: variant, tuning: tuning)
-        } catch let error as OpenCLError {
-            throw SaegeoError.device("\(id) (\(openCLDevices[index].name)): \(error)")
+        for backend in backends {
+            if !backend.hasNumberedDevices, part == backend.family { return [part] }
+            guard backend.hasNumberedDevices, part.hasPrefix(backend.family + ":") else { continue }
+            let ids = backend.devices.map(\.id)
+            let suffix = part.dropFirst(backend.family.count + 1)
+            if suffix == "all" {
+                guard !ids.isEmpty else {
+                    throw SaegeoError.badInput("--device \(part): there are no \(backend.displayName) devices; use cpu")
+                }
+                return ids
+            }
+            guard Int(suffix) != nil else { break }
+            guard ids.contains(part) else {
+                let known = ids.isEmpty ? "there are no \(backend.displayName) devices"
+                    : "there are \(ids.first!) to \(ids.last!)"
+                throw SaegeoError.badInput("unknown device '\(part)': \(known); run 'saegeo devices' to list them")
+            }
+            return [part]
         }
+        throw SaegeoError.badInput("unknown device '\(part)'; use auto, cpu, opencl:N, opencl:all or a comma-separated list (run 'saegeo devices' to list them)")
     }
 
-    /// A scoring engine for an OpenCL device id (`opencl:N`).
-    public func scoreEngine(for id: String, jumpReLU: Bool, overrides: LimitOverrides = .init(),
-                            variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws -> OpenCLScoreEngine {
-        guard id.hasPrefix("opencl:"), let index = Int(id.dropFirst("opencl:".count)), openCLDevices.indices.contains(index) else {
-            throw SaegeoError.badInput("unknown OpenCL device '\(id)'; run 'saegeo devices' to list them")
+    /// The engine of one device id from `resolve`.
+    public func engine(for id: String) throws -> ComputeEngine {
+        for backend in backends where backend.devices.contains(where: { $0.id == id }) {
+            return try backend.engine(for: id)
         }
-        do {
-            return try OpenCLScoreEngine(device: openCLDevices[index], id: id, jumpReLU: jumpReLU, overrides: overrides, variant: variant, tuning: tuning)
-        } catch let error as OpenCLError {
-            throw SaegeoError.device("\(id) (\(openCLDevices[index].name)): \(error)")
-        }
+        throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
     }
 }

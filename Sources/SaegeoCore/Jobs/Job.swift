@@ -98,15 +98,14 @@ public final class Job {
         return named
     }
 
-    private static let counter = NSLock()
-    nonisolated(unsafe) private static var serial = 0
+    private static let serial = Locked(0)
 
     /// A fresh name for a temporary beside `name`: `.NAME.saegeo-PID-N.partial`.
     private static func temporaryName(folder: String, name: String) -> String {
-        counter.lock()
-        serial += 1
-        let serial = serial
-        counter.unlock()
+        let serial = serial.withLock { serial in
+            serial += 1
+            return serial
+        }
         return PathName.join(folder, ".\(name).saegeo-\(getpid())-\(serial).partial")
     }
 
@@ -137,8 +136,11 @@ public final class Job {
         try ProcessGuard.cancellation.check()
         let missing = order.filter { targets[$0]?.isStream == false && staged[$0] == nil }
         precondition(missing.isEmpty, "\(command) did not write \(missing)")
-        ProcessGuard.commitLock.lock()
-        defer { ProcessGuard.commitLock.unlock() }
+        try ProcessGuard.commitLock.withLock { _ in try renameAll() }
+    }
+
+    /// commit()'s renames, under the commit lock.
+    private func renameAll() throws {
         for path in order {
             guard case .file(let target, let folder, let name, let mode)? = targets[path], var entry = staged[path] else { continue }
             if let mode { fchmod(entry.descriptor, mode) }

@@ -15,7 +15,7 @@ public enum ProcessGuard {
 
     /// Held while a job renames its outputs into place, so that a second signal cannot cut a
     /// commit in half: it waits for the renames, then exits.
-    static let commitLock = NSLock()
+    static let commitLock = Locked(())
 
     /// Installs the handlers (once per process; the CLI calls it before any command runs).
     public static func install() { _ = sources }
@@ -29,8 +29,7 @@ public enum ProcessGuard {
             source.setEventHandler {
                 if cancellation.isCancelled {
                     // The job did not stop at its next tile or write: end now, leaving nothing behind.
-                    commitLock.lock()
-                    die("interrupted again; stopped at once, and removed every output not yet committed")
+                    commitLock.withLock { _ in die("interrupted again; stopped at once, and removed every output not yet committed") }
                 }
                 cancellation.cancel()
             }

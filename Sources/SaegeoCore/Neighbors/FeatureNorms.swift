@@ -127,23 +127,3 @@ enum Exact {
         return (a0 + acc[1]) + (acc[2] + acc[3])
     }
 }
-
-/// A raw pointer that may cross into concurrently running closures; each closure writes only
-/// its own disjoint part.
-struct UnsafeSendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
-    init(_ pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
-}
-
-/// Runs `body` over `count` items split into contiguous chunks, on all cores.
-func parallelChunks(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
-    guard count > 0 else { return }
-    let chunks = min(count, ProcessInfo.processInfo.activeProcessorCount * 4)
-    if chunks == 1 { body(0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
-    }
-}
-
-func roundUp(_ n: Int, to multiple: Int) -> Int { (n + multiple - 1) / multiple * multiple }

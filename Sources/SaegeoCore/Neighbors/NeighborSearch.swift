@@ -67,18 +67,16 @@ public struct NeighborSearch: Sendable {
                                    candidates: candidates(k: k, keys: keySet.count), allPairs: allPairs)
     }
 
-    static func plannerDevice(_ engine: NeighborEngine, budget: Int?) -> TilePlanner.Device {
-        // Without a budget, leave a quarter of a device's memory to the driver and other programs.
-        let memory = budget ?? engine.device.globalMemoryBytes / 4 * 3
-        return TilePlanner.Device(id: engine.device.id, layout: engine.layout,
-                                  memoryBytes: min(memory, engine.device.globalMemoryBytes), isHost: engine.isHost)
+    static func plannerDevice(_ engine: ComputeEngine, budget: Int?) -> TilePlanner.Device {
+        TilePlanner.Device(id: engine.device.id, capabilities: engine.capabilities,
+                           deviceMemory: engine.device.globalMemoryBytes, budget: budget)
     }
 
-    public func run(on engine: NeighborEngine) throws -> NeighborResult {
+    public func run(on engine: ComputeEngine) throws -> NeighborResult {
         try run(on: [engine])
     }
 
-    public func run(on engines: [NeighborEngine], cancellation: Cancellation = Cancellation(),
+    public func run(on engines: [ComputeEngine], cancellation: Cancellation = Cancellation(),
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> NeighborResult {
         precondition(!engines.isEmpty, "a search needs an engine")
         let started = DispatchTime.now()
@@ -115,14 +113,13 @@ public struct NeighborSearch: Sendable {
 }
 
 /// The result arrays, written by several threads at disjoint rows.
-final class SearchOutput: @unchecked Sendable {
+final class SearchOutput: @unchecked Sendable {  // because threads write disjoint rows and `exhaustive` is Locked
     let k: Int
     // Raw storage, not arrays: several device threads write disjoint rows at the same time, which
     // Swift's exclusivity checks forbid on one array.
     private let indexStorage: UnsafeMutableBufferPointer<Int64>
     private let scoreStorage: UnsafeMutableBufferPointer<Float>
-    private let lock = NSLock()
-    private var exhaustive = 0
+    private let exhaustive = Locked(0)
 
     init(queries: Int, k: Int) {
         self.k = k
@@ -143,11 +140,7 @@ final class SearchOutput: @unchecked Sendable {
     var indices: [Int64] { Array(indexStorage.prefix(count)) }
     var scores: [Float] { Array(scoreStorage.prefix(count)) }
 
-    var exhaustiveRows: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return exhaustive
-    }
+    var exhaustiveRows: Int { exhaustive.current }
 
     /// Ranks candidate rows exactly and stores them: row `position` of `lists` belongs to query
     /// row `rows[position]`. Spread over the cores.
@@ -180,9 +173,7 @@ final class SearchOutput: @unchecked Sendable {
                 }
         let exhaustiveHere = (0..<rows.count).reduce(0) { $0 + counted.pointer[$1] }
         ranking.dictionary.releaseAllPages()
-        lock.lock()
-        exhaustive += exhaustiveHere
-        lock.unlock()
+        exhaustive.withLock { $0 += exhaustiveHere }
     }
 }
 

@@ -39,6 +39,12 @@ public struct KernelConfiguration: Sendable, Equatable, CustomStringConvertible 
         "\(variant.rawValue) tile \(tile) reg \(register) slice \(sliceOfD) topk-group \(topkGroup)"
     }
 
+    /// The launch of `similarity_tile` for S [rows, columns], both padded to `rowAlignment`: each
+    /// work-item computes a register block, each group a tile.
+    func similarityLaunch(rows: Int, columns: Int) -> (global: [Int], local: [Int]) {
+        ([columns / register, rows / register], [tile / register, tile / register])
+    }
+
     func compilerDefines(candidates: Int) -> String {
         "-DTILE_M=\(tile) -DTILE_N=\(tile) -DREG_M=\(register) -DREG_N=\(register) -DTILE_D=\(sliceOfD) "
             + "-DUSE_LOCAL=\(variant == .localTiled ? 1 : 0) -DTOPK_GROUP=\(topkGroup) -DCANDIDATES=\(candidates)"

@@ -1,26 +1,18 @@
 import COpenCL
 
-/// An OpenCL status code other than CL_SUCCESS, with the call that returned it.
-public struct OpenCLError: Error, CustomStringConvertible, Sendable {
-    public let code: Int32
-    public let call: String
-    public let detail: String
+/// An OpenCL status other than CL_SUCCESS becomes saegeo's one error type, naming the device first
+/// (`opencl:1: OpenCL clEnqueueWriteBuffer failed with CL_OUT_OF_RESOURCES (-5): key tile`), so a
+/// failure mid-run on one of several devices says which.
+enum OpenCLError {
+    static func name(_ code: Int32) -> String { names[code] ?? "CL_ERROR" }
 
-    init(_ code: Int32, call: String, detail: String = "") {
-        self.code = code
-        self.call = call
-        self.detail = detail
-    }
-
-    public var name: String { Self.names[code] ?? "CL_ERROR" }
-
-    public var description: String {
-        "OpenCL \(call) failed with \(name) (\(code))" + (detail.isEmpty ? "" : ": \(detail)")
+    static func make(_ code: Int32, call: String, device: String, detail: String = "") -> SaegeoError {
+        SaegeoError.device("\(device): OpenCL \(call) failed with \(name(code)) (\(code))" + (detail.isEmpty ? "" : ": \(detail)"))
     }
 
     /// Turns a status into a thrown error; every OpenCL call goes through here.
-    static func check(_ status: cl_int, _ call: String, _ detail: @autoclosure () -> String = "") throws {
-        if status != CL_SUCCESS { throw OpenCLError(status, call: call, detail: detail()) }
+    static func check(_ status: cl_int, _ call: String, device: String, _ detail: @autoclosure () -> String = "") throws {
+        if status != CL_SUCCESS { throw make(status, call: call, device: device, detail: detail()) }
     }
 
     private static let names: [Int32: String] = [

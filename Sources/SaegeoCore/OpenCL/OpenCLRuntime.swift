@@ -1,88 +1,12 @@
 import COpenCL
 
-// The only file that calls the OpenCL C API. Each handle is owned by a final class that
-// releases it; the classes are @unchecked Sendable because OpenCL handles are thread-safe
-// (OpenCL 1.2 section A.2) except for clSetKernelArg, which only the owning engine calls.
-
-/// One OpenCL device and what it says about itself.
-public final class OpenCLDevice: @unchecked Sendable {
-    let handle: cl_device_id
-    public let platformName: String
-    public let name: String
-    public let vendor: String
-    public let driverVersion: String
-    public let deviceType: DeviceKind
-    public let limits: DeviceLimits
-    public let computeUnits: Int
-
-    init(handle: cl_device_id, platformName: String) throws {
-        self.handle = handle
-        self.platformName = platformName
-        name = try Self.string(handle, CL_DEVICE_NAME)
-        vendor = try Self.string(handle, CL_DEVICE_VENDOR)
-        driverVersion = try Self.string(handle, CL_DRIVER_VERSION)
-        let type: cl_device_type = try Self.value(handle, CL_DEVICE_TYPE)
-        deviceType = (type & cl_device_type(CL_DEVICE_TYPE_GPU)) != 0 ? .gpu
-            : (type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR)) != 0 ? .accelerator : .cpu
-        let global: cl_ulong = try Self.value(handle, CL_DEVICE_GLOBAL_MEM_SIZE)
-        let maxAlloc: cl_ulong = try Self.value(handle, CL_DEVICE_MAX_MEM_ALLOC_SIZE)
-        let local: cl_ulong = try Self.value(handle, CL_DEVICE_LOCAL_MEM_SIZE)
-        let group: Int = try Self.value(handle, CL_DEVICE_MAX_WORK_GROUP_SIZE)
-        let units: cl_uint = try Self.value(handle, CL_DEVICE_MAX_COMPUTE_UNITS)
-        computeUnits = Int(units)
-        limits = DeviceLimits(globalMemoryBytes: Int(global), maxAllocationBytes: Int(maxAlloc),
-                              localMemoryBytes: Int(local), maxWorkGroupSize: group)
-    }
-
-    /// Every device of every platform, platforms and devices in the order the ICD loader lists them.
-    static func all() throws -> [OpenCLDevice] {
-        var count: cl_uint = 0
-        let status = clGetPlatformIDs(0, nil, &count)
-        // No ICD installed or no platform: not an error, just no OpenCL devices.
-        if status == -1001 || count == 0 { return [] }
-        try OpenCLError.check(status, "clGetPlatformIDs")
-        var platforms = [cl_platform_id?](repeating: nil, count: Int(count))
-        try OpenCLError.check(clGetPlatformIDs(count, &platforms, nil), "clGetPlatformIDs")
-        var devices: [OpenCLDevice] = []
-        for case let platform? in platforms {
-            let platformName = try platformString(platform, CL_PLATFORM_NAME)
-            var n: cl_uint = 0
-            let found = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &n)
-            if found == CL_DEVICE_NOT_FOUND || n == 0 { continue }
-            try OpenCLError.check(found, "clGetDeviceIDs")
-            var ids = [cl_device_id?](repeating: nil, count: Int(n))
-            try OpenCLError.check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), n, &ids, nil), "clGetDeviceIDs")
-            for case let id? in ids { devices.append(try OpenCLDevice(handle: id, platformName: platformName)) }
-        }
-        return devices
-    }
-
-    private static func platformString(_ platform: cl_platform_id, _ param: Int32) throws -> String {
-        var size = 0
-        try OpenCLError.check(clGetPlatformInfo(platform, cl_platform_info(param), 0, nil, &size), "clGetPlatformInfo")
-        var bytes = [CChar](repeating: 0, count: size + 1)
-        try OpenCLError.check(clGetPlatformInfo(platform, cl_platform_info(param), size, &bytes, nil), "clGetPlatformInfo")
-        return cString(bytes).trimmingCharacters(in: .whitespaces)
-    }
-
-    private static func string(_ device: cl_device_id, _ param: Int32) throws -> String {
-        var size = 0
-        try OpenCLError.check(clGetDeviceInfo(device, cl_device_info(param), 0, nil, &size), "clGetDeviceInfo")
-        var bytes = [CChar](repeating: 0, count: size + 1)
-        try OpenCLError.check(clGetDeviceInfo(device, cl_device_info(param), size, &bytes, nil), "clGetDeviceInfo")
-        return cString(bytes).trimmingCharacters(in: .whitespaces)
-    }
-
-    private static func value<T: FixedWidthInteger>(_ device: cl_device_id, _ param: Int32) throws -> T {
-        var result: T = 0
-        try OpenCLError.check(clGetDeviceInfo(device, cl_device_info(param), MemoryLayout<T>.size, &result, nil),
-                              "clGetDeviceInfo")
-        return result
-    }
-}
+// With OpenCLDevice.swift (discovery), the only code that calls the OpenCL C API; every status
+// goes through OpenCLError.check. Each handle is owned by a final class that releases it; the
+// classes are @unchecked Sendable because OpenCL handles are thread-safe (OpenCL 1.2 section A.2)
+// except for clSetKernelArg, which only the owning engine calls.
 
 /// A context on one device; buffers and programs belong to it, commands go through its queues.
-final class OpenCLContext: @unchecked Sendable {
+final class OpenCLContext: @unchecked Sendable {  // because OpenCL handles are thread-safe (see above)
     let device: OpenCLDevice
     let context: cl_context
 
@@ -91,7 +15,7 @@ final class OpenCLContext: @unchecked Sendable {
         var status: cl_int = 0
         var deviceHandle: cl_device_id? = device.handle
         guard let context = clCreateContext(nil, 1, &deviceHandle, nil, nil, &status) else {
-            throw OpenCLError(status, call: "clCreateContext")
+            throw OpenCLError.make(status, call: "clCreateContext", device: device.id)
         }
         self.context = context
     }
@@ -112,19 +36,23 @@ final class OpenCLContext: @unchecked Sendable {
 }
 
 /// A command's completion, to order commands across queues and to wait for on the host.
-final class OpenCLEvent: @unchecked Sendable {
+final class OpenCLEvent: @unchecked Sendable {  // because OpenCL handles are thread-safe (see above)
     let handle: cl_event
-    init(_ handle: cl_event) { self.handle = handle }
+    let device: String
+    init(_ handle: cl_event, device: String) {
+        self.handle = handle
+        self.device = device
+    }
     deinit { clReleaseEvent(handle) }
 
     func wait() throws {
         var event: cl_event? = handle
-        try OpenCLError.check(clWaitForEvents(1, &event), "clWaitForEvents")
+        try OpenCLError.check(clWaitForEvents(1, &event), "clWaitForEvents", device: device)
     }
 }
 
 /// An in-order command queue. Two of them on one context let a transfer run while a kernel runs.
-final class OpenCLQueue: @unchecked Sendable {
+final class OpenCLQueue: @unchecked Sendable {  // because OpenCL handles are thread-safe (see above)
     let context: OpenCLContext
     let queue: cl_command_queue
 
@@ -132,7 +60,7 @@ final class OpenCLQueue: @unchecked Sendable {
         self.context = context
         var status: cl_int = 0
         guard let queue = clCreateCommandQueue(context.context, context.device.handle, 0, &status) else {
-            throw OpenCLError(status, call: "clCreateCommandQueue")
+            throw OpenCLError.make(status, call: "clCreateCommandQueue", device: context.device.id)
         }
         self.queue = queue
     }
@@ -156,15 +84,15 @@ final class OpenCLQueue: @unchecked Sendable {
         try withWaitList(events) { count, list in
             try OpenCLError.check(clEnqueueWriteBuffer(queue, buffer.handle, cl_bool(blocking ? CL_TRUE : CL_FALSE), 0,
                                                        source.count, source.baseAddress, count, list, &event),
-                                  "clEnqueueWriteBuffer", buffer.label)
+                                  "clEnqueueWriteBuffer", device: context.device.id, buffer.label)
         }
-        return event.map(OpenCLEvent.init)
+        return event.map { OpenCLEvent($0, device: context.device.id) }
     }
 
     func read(_ buffer: OpenCLBuffer, into destination: UnsafeMutableRawBufferPointer) throws {
         guard destination.count > 0 else { return }
         try OpenCLError.check(clEnqueueReadBuffer(queue, buffer.handle, cl_bool(CL_TRUE), 0, destination.count,
-                                                  destination.baseAddress, 0, nil, nil), "clEnqueueReadBuffer", buffer.label)
+                                                  destination.baseAddress, 0, nil, nil), "clEnqueueReadBuffer", device: context.device.id, buffer.label)
     }
 
     @discardableResult
@@ -178,18 +106,18 @@ final class OpenCLQueue: @unchecked Sendable {
                 ? clEnqueueNDRangeKernel(queue, kernel.handle, cl_uint(global.count), nil, global, nil, count, list, &event)
                 : clEnqueueNDRangeKernel(queue, kernel.handle, cl_uint(global.count), nil, global, local, count, list, &event)
             try OpenCLError.check(status,
-                                  "clEnqueueNDRangeKernel", "\(kernel.name) global \(global) local \(local)")
+                                  "clEnqueueNDRangeKernel", device: context.device.id, "\(kernel.name) global \(global) local \(local)")
         }
-        return event.map(OpenCLEvent.init)
+        return event.map { OpenCLEvent($0, device: context.device.id) }
     }
 
     func finish() throws {
-        try OpenCLError.check(clFinish(queue), "clFinish")
+        try OpenCLError.check(clFinish(queue), "clFinish", device: context.device.id)
     }
 }
 
 /// A device buffer of a fixed size.
-final class OpenCLBuffer: @unchecked Sendable {
+final class OpenCLBuffer: @unchecked Sendable {  // because OpenCL handles are thread-safe (see above)
     let handle: cl_mem
     let bytes: Int
     let label: String
@@ -197,13 +125,13 @@ final class OpenCLBuffer: @unchecked Sendable {
     init(context: OpenCLContext, bytes: Int, label: String, hostAllocated: Bool = false) throws {
         let limit = context.device.limits.maxAllocationBytes
         guard bytes <= limit else {
-            throw OpenCLError(CL_INVALID_BUFFER_SIZE, call: "clCreateBuffer",
-                              detail: "\(label) needs \(bytes) bytes, more than the device's largest allocation of \(limit)")
+            throw OpenCLError.make(CL_INVALID_BUFFER_SIZE, call: "clCreateBuffer", device: context.device.id,
+                                   detail: "\(label) needs \(bytes) bytes, more than the device's largest allocation of \(limit)")
         }
         var status: cl_int = 0
         let flags = cl_mem_flags(CL_MEM_READ_WRITE) | (hostAllocated ? cl_mem_flags(CL_MEM_ALLOC_HOST_PTR) : 0)
         guard let mem = clCreateBuffer(context.context, flags, max(bytes, 4), nil, &status) else {
-            throw OpenCLError(status, call: "clCreateBuffer", detail: "\(label), \(bytes) bytes")
+            throw OpenCLError.make(status, call: "clCreateBuffer", device: context.device.id, detail: "\(label), \(bytes) bytes")
         }
         handle = mem
         self.bytes = bytes
@@ -214,7 +142,7 @@ final class OpenCLBuffer: @unchecked Sendable {
 }
 
 /// A program built for one device, and the kernels made from it.
-final class OpenCLProgram: @unchecked Sendable {
+final class OpenCLProgram: @unchecked Sendable {  // because OpenCL handles are thread-safe (see above)
     let handle: cl_program
     private let context: OpenCLContext
 
@@ -226,12 +154,12 @@ final class OpenCLProgram: @unchecked Sendable {
             var length = strlen(text)
             return clCreateProgramWithSource(context.context, 1, &pointer, &length, &status)
         }
-        guard let program else { throw OpenCLError(status, call: "clCreateProgramWithSource") }
+        guard let program else { throw OpenCLError.make(status, call: "clCreateProgramWithSource", device: context.device.id) }
         handle = program
         var device: cl_device_id? = context.device.handle
         let built = clBuildProgram(program, 1, &device, options, nil, nil)
         if built != CL_SUCCESS {
-            throw OpenCLError(built, call: "clBuildProgram", detail: "options '\(options)'; build log: \(buildLog())")
+            throw OpenCLError.make(built, call: "clBuildProgram", device: context.device.id, detail: "options '\(options)'; build log: \(buildLog())")
         }
     }
 
@@ -251,7 +179,7 @@ final class OpenCLProgram: @unchecked Sendable {
 }
 
 /// One kernel: arguments are set in order, then it is enqueued on a queue (OpenCLQueue.run).
-final class OpenCLKernel: @unchecked Sendable {
+final class OpenCLKernel: @unchecked Sendable {  // because OpenCL handles are thread-safe (see above)
     enum Argument {
         case buffer(OpenCLBuffer)
         case int32(Int32)
@@ -266,7 +194,7 @@ final class OpenCLKernel: @unchecked Sendable {
     init(program: OpenCLProgram, device: OpenCLDevice, name: String) throws {
         var status: cl_int = 0
         guard let kernel = clCreateKernel(program.handle, name, &status) else {
-            throw OpenCLError(status, call: "clCreateKernel", detail: name)
+            throw OpenCLError.make(status, call: "clCreateKernel", device: device.id, detail: name)
         }
         handle = kernel
         self.name = name
@@ -283,7 +211,7 @@ final class OpenCLKernel: @unchecked Sendable {
             try OpenCLError.check(clGetKernelWorkGroupInfo(handle, device.handle,
                                                            cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
                                                            MemoryLayout<Int>.size, &size, nil),
-                                  "clGetKernelWorkGroupInfo", name)
+                                  "clGetKernelWorkGroupInfo", device: device.id, name)
             return size
         }
     }
@@ -302,7 +230,7 @@ final class OpenCLKernel: @unchecked Sendable {
                 var v = value
                 status = clSetKernelArg(handle, cl_uint(index), MemoryLayout<Float>.size, &v)
             }
-            try OpenCLError.check(status, "clSetKernelArg", "\(name) argument \(index)")
+            try OpenCLError.check(status, "clSetKernelArg", device: device.id, "\(name) argument \(index)")
         }
     }
 }
@@ -310,6 +238,6 @@ final class OpenCLKernel: @unchecked Sendable {
 import Foundation
 
 /// A NUL-terminated C string from a byte array the API filled in.
-private func cString(_ bytes: [CChar]) -> String {
+func cString(_ bytes: [CChar]) -> String {
     String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -23,21 +23,33 @@ public enum TilePlanner {
         }
     }
 
-    /// One device as the planner sees it.
+    /// One device as the planner sees it: what its engine declares, and the memory it may use.
     public struct Device: Sendable, Equatable {
         public var id: String
-        public var layout: TileLayout
+        public var capabilities: DeviceCapabilities
         /// Bytes the plan may use on the device: its memory, or less under --memory-budget.
         public var memoryBytes: Int
-        /// True for the CPU engine, whose "device" buffers are host memory.
-        public var isHost: Bool
 
-        public init(id: String, layout: TileLayout, memoryBytes: Int, isHost: Bool) {
+        public init(id: String, capabilities: DeviceCapabilities, memoryBytes: Int) {
             self.id = id
-            self.layout = layout
+            self.capabilities = capabilities
             self.memoryBytes = memoryBytes
-            self.isHost = isHost
         }
+
+        /// A device with `deviceMemory` bytes under an optional budget.
+        public init(id: String, capabilities: DeviceCapabilities, deviceMemory: Int, budget: Int?) {
+            self.init(id: id, capabilities: capabilities, memoryBytes: TilePlanner.usableMemory(deviceMemory: deviceMemory, budget: budget))
+        }
+
+        public var layout: TileLayout { capabilities.layout }
+        /// The engine's buffers are host memory: host staging counts against the same memory.
+        var isHost: Bool { capabilities.buffersInHostMemory }
+    }
+
+    /// What a plan may use of a device: the budget, and without one three quarters of its memory
+    /// (a quarter is left to the driver and other programs); never more than the memory.
+    public static func usableMemory(deviceMemory: Int, budget: Int?) -> Int {
+        min(budget ?? deviceMemory / 4 * 3, deviceMemory)
     }
 
     public struct Buffer: Sendable, Equatable, Encodable {
@@ -73,9 +85,6 @@ public enum TilePlanner {
         public var keepsTilesResident = false
     }
 
-    /// Key tiles staged on the host at once: for a separate device one being filled, one being
-    /// copied, one computing; the CPU engine uses each tile before the next is filled.
-    static func stagedKeyTiles(isHost: Bool) -> Int { isHost ? 1 : 3 }
     static let maxKeyTile = 4096
 
     static let maxQueryBlock = 8192
@@ -107,11 +116,12 @@ public enum TilePlanner {
             Buffer(name: "query tile", bytes: capacity * stride * 4, count: 1),
             Buffer(name: "query ids", bytes: qb * 4, count: 1),
             Buffer(name: "similarity tile", bytes: capacity * kt * 4, count: 1),
-            Buffer(name: "candidate scores + ids", bytes: qb * c * 4, count: d.isHost ? 2 : 4),
+            Buffer(name: "candidate scores + ids", bytes: qb * c * 4, count: d.capabilities.candidateBuffers),
         ]
-        if !d.isHost {
-            buffers += [Buffer(name: "key tile", bytes: kt * stride * 4, count: 2),
-                        Buffer(name: "key ids", bytes: kt * 4, count: 2)]
+        let streamed = d.capabilities.streamedTileBuffers
+        if streamed > 0 {
+            buffers += [Buffer(name: "key tile", bytes: kt * stride * 4, count: streamed),
+                        Buffer(name: "key ids", bytes: kt * 4, count: streamed)]
         }
         return buffers
     }
@@ -119,7 +129,7 @@ public enum TilePlanner {
     static func total(_ buffers: [Buffer]) -> Int { buffers.reduce(0) { $0 + $1.bytes * $1.count } }
 
     static func stagingBytes(_ p: Problem, _ d: Device, keyTile kt: Int) -> Int {
-        stagedKeyTiles(isHost: d.isHost) * kt * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
+        d.capabilities.stagedKeyTiles * kt * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
     }
 
     /// Whether a (query block, key tile) pair fits the device: each buffer within the largest
@@ -171,12 +181,14 @@ public enum TilePlanner {
         var buffers = [
             Buffer(name: "similarity tile", bytes: kt * kt * 4, count: 1),
             // Every feature is a query: its running candidates live for the whole run.
-            Buffer(name: "candidate scores + ids (all features)", bytes: max(p.keys, 1) * c * 4, count: d.isHost ? 2 : 4),
+            Buffer(name: "candidate scores + ids (all features)", bytes: max(p.keys, 1) * c * 4,
+                   count: d.capabilities.candidateBuffers),
         ]
-        if !d.isHost {
+        let streamed = d.capabilities.streamedTileBuffers
+        if streamed > 0 {
             buffers += [Buffer(name: "row tile", bytes: kt * stride * 4, count: 1),
-                        Buffer(name: "column tile", bytes: kt * stride * 4, count: 2),
-                        Buffer(name: "tile ids", bytes: kt * 4, count: 3)]
+                        Buffer(name: "column tile", bytes: kt * stride * 4, count: streamed),
+                        Buffer(name: "tile ids", bytes: kt * 4, count: streamed + 1)]
         }
         return buffers
     }
@@ -185,7 +197,7 @@ public enum TilePlanner {
         let buffers = allPairsBuffers(p, d, tile: tile)
         guard buffers.allSatisfy({ $0.bytes <= d.layout.maxAllocationBytes }) else { return false }
         // On the CPU the row tile is staged too: one more tile than the key tiles in flight.
-        let staging = (stagedKeyTiles(isHost: d.isHost) + 1) * tile * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
+        let staging = (d.capabilities.stagedKeyTiles + 1) * tile * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4
         return total(buffers) + (d.isHost ? staging : 0) <= d.memoryBytes
     }
 
@@ -198,7 +210,7 @@ public enum TilePlanner {
             tile = max(align, tile / 2 / align * align)
         }
         let smallest = allPairsBuffers(p, d, tile: align)
-        let staging = d.isHost ? (stagedKeyTiles(isHost: true) + 1) * align * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4 : 0
+        let staging = d.isHost ? (d.capabilities.stagedKeyTiles + 1) * align * roundUp(p.dimension, to: d.layout.dimensionAlignment) * 4 : 0
         throw tooSmall(p, d, bytes: total(smallest) + staging, largest: smallest.map(\.bytes).max()!)
     }
 
@@ -206,7 +218,7 @@ public enum TilePlanner {
         let buffers = allPairsBuffers(p, d, tile: tile)
         let stride = roundUp(p.dimension, to: d.layout.dimensionAlignment)
         return DevicePlan(id: d.id, queryBlock: tile, keyTile: tile, stride: stride, buffers: buffers,
-                          deviceBytes: total(buffers), stagingBytes: (stagedKeyTiles(isHost: d.isHost) + 1) * tile * stride * 4)
+                          deviceBytes: total(buffers), stagingBytes: (d.capabilities.stagedKeyTiles + 1) * tile * stride * 4)
     }
 
     static func tooSmall(_ p: Problem, _ d: Device, bytes: Int, largest: Int) -> SaegeoError {

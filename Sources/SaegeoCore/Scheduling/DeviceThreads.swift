@@ -1,23 +1,23 @@
 import Foundation
 
 /// Runs one worker per engine, each on its own thread (an engine is used by one thread at a
-/// time), and waits for all of them. The first error cancels the others and is rethrown.
+/// time), and waits for all of them; a single engine works on the calling thread. The first error
+/// cancels the others and is rethrown. Every workload runs its devices through here.
 enum DeviceThreads {
     /// An engine handed to its own thread.
-    struct Handle: @unchecked Sendable {
-        let engine: NeighborEngine
+    struct Handle: @unchecked Sendable {  // because an engine (a C handle holder) moves to exactly one thread
+        let engine: ComputeEngine
         let index: Int
     }
 
-    static func run(_ engines: [NeighborEngine], cancellation: Cancellation,
+    static func run(_ engines: [ComputeEngine], cancellation: Cancellation,
                     _ work: @escaping @Sendable (Handle) throws -> Void) throws {
         if engines.count == 1 {
             try work(Handle(engine: engines[0], index: 0))
             return
         }
         let group = DispatchGroup()
-        let lock = NSLock()
-        nonisolated(unsafe) var firstError: Error?
+        let firstError = Locked<Error?>(nil)
         for (index, engine) in engines.enumerated() {
             let handle = Handle(engine: engine, index: index)
             group.enter()
@@ -26,33 +26,41 @@ enum DeviceThreads {
                 do {
                     try work(handle)
                 } catch {
-                    lock.lock()
-                    if firstError == nil { firstError = error }
-                    lock.unlock()
+                    firstError.withLock { if $0 == nil { $0 = error } }
                     cancellation.cancel()
                 }
             }
         }
         group.wait()
-        if let firstError { throw firstError }
+        if let error = firstError.current { throw error }
     }
 }
 
-/// Hands out consecutive ranges of work to whichever device asks next, so faster devices take
-/// more: the balance follows their measured speed as the run goes.
-final class WorkQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
+/// Hands out consecutive ranges of work items to whichever device asks next, so faster devices
+/// take more: the balance follows their measured speed as the run goes.
+final class WorkQueue: Sendable {
+    private let next = Locked(0)
     let count: Int
 
     init(count: Int) { self.count = count }
 
     func take(_ size: Int) -> Range<Int>? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard next < count else { return nil }
-        let range = next..<min(count, next + max(1, size))
-        next = range.upperBound
-        return range
+        next.withLock { next in
+            guard next < count else { return nil }
+            let range = next..<min(count, next + max(1, size))
+            next = range.upperBound
+            return range
+        }
     }
+}
+
+/// One result per device thread, in device order.
+final class ResultSlots<Result: Sendable>: Sendable {
+    private let slots: Locked<[Result?]>
+
+    init(count: Int) { slots = Locked(Array(repeating: nil, count: count)) }
+
+    func set(_ index: Int, _ result: Result) { slots.withLock { $0[index] = result } }
+
+    var all: [Result] { slots.withLock { $0.compactMap { $0 } } }
 }

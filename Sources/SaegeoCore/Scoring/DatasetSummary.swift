@@ -28,7 +28,7 @@ public struct DatasetSummary: Sendable, Encodable {
 
     /// - Parameter nullSets: how many random sets of |toxic| live non-toxic features form the null.
     public static func compute(result: DatasetScorer.Result, proximity: [Float], decoder: FeatureMatrix, toxic: [Int],
-                               nullSets: Int, seed: UInt64, engines: [NeighborEngine], memoryBudget: Int?) throws -> DatasetSummary {
+                               nullSets: Int, seed: UInt64, engines: [ComputeEngine], memoryBudget: Int?) throws -> DatasetSummary {
         let samples = result.scores.count
         let meanScore = samples == 0 ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(samples)
         let observed = weightedMean(result.featureActivation, proximity)

@@ -2,11 +2,7 @@
 /// `pre = x' W_enc + b_enc` with `x' = (x - b_dec)` when the checkpoint subtracts b_dec and scaled
 /// when it scales inputs; then JumpReLU, ReLU or TopK.
 public struct SAEEncoder: Sendable {
-    public enum Activation: Sendable, Equatable {
-        case relu
-        case jumpReLU
-        case topK(Int)
-    }
+    public typealias Activation = EncoderActivation
 
     /// W_enc with one row per feature.
     public let weights: FeatureMatrix

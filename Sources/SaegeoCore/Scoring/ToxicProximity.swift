@@ -8,7 +8,7 @@ public enum ToxicProximity {
         public let nearestToxic: [Int]
     }
 
-    public static func compute(decoder: FeatureMatrix, toxic: [Int], engines: [NeighborEngine],
+    public static func compute(decoder: FeatureMatrix, toxic: [Int], engines: [ComputeEngine],
                                memoryBudget: Int? = nil) throws -> Result {
         let features = decoder.features
         let search = try NeighborSearch(dictionary: decoder, queries: Array(0..<features), keys: toxic, k: 1,

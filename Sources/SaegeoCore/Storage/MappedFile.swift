@@ -5,7 +5,7 @@ import Glibc
 
 /// A read-only memory map of a whole file. Opening a multi-gigabyte checkpoint costs nothing
 /// until pages are touched; the kernel pages them in and out as needed.
-public final class MappedFile: @unchecked Sendable {
+public final class MappedFile: @unchecked Sendable {  // because the mapping (a C handle) is read-only; its guard slot changes only in init and deinit
     public let path: String
     public let size: Int
     public let bytes: UnsafeRawBufferPointer

@@ -9,17 +9,16 @@ public struct NpzArchive: Sendable {
     public let file: MappedFile
     public let members: [Member]
 
-    public final class Member: @unchecked Sendable {
+    public final class Member: Sendable {
         public let name: String          // without ".npy"
         let method: Int                  // 0 stored, 8 deflated
         let dataRange: Range<Int>        // compressed bytes, absolute in the archive
         let uncompressedSize: Int
         let crc: UInt32
         let archive: MappedFile
-        private let lock = NSLock()
-        private var inflatedFile: MappedFile?
-        /// A stored member's actual CRC-32, once computed.
-        private var storedCRC: UInt32?
+        /// What the first use found: the inflated file of a deflated member, or a stored member's
+        /// actual CRC-32 (computed once). Held while a use is under way, so it happens once.
+        private let found = Locked<(inflatedFile: MappedFile?, storedCRC: UInt32?)>((nil, nil))
 
         init(name: String, method: Int, dataRange: Range<Int>, uncompressedSize: Int, crc: UInt32, archive: MappedFile) {
             self.name = name
@@ -76,24 +75,24 @@ public struct NpzArchive: Sendable {
         /// `header()`, so inspecting stays cheap); a deflated one is inflated (once) into a
         /// temporary file in `temporaryFolder` (default: TMPDIR, else /tmp).
         func data(temporaryFolder: String? = nil) throws -> (MappedFile, Int) {
-            lock.lock()
-            defer { lock.unlock() }
-            let header = try self.header()
-            if method == 0 {
-                try checkStoredCRC()
-                return (archive, dataRange.lowerBound + header.dataOffset)
+            try found.withLock { found in
+                let header = try self.header()
+                if method == 0 {
+                    try checkStoredCRC(&found.storedCRC)
+                    return (archive, dataRange.lowerBound + header.dataOffset)
+                }
+                if let inflatedFile = found.inflatedFile { return (inflatedFile, header.dataOffset) }
+                let folder = temporaryFolder ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+                let mapped = try inflate(in: folder)
+                found.inflatedFile = mapped
+                return (mapped, header.dataOffset)
             }
-            if let inflatedFile { return (inflatedFile, header.dataOffset) }
-            let folder = temporaryFolder ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-            let mapped = try inflate(in: folder)
-            inflatedFile = mapped
-            return (mapped, header.dataOffset)
         }
 
         /// Compares a stored member's bytes with the CRC-32 the archive records, once: the result
         /// is kept, so a multi-gigabyte member is read for it only the first time. Its pages are
         /// let go piece by piece, so the check does not leave the member resident.
-        private func checkStoredCRC() throws {
+        private func checkStoredCRC(_ storedCRC: inout UInt32?) throws {
             let actual: UInt32
             if let storedCRC {
                 actual = storedCRC

@@ -13,9 +13,9 @@ struct BackendCase: CustomStringConvertible, Sendable {
     /// Several devices at once (comma-separated ids), each with the settings above.
     var memoryBudget: Int? = nil
 
-    func makeEngines() throws -> [NeighborEngine] {
+    func makeEngines() throws -> [ComputeEngine] {
         try device.split(separator: ",").map { id in
-            if id == "cpu" { return BLASNeighborEngine(maxAllocationBytes: maxAllocation ?? .max) }
+            if id == "cpu" { return CPUEngine(maxAllocationBytes: maxAllocation ?? .max) }
             var overrides = self.overrides
             overrides.maxAllocationBytes = maxAllocation
             return try DeviceCatalog().engine(for: String(id), overrides: overrides, variant: variant)

@@ -1,10 +1,12 @@
 import Foundation
 
-/// The CPU engine: `cblas_sgemm` on tiles, then a top-k selection per query in Swift (a heap per
-/// query whose root is the score to beat), spread over the cores.
-public final class BLASNeighborEngine: NeighborEngine {
+/// The CPU engine: `cblas_sgemm` on tiles, each core multiplying its own part with a
+/// single-threaded product and reducing it while it is in cache: a top-k selection per query in
+/// Swift for similarity tiles (a heap per query whose root is the score to beat), per-sample sums
+/// for encoder tiles (CPUEngine+Encoder.swift).
+public final class CPUEngine: ComputeEngine {
     public let device: DeviceDescription
-    public let layout: TileLayout
+    public let capabilities: DeviceCapabilities
     public var configurationSummary: String {
         "OpenBLAS \(CBLAS.coreName), one single-threaded sgemm per core on \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
@@ -16,10 +18,19 @@ public final class BLASNeighborEngine: NeighborEngine {
     private var candidateScores: [Float] = []
     private var candidateIds: [Int32] = []
     private var similarities: [Float] = []
+    /// The encoder workload's chunk and tile (CPUEngine+Encoder.swift).
+    var encoder = EncoderState()
 
     public init(maxAllocationBytes: Int = Int.max) {
         device = Self.describe()
-        layout = TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes)
+        capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes)
+    }
+
+    /// Host memory, no alignment, each staged tile used before the next is filled, candidates
+    /// updated in place.
+    public static func capabilities(maxAllocationBytes: Int = Int.max) -> DeviceCapabilities {
+        DeviceCapabilities(layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
+                           buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0)
     }
 
     public static func describe() -> DeviceDescription {

@@ -1,19 +1,9 @@
 import Foundation
 
-/// One core's share of a chunk: its first sample and its sums (a class, so each core mutates its
-/// own part in place).
-final class AccumulatorPart: @unchecked Sendable {
-    let first: Int
-    var accumulators: SampleAccumulators
-
-    init(first: Int, accumulators: SampleAccumulators) {
-        self.first = first
-        self.accumulators = accumulators
-    }
-}
-
-/// Per-sample sums of one chunk of samples, in float64.
-struct SampleAccumulators: Sendable {
+/// Per-sample sums of one chunk of samples, in float64: what an encoder tile is reduced to
+/// (DESIGN.md: score = sum a p / sum a). `explain` > 0 also keeps each sample's features with the
+/// largest summed a p.
+public struct SampleAccumulators: Sendable {
     var numerator: [Double]
     var denominator: [Double]
     var active: [Int]
@@ -68,11 +58,12 @@ struct SampleAccumulators: Sendable {
             .map { ($0.feature, $0.activation) }
     }
 
-    /// ReLU / JumpReLU on one tile of pre-activations; features distinct per sample are counted
-    /// once however many of its tokens activate them.
-    mutating func add(_ pre: [Float], features: Range<Int>, encoder: SAEEncoder, proximity: [Float],
-                      sampleStarts: [Int], firstSample: Int, firstRow: Int) {
-        let width = features.count
+    /// ReLU / JumpReLU on one tile of pre-activations `pre` [chunk rows, tile width] (bias not yet
+    /// added); features distinct per sample are counted once however many of its tokens activate them.
+    mutating func add(_ pre: UnsafePointer<Float>, tile: EncoderTile, rowStarts: [Int]) {
+        let features = tile.features, width = features.count
+        let bias = tile.bias, proximity = tile.proximity, thresholds = tile.thresholds ?? []
+        let jump = tile.activation == .jumpReLU
         var seen = [Int](repeating: -1, count: width)
         var totals = [Double](repeating: 0, count: width)
         var sampleTotals = [Double](repeating: 0, count: explain > 0 ? width : 0)
@@ -86,15 +77,11 @@ struct SampleAccumulators: Sendable {
                     }
                 }
             }
-            for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
+            for row in rowStarts[s]..<rowStarts[s + 1] {
                 for j in 0..<width {
                     let f = features.lowerBound + j
-                    let value = pre[row * width + j] + encoder.bias[f]
-                    let a: Float
-                    switch encoder.activation {
-                    case .jumpReLU: a = value > encoder.thresholds![f] ? value : 0
-                    default: a = max(value, 0)
-                    }
+                    let value = pre[row * width + j] + bias[f]
+                    let a: Float = jump ? (value > thresholds[f] ? value : 0) : max(value, 0)
                     guard a > 0 else { continue }
                     numerator[s] += Double(a) * Double(proximity[f])
                     denominator[s] += Double(a)
@@ -107,17 +94,20 @@ struct SampleAccumulators: Sendable {
         for j in 0..<width where totals[j] > 0 { featureActivation[features.lowerBound + j, default: 0] += totals[j] }
     }
 
-    /// A tile reduced on a device: per-sample float32 sums added in float64.
-    mutating func add(_ sums: OpenCLScoreEngine.TileSums, features: Range<Int>, proximity: [Float]) {
+    /// A tile reduced on a device: per-sample float32 sums added in float64; `featureSums`
+    /// [samples, width] per-(sample, feature) activation sums, read back only to explain.
+    mutating func addDeviceSums(numerator sampleNumerators: [Float], denominator sampleDenominators: [Float],
+                                active sampleActive: [Int32], totals: [Float], featureSums: [Float]?,
+                                features: Range<Int>, proximity: [Float]) {
         for s in 0..<numerator.count {
-            numerator[s] += Double(sums.numerator[s])
-            denominator[s] += Double(sums.denominator[s])
-            active[s] += Int(sums.active[s])
+            numerator[s] += Double(sampleNumerators[s])
+            denominator[s] += Double(sampleDenominators[s])
+            active[s] += Int(sampleActive[s])
         }
-        for j in 0..<features.count where sums.totals[j] > 0 {
-            featureActivation[features.lowerBound + j, default: 0] += Double(sums.totals[j])
+        for j in 0..<features.count where totals[j] > 0 {
+            featureActivation[features.lowerBound + j, default: 0] += Double(totals[j])
         }
-        if let featureSums = sums.featureSums, explain > 0 {
+        if let featureSums, explain > 0 {
             for s in 0..<numerator.count {
                 for j in 0..<features.count where featureSums[s * features.count + j] > 0 {
                     consider(sample: s, feature: features.lowerBound + j, activation: Double(featureSums[s * features.count + j]),
@@ -128,10 +118,12 @@ struct SampleAccumulators: Sendable {
     }
 
     /// TopK: the K largest relu(pre) of each token, gathered over all tiles.
-    mutating func add(_ state: TopKState, proximity: [Float], sampleStarts: [Int], firstSample: Int, firstRow: Int) {
+    /// `rowStarts` are this part's samples' rows in the chunk (s from 0).
+    mutating func add(_ state: TopKState, proximity: [Float], rowStarts: ArraySlice<Int>) {
+        let base = rowStarts.startIndex
         for s in 0..<numerator.count {
             var sums: [Int32: Double] = [:]
-            for row in (sampleStarts[firstSample + s] - firstRow)..<(sampleStarts[firstSample + s + 1] - firstRow) {
+            for row in rowStarts[base + s]..<rowStarts[base + s + 1] {
                 for slot in 0..<state.k {
                     let f = state.ids[row * state.k + slot], value = state.values[row * state.k + slot]
                     guard f >= 0, value > 0 else { continue }

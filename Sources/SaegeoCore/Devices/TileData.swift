@@ -67,30 +67,3 @@ public struct TileLayout: Sendable, Equatable {
         self.maxAllocationBytes = maxAllocationBytes
     }
 }
-
-/// One device's part of a neighbour search: float32 similarities of tiles of unit rows, keeping
-/// the best `candidates` keys of each query (itself excluded). Engines only choose candidates;
-/// the exact ranking happens on the host (ExactRanking). An engine is used by one thread at a time.
-public protocol NeighborEngine: AnyObject {
-    var device: DeviceDescription { get }
-    var layout: TileLayout { get }
-    /// A short description of how the engine computes, for the summary line.
-    var configurationSummary: String { get }
-
-    // Queries against keys: a block of queries meets a stream of key tiles. `addKeys` may return
-    // before the tile is used; the engine keeps `keys.values` alive until then.
-    func beginQueries(_ queries: UnitRows, candidates: Int) throws
-    func addKeys(_ keys: UnitRows) throws
-    func finishQueries() throws -> CandidateLists
-
-    // All pairs: the candidates of all `features` positions live on the engine for the whole run.
-    // A pair tile updates the rows' candidates and, unless it is on the diagonal (the same tile,
-    // same offset), the columns' candidates too: each pair of tiles is computed once.
-    func beginAllPairs(features: Int, candidates: Int) throws
-    func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws
-    func finishAllPairs() throws -> CandidateLists
-}
-
-extension NeighborEngine {
-    public var isHost: Bool { device.backend == .blas }
-}

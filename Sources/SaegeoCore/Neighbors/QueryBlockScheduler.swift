@@ -5,7 +5,7 @@ struct QueryBlockScheduler {
     let liveKeys: [Int32]
     let queryRows: [Int]
 
-    func run(on engines: [NeighborEngine], progress: (@Sendable (ProgressReport) -> Void)?) throws -> Double {
+    func run(on engines: [ComputeEngine], progress: (@Sendable (ProgressReport) -> Void)?) throws -> Double {
         let context = self.context, liveKeys = self.liveKeys, queryRows = self.queryRows
         let plans = context.plan.devices
         // Several devices: blocks small enough that every device gets a share of the queries.
@@ -19,9 +19,10 @@ struct QueryBlockScheduler {
         let d = Double(context.dictionary.dimension)
         try DeviceThreads.run(engines, cancellation: context.cancellation) { handle in
             let engine = handle.engine, plan = plans[handle.index]
-            let stager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout,
-                                     buffers: TilePlanner.stagedKeyTiles(isHost: engine.isHost))
-            let queryStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout, buffers: 1)
+            let layout = engine.capabilities.layout
+            let stager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout,
+                                    buffers: engine.capabilities.stagedKeyTiles)
+            let queryStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout, buffers: 1)
             while let block = work.take(min(plan.queryBlock, share)) {
                 try context.cancellation.check()
                 let rows = Array(queryRows[block])

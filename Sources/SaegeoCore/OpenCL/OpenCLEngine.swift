@@ -1,12 +1,13 @@
-/// The OpenCL engine. Per tile, the similarity kernel writes a tile of S and the top-k kernel
-/// merges it into each query's running candidates, which stay on the device until the end.
+/// The OpenCL engine. Per similarity tile, the similarity kernel writes a tile of S and the top-k
+/// kernel merges it into each query's running candidates, which stay on the device until the end.
+/// Encoder tiles: OpenCLEngine+Encoder.swift.
 ///
 /// Key tiles stream through two device buffers: a tile's copy runs on the transfer queue while the
 /// previous tile's kernels run on the compute queue, ordered by events. The host waits only before
 /// reusing a buffer, so it prepares the next tile while the device works.
-public final class OpenCLNeighborEngine: NeighborEngine {
+public final class OpenCLEngine: ComputeEngine {
     public let device: DeviceDescription
-    public let layout: TileLayout
+    public let capabilities: DeviceCapabilities
     public let configuration: KernelConfiguration
     /// Where the configuration came from, when `saegeo tune` chose it.
     public let tunedFrom: String?
@@ -14,9 +15,11 @@ public final class OpenCLNeighborEngine: NeighborEngine {
         "OpenCL kernels \(configuration)" + (tunedFrom.map { " (tuned, from \($0))" } ?? "")
     }
 
-    private let context: OpenCLContext
-    private let compute: OpenCLQueue
-    private let transfer: OpenCLQueue
+    let resources: OpenCLDeviceResources
+    let buffers: OpenCLBufferPool
+    private var context: OpenCLContext { resources.context }
+    var compute: OpenCLQueue { resources.compute }
+    private var transfer: OpenCLQueue { resources.transfer }
     private let limits: DeviceLimits
     private var program: (candidates: Int, similarity: OpenCLKernel, topk: OpenCLKernel, copy: OpenCLKernel)?
 
@@ -43,15 +46,19 @@ public final class OpenCLNeighborEngine: NeighborEngine {
     }
     private var slots = [Slot(), Slot()]
     private var tileCount = 0
-    private var similarities: OpenCLBuffer?
+    /// The encoder workload's chunk and tile (OpenCLEngine+Encoder.swift).
+    var encoder = EncoderState()
 
     /// - Parameters:
     ///   - overrides: limits to impose below the device's own (GPU-like limits on PoCL in tests).
     ///   - variant: force a kernel variant; by default GPUs stage tiles in local memory, CPUs do not.
     ///   - tuning: the cache of `saegeo tune`; its configuration for this device is used unless a
     ///     variant is forced.
-    public init(device: OpenCLDevice, id: String, overrides: LimitOverrides = .init(),
-                variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws {
+    init(resources: OpenCLDeviceResources, overrides: LimitOverrides = .init(),
+         variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws {
+        self.resources = resources
+        buffers = OpenCLBufferPool(resources)
+        let device = resources.device
         limits = device.limits.lowered(to: overrides)
         if variant == nil, let tuned = tuning?.configuration(for: device, limits: limits) {
             configuration = tuned
@@ -60,24 +67,27 @@ public final class OpenCLNeighborEngine: NeighborEngine {
             configuration = try KernelConfiguration.choose(for: limits, kind: device.deviceType, variant: variant)
             tunedFrom = nil
         }
-        context = try OpenCLContext(device: device)
-        compute = try context.queue()
-        transfer = try context.queue()
         self.device = DeviceDescription(
-            id: id, name: device.name, vendor: device.vendor, type: device.deviceType, backend: .opencl,
+            id: device.id, name: device.name, vendor: device.vendor, type: device.deviceType, backend: .opencl,
             globalMemoryBytes: limits.globalMemoryBytes, maxAllocationBytes: limits.maxAllocationBytes,
             computeUnits: device.computeUnits, driverVersion: device.driverVersion)
-        layout = TileLayout(rowAlignment: configuration.rowAlignment, dimensionAlignment: configuration.sliceOfD,
-                            maxAllocationBytes: limits.maxAllocationBytes)
+        capabilities = Self.capabilities(layout: TileLayout(rowAlignment: configuration.rowAlignment,
+                                                            dimensionAlignment: configuration.sliceOfD,
+                                                            maxAllocationBytes: limits.maxAllocationBytes))
+    }
+
+    /// Device memory; key tiles staged three at a time (filling, copying, computing) and streamed
+    /// through two device buffers; candidates merged from one copy into the other.
+    public static func capabilities(layout: TileLayout) -> DeviceCapabilities {
+        DeviceCapabilities(layout: layout, buffersInHostMemory: false, stagedKeyTiles: 3, candidateBuffers: 4,
+                           streamedTileBuffers: 2)
     }
 
     /// Builds the kernels for this candidate count (a compile-time constant of the top-k kernel),
     /// once per engine and count. The build log of a failure travels in the error.
     private func kernels(candidates: Int) throws -> (similarity: OpenCLKernel, topk: OpenCLKernel, copy: OpenCLKernel) {
         if let program, program.candidates == candidates { return (program.similarity, program.topk, program.copy) }
-        let source = EmbeddedKernels.sources["similarity.cl"]! + "\n" + EmbeddedKernels.sources["topk.cl"]!
-        let built = try context.program(source: source,
-                                        options: "-cl-std=CL1.2 " + configuration.compilerDefines(candidates: candidates))
+        let built = try resources.program(["similarity.cl", "topk.cl"], options: configuration.compilerDefines(candidates: candidates))
         let similarity = try built.kernel("similarity_tile")
         let topk = try built.kernel("topk_merge")
         let copy = try built.kernel("copy_candidates")
@@ -122,8 +132,8 @@ public final class OpenCLNeighborEngine: NeighborEngine {
     private func setRowTile(_ tile: UnitRows, offset: Int) throws {
         if let rowTile, rowTile.offset == offset, rowTile.rows == tile.rows { return }
         try compute.finish()
-        let values = try context.buffer(bytes: tile.values.count * 4, label: "row tile")
-        let ids = try context.buffer(bytes: max(1, tile.rows) * 4, label: "row ids")
+        let values = try buffers.buffer("row tile", atLeast: tile.values.count * 4)
+        let ids = try buffers.buffer("row ids", atLeast: max(1, tile.rows) * 4)
         try tile.values.withUnsafeBytes { _ = try compute.write(values, from: $0, blocking: true) }
         try tile.ids.withUnsafeBytes { _ = try compute.write(ids, from: $0, blocking: true) }
         rowTile = (offset, tile.rows, tile.capacity, values, ids)
@@ -152,13 +162,9 @@ public final class OpenCLNeighborEngine: NeighborEngine {
         return (slot.values!, slot.ids!, [valuesReady, idsReady], index)
     }
 
-    private func similarityBuffer(bytes: Int) throws -> OpenCLBuffer {
-        if let similarities, similarities.bytes >= bytes { return similarities }
-        try compute.finish()
-        similarities = nil
-        let buffer = try context.buffer(bytes: bytes, label: "similarity tile")
-        similarities = buffer
-        return buffer
+    /// The tile of S (also the encoder's pre-activation tile): one buffer, kept and grown.
+    func similarityBuffer(bytes: Int) throws -> OpenCLBuffer {
+        try buffers.buffer("similarity tile", atLeast: bytes)
     }
 
     /// S = rows . columnsᵀ for the row tile and a streamed tile; returns the kernel's event.
@@ -166,11 +172,11 @@ public final class OpenCLNeighborEngine: NeighborEngine {
         guard let rowTile, let candidates else { preconditionFailure("no row tile") }
         let c = configuration
         let s = try similarityBuffer(bytes: rowTile.capacity * columns.capacity * 4)
+        let launch = c.similarityLaunch(rows: rowTile.capacity, columns: columns.capacity)
         try compute.run(try kernels(candidates: candidates.perRow).similarity,
                         [.buffer(rowTile.values), .buffer(values), .buffer(s),
                          .int32(Int32(columns.stride)), .int32(Int32(columns.capacity))],
-                        global: [columns.capacity / c.register, rowTile.capacity / c.register],
-                        local: [c.tile / c.register, c.tile / c.register], after: ready)
+                        global: launch.global, local: launch.local, after: ready)
         return s
     }
 

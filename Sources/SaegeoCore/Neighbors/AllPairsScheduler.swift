@@ -7,7 +7,7 @@ struct AllPairsScheduler {
     let liveKeys: [Int32]
     let queryRows: [Int]
 
-    func run(on engines: [NeighborEngine], progress: (@Sendable (ProgressReport) -> Void)?) throws -> Double {
+    func run(on engines: [ComputeEngine], progress: (@Sendable (ProgressReport) -> Void)?) throws -> Double {
         let context = self.context, liveKeys = self.liveKeys
         let tile = context.plan.devices[0].keyTile
         let tiles = stride(from: 0, to: liveKeys.count, by: tile).map { $0..<min(liveKeys.count, $0 + tile) }
@@ -15,18 +15,19 @@ struct AllPairsScheduler {
         let counter = ProgressCounter(total: tiles.count * (tiles.count + 1) / 2, report: progress)
         let work = WorkQueue(count: tiles.count)
         let d = Double(context.dictionary.dimension)
-        let results = ResultSlots(count: engines.count)
+        let results = ResultSlots<CandidateLists>(count: engines.count)
         // Tiles prepared once for the whole run when the plan has room for them.
         let resident: [UnitRows]? = context.plan.keepsTilesResident
-            ? tiles.map { context.norms.unitRows(liveKeys[$0], of: context.dictionary, layout: engines[0].layout) }
+            ? tiles.map { context.norms.unitRows(liveKeys[$0], of: context.dictionary, layout: engines[0].capabilities.layout) }
             : nil
         if resident != nil { context.dictionary.releaseAllPages() }
         try DeviceThreads.run(engines, cancellation: context.cancellation) { handle in
             let engine = handle.engine
             try engine.beginAllPairs(features: liveKeys.count, candidates: candidates)
-            let rowStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout, buffers: 1)
-            let columnStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: engine.layout,
-                                     buffers: TilePlanner.stagedKeyTiles(isHost: engine.isHost))
+            let layout = engine.capabilities.layout
+            let rowStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout, buffers: 1)
+            let columnStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout,
+                                          buffers: engine.capabilities.stagedKeyTiles)
             func tile(_ index: Int, _ stager: TileStager) -> UnitRows {
                 resident?[index] ?? stager.tile(liveKeys[tiles[index]])
             }
@@ -63,25 +64,3 @@ struct AllPairsScheduler {
         return counter.flopsDone
     }
 }
-
-/// One result per device thread.
-final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [CandidateLists?]
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ lists: CandidateLists) {
-        lock.lock()
-        slots[index] = lists
-        lock.unlock()
-    }
-
-    var all: [CandidateLists] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.compactMap { $0 }
-    }
-}
-
-import Foundation

@@ -1,0 +1,52 @@
+/// The one interface through which every workload reaches a device. Both backends implement all
+/// of it; workloads (neighbour search, scoring) are written once against it and know nothing of
+/// OpenCL or OpenBLAS. An engine is used by one thread at a time.
+///
+/// Two kinds of tile run on it:
+/// - similarity tiles with candidate selection: unit rows against unit rows, keeping the best
+///   `candidates` keys of each query (itself excluded). Engines only choose candidates; the exact
+///   ranking happens on the host (ExactRanking). The keys may come from any dictionary of the same
+///   dimension, since the engine sees only rows and ids.
+/// - encoder tiles with per-sample reductions: a chunk of activation rows times a tile of encoder
+///   features, activated and reduced at once to the sums a `SampleAccumulators` asks for, so that
+///   the [rows, d_sae] activations never exist. A new per-feature or per-sample statistic is a new
+///   field of the accumulators, not a new path through the engines.
+public protocol ComputeEngine: AnyObject {
+    var device: DeviceDescription { get }
+    /// What the engine can run and the buffers it keeps, as the planner reads them.
+    var capabilities: DeviceCapabilities { get }
+    /// A short description of how the engine computes, for the summary line.
+    var configurationSummary: String { get }
+
+    // MARK: similarity tiles: queries against keys
+    // A block of queries meets a stream of key tiles. `addKeys` may return before the tile is
+    // used; the engine keeps `keys.values` alive until then.
+    func beginQueries(_ queries: UnitRows, candidates: Int) throws
+    func addKeys(_ keys: UnitRows) throws
+    func finishQueries() throws -> CandidateLists
+
+    // MARK: similarity tiles: all pairs
+    // The candidates of all `features` positions live on the engine for the whole run. A pair
+    // tile updates the rows' candidates and, unless it is on the diagonal (the same tile, same
+    // offset), the columns' candidates too: each pair of tiles is computed once.
+    func beginAllPairs(features: Int, candidates: Int) throws
+    func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws
+    func finishAllPairs() throws -> CandidateLists
+
+    // MARK: encoder tiles
+    /// The chunk of activation rows the following tiles multiply.
+    func setActivations(_ chunk: ActivationChunk) throws
+    /// The encoder features the following reductions use (kept until the next call).
+    func loadEncoderTile(_ tile: EncoderTile) throws
+    /// Activates the loaded tile over the chunk (ReLU or JumpReLU) and adds its per-sample sums
+    /// into `sums`, whose samples are the chunk's.
+    func reduceEncoderTile(into sums: inout SampleAccumulators) throws
+    /// The loaded tile's pre-activations without bias, [rows, tile width]: TopK selects across
+    /// every tile of a token, on the host.
+    func encoderPreActivations() throws -> [Float]
+}
+
+extension ComputeEngine {
+    /// Whether the engine's buffers are host memory (the CPU engine).
+    public var isHost: Bool { capabilities.buffersInHostMemory }
+}

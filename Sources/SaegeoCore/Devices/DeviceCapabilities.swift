@@ -1,0 +1,30 @@
+/// What a device can do and what it keeps while doing it, declared by its engine: the planner
+/// sizes tiles from these figures, never from the backend's kind.
+public struct DeviceCapabilities: Sendable, Equatable {
+    public enum Workload: String, Sendable, CaseIterable { case similarity, encoder }
+
+    public var workloads: Set<Workload>
+    public var layout: TileLayout
+    /// The engine computes in host memory (the CPU engine): its buffers and the host's staged
+    /// tiles count against the same memory, and tiles are read where they lie.
+    public var buffersInHostMemory: Bool
+    /// Key tiles the host prepares at once for this engine: for a separate device one being
+    /// filled, one being copied, one computing; the CPU uses each tile before the next is filled.
+    public var stagedKeyTiles: Int
+    /// Buffers of running candidates (scores and ids, each one buffer): 2 when they are updated in
+    /// place, 4 when a merge reads one copy and writes the other.
+    public var candidateBuffers: Int
+    /// Device buffers for streamed key tiles, so that a tile's copy overlaps the previous tile's
+    /// kernels (0 when the engine reads the host's tiles in place).
+    public var streamedTileBuffers: Int
+
+    public init(workloads: Set<Workload> = Set(Workload.allCases), layout: TileLayout, buffersInHostMemory: Bool,
+                stagedKeyTiles: Int, candidateBuffers: Int, streamedTileBuffers: Int) {
+        self.workloads = workloads
+        self.layout = layout
+        self.buffersInHostMemory = buffersInHostMemory
+        self.stagedKeyTiles = stagedKeyTiles
+        self.candidateBuffers = candidateBuffers
+        self.streamedTileBuffers = streamedTileBuffers
+    }
+}

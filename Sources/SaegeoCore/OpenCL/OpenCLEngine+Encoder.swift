@@ -1,0 +1,126 @@
+/// Encoder tiles on an OpenCL device: the similarity kernel multiplies the chunk of token rows by
+/// a tile of encoder rows (pre-activations without bias), and `score_tile` reduces them to
+/// per-sample sums on the device; only those sums travel back. TopK reads the pre-activation tile
+/// back and selects on the host (its selection spans every tile of a token). Every buffer is kept
+/// by name in the device's resources and reused from chunk to chunk and tile to tile.
+extension OpenCLEngine {
+    /// The chunk and tile the encoder workload is on.
+    struct EncoderState {
+        var rows = 0
+        var rowCapacity = 0
+        var rowBuffer: OpenCLBuffer?
+        /// The tile's weights, biases, thresholds and proximities on the device.
+        var tileBuffers: [OpenCLBuffer] = []
+        var rowStarts: [Int] = []
+        var tile: EncoderTile?
+        var tileCapacity = 0
+        var stride = 0
+        /// The encoder's kernels, built for one activation (a compile-time constant).
+        var kernels: (activation: EncoderActivation, similarity: OpenCLKernel, scoreTile: OpenCLKernel,
+                      featureTotals: OpenCLKernel)?
+    }
+
+    /// The kernels of the encoder for this activation, made once per engine (a kernel's
+    /// arguments are its own: engines never share one).
+    private func encoderKernels(_ activation: EncoderActivation) throws
+        -> (similarity: OpenCLKernel, scoreTile: OpenCLKernel, featureTotals: OpenCLKernel) {
+        if let made = encoder.kernels, made.activation == activation { return (made.similarity, made.scoreTile, made.featureTotals) }
+        let program = try resources.program(["similarity.cl", "encode.cl"],
+                                            options: configuration.compilerDefines(candidates: 1)
+                                                + " -DACTIVATION=\(activation == .jumpReLU ? 1 : 0) -DSCORE_GROUP=\(configuration.topkGroup)")
+        let made = (activation, try program.kernel("similarity_tile"), try program.kernel("score_tile"),
+                    try program.kernel("feature_totals"))
+        encoder.kernels = made
+        return (made.1, made.2, made.3)
+    }
+
+    /// Uploads `values` (blocking) into the buffer kept under `name`.
+    private func upload<T>(_ values: [T], _ name: String) throws -> OpenCLBuffer {
+        let buffer = try buffers.buffer(name, atLeast: max(1, values.count) * MemoryLayout<T>.stride)
+        try values.withUnsafeBytes { _ = try compute.write(buffer, from: $0, blocking: true) }
+        return buffer
+    }
+
+    private func download<T: Numeric>(_ buffer: OpenCLBuffer, count: Int, as: T.Type) throws -> [T] {
+        var values = [T](repeating: 0, count: count)
+        try values.withUnsafeMutableBytes { try compute.read(buffer, into: $0) }
+        return values
+    }
+
+    public func setActivations(_ chunk: ActivationChunk) throws {
+        let stride = roundUp(chunk.dimension, to: configuration.sliceOfD)
+        let capacity = roundUp(max(chunk.rows, 1), to: configuration.rowAlignment)
+        var padded = [Float](repeating: 0, count: capacity * stride)
+        for r in 0..<chunk.rows {
+            for i in 0..<chunk.dimension { padded[r * stride + i] = chunk.values[r * chunk.dimension + i] }
+        }
+        encoder.rowBuffer = try upload(padded, "activation rows")
+        encoder.rows = chunk.rows
+        encoder.rowCapacity = capacity
+        encoder.rowStarts = chunk.rowStarts
+        encoder.stride = stride
+    }
+
+    public func loadEncoderTile(_ tile: EncoderTile) throws {
+        let stride = roundUp(tile.weights.dimension, to: configuration.sliceOfD)
+        let capacity = roundUp(max(tile.features.count, 1), to: configuration.rowAlignment)
+        let weights = try upload(tile.featureRows(stride: stride, capacity: capacity), "encoder tile")
+        tile.weights.releasePages(ofFeatures: tile.features)
+        encoder.tileBuffers = [weights, try upload(Array(tile.bias[tile.features]), "encoder bias"),
+                               try upload(Array((tile.thresholds ?? tile.bias)[tile.features]), "thresholds"),
+                               try upload(Array(tile.proximity[tile.features]), "proximity")]
+        encoder.tile = tile
+        encoder.tileCapacity = capacity
+    }
+
+    /// S = rows . tileᵀ into the kept similarity buffer.
+    private func multiply(_ tile: EncoderTile) throws -> OpenCLBuffer {
+        let s = try similarityBuffer(bytes: encoder.rowCapacity * encoder.tileCapacity * 4)
+        let launch = configuration.similarityLaunch(rows: encoder.rowCapacity, columns: encoder.tileCapacity)
+        try compute.run(try encoderKernels(tile.activation).similarity,
+                        [.buffer(encoder.rowBuffer!), .buffer(encoder.tileBuffers[0]), .buffer(s),
+                         .int32(Int32(encoder.stride)), .int32(Int32(encoder.tileCapacity))],
+                        global: launch.global, local: launch.local)
+        return s
+    }
+
+    public func encoderPreActivations() throws -> [Float] {
+        guard let tile = encoder.tile else { preconditionFailure("activations and tile first") }
+        let s = try multiply(tile)
+        let padded = try download(s, count: encoder.rowCapacity * encoder.tileCapacity, as: Float.self)
+        let width = tile.features.count
+        var out = [Float](repeating: 0, count: encoder.rows * width)
+        for r in 0..<encoder.rows {
+            for j in 0..<width { out[r * width + j] = padded[r * encoder.tileCapacity + j] }
+        }
+        return out
+    }
+
+    public func reduceEncoderTile(into sums: inout SampleAccumulators) throws {
+        guard let tile = encoder.tile else { preconditionFailure("activations and tile first") }
+        let samples = encoder.rowStarts.count - 1, width = tile.features.count, group = configuration.topkGroup
+        guard samples > 0 else { return }
+        let s = try multiply(tile)
+        let starts = try upload(encoder.rowStarts.map { Int32($0) }, "sample starts")
+        let numerator = try buffers.buffer("numerators", atLeast: samples * 4)
+        let denominator = try buffers.buffer("denominators", atLeast: samples * 4)
+        let active = try buffers.buffer("active counts", atLeast: samples * 4)
+        let featureSums = try buffers.buffer("feature sums", atLeast: max(1, samples * width) * 4)
+        let totals = try buffers.buffer("feature totals", atLeast: max(1, width) * 4)
+        let kernels = try encoderKernels(tile.activation)
+        try compute.run(kernels.scoreTile,
+                        [.buffer(s), .int32(Int32(encoder.tileCapacity)), .int32(Int32(width)),
+                         .buffer(encoder.tileBuffers[1]), .buffer(encoder.tileBuffers[2]), .buffer(encoder.tileBuffers[3]),
+                         .buffer(starts),
+                         .buffer(numerator), .buffer(denominator), .buffer(active), .buffer(featureSums)],
+                        global: [samples * group], local: [group])
+        try compute.run(kernels.featureTotals, [.buffer(featureSums), .int32(Int32(samples)), .int32(Int32(width)), .buffer(totals)],
+                        global: [roundUp(width, to: 64)], local: [])
+        sums.addDeviceSums(numerator: try download(numerator, count: samples, as: Float.self),
+                           denominator: try download(denominator, count: samples, as: Float.self),
+                           active: try download(active, count: samples, as: Int32.self),
+                           totals: try download(totals, count: width, as: Float.self),
+                           featureSums: sums.explain > 0 ? try download(featureSums, count: samples * width, as: Float.self) : nil,
+                           features: tile.features, proximity: tile.proximity)
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import Testing
+
+/// Rules of the house for the sources, checked by reading them as text (no compiler involved), so
+/// that the picture in DESIGN.md stays true as the code changes:
+/// 1. the folders of Sources/SaegeoCore do not depend on each other in a cycle (the files at its
+///    top level form the folder "root", which everybody may use and which is left out);
+/// 2. no file of Sources/SaegeoCore is over 300 lines unless `longFiles` says why;
+/// 3. OpenCL is called only from SaegeoCore/OpenCL/, and `clCreateContext` appears in one file;
+/// 4. OpenBLAS (`cblas_`, `openblas_`) is called only from SaegeoCore/BLAS/ (or CPU/);
+/// 5. every `@unchecked Sendable` in Sources/ says why: a `//` comment on its line, or the comment
+///    block ending on the line just above it, contains "because", "C handle" or "lock".
+/// Only code is matched: comments and string literals are blanked first (`codeOnly`).
+struct ArchitectureTests {
+    /// Files of Sources/SaegeoCore allowed over `lineLimit` (path under SaegeoCore -> one-line reason).
+    static let longFiles: [String: String] = [
+        "Storage/StrictJSON.swift": "one parser (lexer, values, the limits a hostile header meets): splitting it would scatter one grammar",
+    ]
+    static let lineLimit = 300
+
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let core = repository.appendingPathComponent("Sources/SaegeoCore")
+    static let sources = SourceFile.all(under: repository.appendingPathComponent("Sources"))
+    static let coreFiles = sources.filter { $0.path.hasPrefix("Sources/SaegeoCore/") }
+
+    @Test("the sources are found (else every rule below would pass on nothing)")
+    func sourcesAreFound() {
+        #expect(Self.coreFiles.count > 10, "No Swift files found under \(Self.core.path)")
+    }
+
+    @Test("the folders of SaegeoCore depend on each other without cycles")
+    func noFolderCycles() {
+        // Who declares each top-level name. Private ones cannot be used from another file.
+        var declaringFolders: [String: Set<String>] = [:]
+        for file in Self.coreFiles where file.folder != "root" {
+            var depth = 0
+            for line in file.code {
+                // Only at brace depth 0: a type's members and nested types are not top-level names.
+                if depth == 0, let declaration = line.firstMatch(of: #/
+                    ^ \s* (?: @\w+ (?: \( [^)]* \) )? \s+ )*    # attributes
+                    (?<modifiers> (?: (?: public|package|internal|private|fileprivate|final|open|indirect|nonisolated) \s+ )* )
+                    (?: class|struct|enum|protocol|actor|typealias|func ) \s+ (?<name> \w+ )
+                    /#), !declaration.modifiers.contains("private") {
+                    declaringFolders[String(declaration.name), default: []].insert(file.folder)
+                }
+                depth += line.filter { $0 == "{" }.count - line.filter { $0 == "}" }.count
+            }
+        }
+        // uses[a][b]: the (file, name) pairs by which folder a uses folder b, first use of each name.
+        var uses: [String: [String: [(file: String, name: String)]]] = [:]
+        for file in Self.coreFiles where file.folder != "root" {
+            for name in file.mentionedNames() {
+                for folder in declaringFolders[name, default: []] where folder != file.folder
+                    && !(uses[file.folder]?[folder]?.contains { $0.name == name } ?? false) {
+                    uses[file.folder, default: [:]][folder, default: []].append((file.path, name))
+                }
+            }
+        }
+        // Strongly connected components: folders that reach each other. Few folders, so plain searches.
+        func reachable(from start: String) -> Set<String> {
+            var seen: Set<String> = [], stack = [start]
+            while let folder = stack.popLast() {
+                for next in uses[folder, default: [:]].keys where seen.insert(next).inserted { stack.append(next) }
+            }
+            return seen
+        }
+        let reach = Dictionary(uniqueKeysWithValues: uses.keys.map { ($0, reachable(from: $0)) })
+        var report: [String] = [], placed: Set<String> = []
+        for folder in uses.keys.sorted() where !placed.contains(folder) && reach[folder]!.contains(folder) {
+            let cycle = uses.keys.filter { reach[folder]!.contains($0) && reach[$0]!.contains(folder) }.sorted()
+            placed.formUnion(cycle)
+            report.append("cycle among \(cycle.joined(separator: ", ")):")
+            for a in cycle {
+                for b in cycle where b != a {
+                    guard let examples = uses[a]?[b] else { continue }
+                    let named = examples.map { "\($0.name) (\($0.file.dropFirst("Sources/SaegeoCore/".count)))" }
+                    report.append("  \(a) -> \(b): \(named.joined(separator: ", "))")
+                }
+            }
+            let mutual = cycle.flatMap { a in
+                cycle.filter { a < $0 && uses[a]?[$0] != nil && uses[$0]?[a] != nil }.map { "\(a) <-> \($0)" }
+            }
+            if !mutual.isEmpty { report.append("  mutual pairs: \(mutual.joined(separator: ", "))") }
+        }
+        if !report.isEmpty {
+            Issue.record("""
+                Folders of Sources/SaegeoCore that depend on each other, with the names used (and where first):
+                \(report.joined(separator: "\n"))
+                """)
+        }
+    }
+
+    @Test("no file of SaegeoCore is over 300 lines unless the allow-list says why")
+    func smallFiles() {
+        let tooLong = Self.coreFiles.filter { $0.lines.count > Self.lineLimit && Self.longFiles[$0.pathInCore] == nil }
+        if !tooLong.isEmpty {
+            Issue.record("""
+                Over \(Self.lineLimit) lines (split by concept, or add to longFiles with a reason):
+                \(tooLong.map { "\($0.path): \($0.lines.count) lines" }.joined(separator: "\n"))
+                """)
+        }
+        // An allow-list entry that no longer applies should go, so the list only ever shrinks.
+        let stale = Self.longFiles.filter { entry in
+            entry.value.isEmpty || !Self.coreFiles.contains { $0.pathInCore == entry.key && $0.lines.count > Self.lineLimit }
+        }
+        #expect(stale.keys.sorted() == [], "longFiles entries without a reason, or for a file gone or short now")
+    }
+
+    @Test("OpenCL is called only from OpenCL/, and one file creates contexts")
+    func openCLStaysInOneFolder() {
+        let creators = Self.coreFiles.filter { $0.codeText.contains(#/\bclCreateContext\b/#) }
+        #expect(creators.count == 1, "clCreateContext should appear in exactly one file, not in \(creators.count): \(creators.map(\.path))")
+        let calls = Self.hits(Self.coreFiles.filter { $0.folder != "OpenCL" }, #/(?:^|[^.\w])cl[A-Z]\w*\s*\(/#)
+        if !calls.isEmpty { Issue.record("OpenCL calls outside Sources/SaegeoCore/OpenCL/:\n\(calls.joined(separator: "\n"))") }
+    }
+
+    @Test("OpenBLAS is called only from BLAS/ (or CPU/, its new name)")
+    func openBLASStaysInOneFolder() {
+        let allowed = ["BLAS", "CPU"].filter { FileManager.default.fileExists(atPath: Self.core.appendingPathComponent($0).path) }
+        #expect(!allowed.isEmpty, "Neither Sources/SaegeoCore/BLAS nor Sources/SaegeoCore/CPU exists")
+        let calls = Self.hits(Self.coreFiles.filter { !allowed.contains($0.folder) }, #/\b(?:cblas|openblas)_\w*/#)
+        if !calls.isEmpty {
+            Issue.record("""
+                OpenBLAS calls outside Sources/SaegeoCore/\(allowed.joined(separator: " or ")):
+                \(calls.joined(separator: "\n"))
+                """)
+        }
+    }
+
+    @Test("every @unchecked Sendable says why it is safe")
+    func uncheckedSendableIsExplained() {
+        var unexplained: [String] = []
+        for file in Self.sources {
+            for (index, line) in file.code.enumerated() where line.contains("@unchecked") && line.contains(#/@unchecked\s+Sendable/#) {
+                // The comment on the line itself (what is written after its last byte of code: the two
+                // texts are byte-aligned), then the comment block ending just above it.
+                let codeLength = Array(line.utf8).lastIndex { $0 != UInt8(ascii: " ") }.map { $0 + 1 } ?? 0
+                var comments = [String(decoding: file.lines[index].utf8.dropFirst(codeLength), as: UTF8.self)]
+                var above = index - 1
+                while above >= 0, file.lines[above].trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                    comments.append(file.lines[above])
+                    above -= 1
+                }
+                if !comments.contains(where: { $0.contains(#/(?i)\bbecause\b|\bC handles?\b|\block(?:s|ed|ing)?\b/#) }) {
+                    unexplained.append("\(file.path):\(index + 1): \(file.lines[index].trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+        if !unexplained.isEmpty {
+            Issue.record("""
+                \(unexplained.count) @unchecked Sendable without a comment saying why (because / C handle / lock):
+                \(unexplained.joined(separator: "\n"))
+                """)
+        }
+    }
+
+    /// "path:line: the line" for every line of `files` whose code matches `pattern`.
+    static func hits(_ files: [SourceFile], _ pattern: Regex<Substring>) -> [String] {
+        files.filter { $0.codeText.contains(pattern) }.flatMap { file in  // one scan per file first: it is faster
+            file.code.enumerated().compactMap { index, line in
+                line.contains(pattern) ? "\(file.path):\(index + 1): \(file.lines[index].trimmingCharacters(in: .whitespaces))" : nil
+            }
+        }
+    }
+}
+
+extension ArchitectureTests {
+    /// One Swift file of Sources/, as written and as code only (same lines, so line numbers agree).
+    struct SourceFile: Sendable {
+        let path: String      // from the repository root
+        let lines: [String]
+        let code: [String]
+
+        /// The first folder under Sources/SaegeoCore ("root" for the files directly in it).
+        var folder: String {
+            let parts = path.split(separator: "/")
+            return parts.count > 3 ? String(parts[2]) : "root"
+        }
+        var pathInCore: String { String(path.dropFirst("Sources/SaegeoCore/".count)) }
+        var codeText: String { code.joined(separator: "\n") }
+
+        static func all(under directory: URL) -> [SourceFile] {
+            let relative = (FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? [])
+                .filter { $0.hasSuffix(".swift") }.sorted()
+            return relative.compactMap { name in
+                // Decoded leniently: a file that is not valid UTF-8 is still checked, not skipped.
+                guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else { return nil }
+                let text = String(decoding: data, as: UTF8.self)
+                return SourceFile(path: "Sources/" + name, lines: text.sourceLines, code: codeOnly(text).sourceLines)
+            }
+        }
+
+        /// Identifiers this file's code mentions, except members (after a dot), names being declared
+        /// as functions and argument labels (lower case, before a colon): `x.roundUp`, a method
+        /// `func roundUp` or `f(roundUp: 1)` is not the top-level `roundUp`.
+        /// In order of first mention, so that failure messages are the same from run to run.
+        func mentionedNames() -> [String] {
+            // A byte scan rather than a Regex: this runs over every line of the library.
+            func isWordByte(_ b: UInt8) -> Bool {
+                let lower = b | 0x20  // ASCII letters in lower case
+                return b == UInt8(ascii: "_") || (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || (b >= 0x30 && b <= 0x39)
+            }
+            var names: [String] = [], seen: Set<String> = []
+            for line in code {
+                let bytes = Array(line.utf8)
+                var k = 0, previous = "", lastMark: UInt8 = 0  // the last identifier and the last other non-blank byte
+                while k < bytes.count {
+                    guard isWordByte(bytes[k]) else {
+                        if bytes[k] != UInt8(ascii: " ") && bytes[k] != UInt8(ascii: "\t") { lastMark = bytes[k]; previous = "" }
+                        k += 1
+                        continue
+                    }
+                    let start = k
+                    while k < bytes.count && isWordByte(bytes[k]) { k += 1 }
+                    let word = String(decoding: bytes[start..<k], as: UTF8.self)
+                    var next = k
+                    while next < bytes.count && bytes[next] == UInt8(ascii: " ") { next += 1 }
+                    let isLabel = next < bytes.count && bytes[next] == UInt8(ascii: ":") && bytes[start] >= UInt8(ascii: "a")
+                    if lastMark != UInt8(ascii: ".") && previous != "func" && !isLabel && seen.insert(word).inserted {
+                        names.append(word)
+                    }
+                    previous = word
+                    lastMark = 0
+                }
+            }
+            return names
+        }
+
+        /// The text with every comment and string literal replaced by spaces (newlines kept). Handles
+        /// nested `/* */`, `"""` strings, raw strings (`#"..."#`) and the code inside `\( )`, strings
+        /// in it included: that code is still code.
+        static func codeOnly(_ text: String) -> String {
+            var bytes = Array(text.utf8)
+            let quote = UInt8(ascii: "\""), hash = UInt8(ascii: "#"), slash = UInt8(ascii: "/"), star = UInt8(ascii: "*")
+            let backslash = UInt8(ascii: "\\"), newline = UInt8(ascii: "\n")
+            enum Mode { case code, lineComment, blockComment(Int), string(hashes: Int, multiline: Bool) }
+            var mode = Mode.code
+            var interpolations: [(hashes: Int, multiline: Bool, parens: Int)] = []  // the strings we are inside
+            var i = 0
+            func at(_ k: Int) -> UInt8 { k < bytes.count ? bytes[k] : 0 }
+            func blank(_ count: Int) {
+                for k in i..<min(i + count, bytes.count) where bytes[k] != newline { bytes[k] = UInt8(ascii: " ") }
+                i += count
+            }
+            func hashes(from k: Int) -> Int { var n = 0; while at(k + n) == hash { n += 1 }; return n }
+            while i < bytes.count {
+                switch mode {
+                case .code:
+                    let h = hashes(from: i)
+                    if at(i) == slash && at(i + 1) == slash { mode = .lineComment; blank(2) }
+                    else if at(i) == slash && at(i + 1) == star { mode = .blockComment(1); blank(2) }
+                    else if at(i + h) == quote {
+                        let multiline = at(i + h + 1) == quote && at(i + h + 2) == quote
+                        mode = .string(hashes: h, multiline: multiline); blank(h + (multiline ? 3 : 1))
+                    } else if at(i) == UInt8(ascii: "("), !interpolations.isEmpty {
+                        interpolations[interpolations.count - 1].parens += 1; i += 1
+                    } else if at(i) == UInt8(ascii: ")"), let open = interpolations.last {
+                        if open.parens > 1 { interpolations[interpolations.count - 1].parens -= 1; i += 1; continue }
+                        // The `)` that closes `\(`: back into the string it interrupted.
+                        interpolations.removeLast()
+                        mode = .string(hashes: open.hashes, multiline: open.multiline)
+                        blank(1)
+                    } else { i += max(h, 1) }
+                case .lineComment:
+                    if at(i) == newline { mode = .code; i += 1 } else { blank(1) }
+                case .blockComment(let depth):
+                    if at(i) == slash && at(i + 1) == star { mode = .blockComment(depth + 1); blank(2) }
+                    else if at(i) == star && at(i + 1) == slash { mode = depth == 1 ? .code : .blockComment(depth - 1); blank(2) }
+                    else { blank(1) }
+                case .string(let h, let multiline):
+                    if at(i) == backslash && (h == 0 || hashes(from: i + 1) == h) {
+                        if at(i + 1 + h) == UInt8(ascii: "(") { interpolations.append((h, multiline, 1)); mode = .code }
+                        blank(h + 2)  // the escape and its character, or `\(` itself
+                    } else if at(i) == quote && (!multiline || (at(i + 1) == quote && at(i + 2) == quote))
+                                && hashes(from: i + (multiline ? 3 : 1)) >= h {
+                        mode = .code; blank((multiline ? 3 : 1) + h)
+                    } else { blank(1) }
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+}
+
+fileprivate extension String {
+    /// The lines as `wc -l` counts them: a final newline does not start another line.
+    var sourceLines: [String] {
+        var lines = split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+}
