@@ -317,4 +317,20 @@ struct HostileArgumentTests {
         #expect(!run.stderr.contains("67108"), "\(run.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty, "TMPDIR holds leftovers")
     }
+
+    @Test("activations without the named tensor: the error and --help point at --activations-tensor, which then works")
+    func activationsTensorIsNamed() throws {
+        let output = Self.out("renamed.jsonl")
+        var arguments = Self.scoreArguments(output)
+        let wrong = arguments.firstIndex(of: "offsets")!
+        arguments[wrong - 1 ... wrong] = ["--activations-tensor", "acts"]
+        try Self.expectRefused(arguments, mentions: ["no tensor 'acts'", "--activations-tensor"], absent: [output])
+        // Following the message: naming the tensor that is there scores.
+        let help = try CommandRunner.saegeo(["score", "--help"])
+        #expect(help.stdout.contains("--activations-tensor"), "\(help.stdout)")
+        #expect(!help.stdout.contains("see --tensor"), "\(help.stdout)")
+        arguments = Self.scoreArguments(output) + ["--activations-tensor", "activations"]
+        let run = try CommandRunner.saegeo(arguments)
+        #expect(run.status == 0 && FileManager.default.fileExists(atPath: output), "\(run.stderr)")
+    }
 }

@@ -143,18 +143,22 @@ public struct DatasetScorer: Sendable {
         }
         activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
         guard topK > 0 else { return [AccumulatorPart(first: range.lowerBound, accumulators: sums)] }
-        // TopK's sums from the selection, on the host: the chunk's samples split among the cores.
+        // TopK's sums from the selection, on the host: the chunk's samples split among the cores,
+        // each core filling its own part.
         let cores = min(range.count, ProcessInfo.processInfo.activeProcessorCount)
-        let parts = (0..<cores).map { c -> AccumulatorPart in
+        var parts = (0..<cores).map { c -> AccumulatorPart in
             let first = range.count * c / cores, last = range.count * (c + 1) / cores
             return AccumulatorPart(first: range.lowerBound + first,
                                    accumulators: SampleAccumulators(samples: last - first, explain: explain))
         }
         let state = selection, rowStarts = chunk.rowStarts, proximity = self.proximity, first = range.lowerBound
-        DispatchQueue.concurrentPerform(iterations: parts.count) { c in
-            let offset = parts[c].first - first
-            parts[c].accumulators.add(state, proximity: proximity,
-                                      rowStarts: rowStarts[offset...(offset + parts[c].accumulators.numerator.count)])
+        parts.withUnsafeMutableBufferPointer { buffer in
+            let base = UnsafeSendablePointer(buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: cores) { c in
+                let part = base.pointer + c, offset = part.pointee.first - first
+                part.pointee.accumulators.add(state, proximity: proximity,
+                                              rowStarts: rowStarts[offset...(offset + part.pointee.accumulators.numerator.count)])
+            }
         }
         return parts
     }

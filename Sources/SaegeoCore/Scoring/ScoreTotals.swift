@@ -1,59 +1,57 @@
 import Foundation
 
-/// One core's share of a chunk: its first sample and its sums (a class, so each core mutates its
-/// own part in place).
-final class AccumulatorPart: @unchecked Sendable {  // because each core mutates only its own part
+/// A part of a chunk's samples, from `first`, and their sums.
+struct AccumulatorPart: Sendable {
     let first: Int
     var accumulators: SampleAccumulators
-
-    init(first: Int, accumulators: SampleAccumulators) {
-        self.first = first
-        self.accumulators = accumulators
-    }
 }
 
-
 /// The run's results, merged chunk by chunk from every device (disjoint samples).
-final class ScoreTotals: @unchecked Sendable {  // because every access holds `lock`
-    private let lock = NSLock()
-    private var numerator: [Double]
-    private var denominator: [Double]
-    private var active: [Int64]
-    private var featureActivation: [Double]
-    private var explanations: [[(feature: Int, activation: Double)]]
+final class ScoreTotals: Sendable {
+    private struct Sums {
+        var numerator: [Double]
+        var denominator: [Double]
+        var active: [Int64]
+        var featureActivation: [Double]
+        var explanations: [[(feature: Int, activation: Double)]]
+    }
+
+    private let sums: Locked<Sums>
     /// The first sample of the run: results are indexed from it.
     private let first: Int
 
     init(first: Int, samples: Int, features: Int, explain: Int) {
         self.first = first
-        numerator = [Double](repeating: 0, count: samples)
-        denominator = numerator
-        active = [Int64](repeating: 0, count: samples)
-        featureActivation = [Double](repeating: 0, count: features)
-        explanations = Array(repeating: [], count: explain > 0 ? samples : 0)
+        sums = Locked(Sums(numerator: [Double](repeating: 0, count: samples),
+                           denominator: [Double](repeating: 0, count: samples),
+                           active: [Int64](repeating: 0, count: samples),
+                           featureActivation: [Double](repeating: 0, count: features),
+                           explanations: Array(repeating: [], count: explain > 0 ? samples : 0)))
     }
 
     func merge(_ parts: [AccumulatorPart]) {
-        lock.lock()
-        defer { lock.unlock() }
-        for part in parts {
-            let a = part.accumulators
-            for s in 0..<a.numerator.count {
-                let i = part.first - first + s
-                numerator[i] = a.numerator[s]
-                denominator[i] = a.denominator[s]
-                active[i] = Int64(a.active[s])
-                if !explanations.isEmpty { explanations[i] = a.explanation(s) }
+        let first = self.first
+        sums.withLock { sums in
+            for part in parts {
+                let a = part.accumulators
+                for s in 0..<a.numerator.count {
+                    let i = part.first - first + s
+                    sums.numerator[i] = a.numerator[s]
+                    sums.denominator[i] = a.denominator[s]
+                    sums.active[i] = Int64(a.active[s])
+                    if !sums.explanations.isEmpty { sums.explanations[i] = a.explanation(s) }
+                }
+                for (f, value) in a.featureActivation.sorted(by: { $0.key < $1.key }) { sums.featureActivation[f] += value }
             }
-            for (f, value) in a.featureActivation.sorted(by: { $0.key < $1.key }) { featureActivation[f] += value }
         }
     }
 
     func result() -> DatasetScorer.Result {
-        lock.lock()
-        defer { lock.unlock() }
-        var scores = [Float](repeating: 0, count: numerator.count)
-        for s in scores.indices where denominator[s] > 0 { scores[s] = Float(numerator[s] / denominator[s]) }
-        return DatasetScorer.Result(scores: scores, active: active, featureActivation: featureActivation, explanations: explanations)
+        sums.withLock { sums in
+            var scores = [Float](repeating: 0, count: sums.numerator.count)
+            for s in scores.indices where sums.denominator[s] > 0 { scores[s] = Float(sums.numerator[s] / sums.denominator[s]) }
+            return DatasetScorer.Result(scores: scores, active: sums.active, featureActivation: sums.featureActivation,
+                                        explanations: sums.explanations)
+        }
     }
 }

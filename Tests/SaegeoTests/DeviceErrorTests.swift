@@ -1,0 +1,41 @@
+import Testing
+@testable import SaegeoCore
+
+/// A device that fails says which one: every OpenCL status other than success becomes saegeo's
+/// one error type, its message starting with the device id (a run on several devices must say
+/// which one failed).
+struct DeviceErrorTests {
+    @Test("an OpenCL failure names the device: a buffer past the largest allocation, a program that does not build")
+    func openCLErrorsNameTheDevice() throws {
+        let catalog = try DeviceCatalog()
+        for device in catalog.openCLDevices {
+            let resources = try OpenCLDeviceResources.shared(for: device)
+            do {
+                _ = try resources.context.buffer(bytes: device.limits.maxAllocationBytes + 1, label: "too large")
+                Issue.record("\(device.id) allocated past its largest allocation")
+            } catch let error as SaegeoError {
+                #expect(error.kind == .device)
+                #expect(error.message.hasPrefix("\(device.id): OpenCL clCreateBuffer failed with CL_INVALID_BUFFER_SIZE"), "\(error.message)")
+            }
+            do {
+                // similarity.cl without its compile-time tile sizes does not compile.
+                _ = try resources.program(["similarity.cl"], options: "-DTILE_M=")
+                Issue.record("\(device.id) built a program without its defines")
+            } catch let error as SaegeoError {
+                #expect(error.message.hasPrefix("\(device.id): OpenCL clBuildProgram failed"), "\(error.message)")
+                #expect(error.message.contains("build log"), "\(error.message)")
+            }
+        }
+    }
+
+    @Test("one context per device: every engine and probe on a device shares its resources")
+    func oneContextPerDevice() throws {
+        let catalog = try DeviceCatalog()
+        for device in catalog.openCLDevices {
+            let first = try #require(try catalog.engine(for: device.id) as? OpenCLEngine)
+            let second = try #require(try catalog.engine(for: device.id, overrides: .typicalGPU, variant: .localTiled) as? OpenCLEngine)
+            #expect(first.resources === second.resources)
+            #expect(first.resources === (try OpenCLDeviceResources.shared(for: device)))
+        }
+    }
+}
