@@ -109,8 +109,10 @@ struct Score: ParsableCommand {
             let started = Date()
             let cancellation = ProcessGuard.cancellation
             let decoder = try checkpoint.decoder()
+            // The decoder's norms, once for the proximity and the dataset summary's null sets.
+            let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
             let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
-                                                       memoryBudget: try compute.budgetBytes())
+                                                       memoryBudget: try compute.budgetBytes(), norms: norms)
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.explain = min(explain, encoder.features)
@@ -158,7 +160,7 @@ struct Score: ParsableCommand {
                 // The dataset-level figures need the whole dataset (a shard has only its part).
                 let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
                                                          toxic: toxicIds, nullSets: nullSets, seed: seed ?? 0, engines: engines,
-                                                         memoryBudget: try compute.budgetBytes())
+                                                         memoryBudget: try compute.budgetBytes(), norms: norms)
                 try write(result, proximity: proximity, manifest: manifest, job: job)
                 if let summary {
                     try job.write(summary) { try $0.write(contentsOf: try Console.json(figures)) }

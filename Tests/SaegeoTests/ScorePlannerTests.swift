@@ -24,7 +24,10 @@ struct ScorePlannerTests {
     @Test("without a budget: the default chunk and tile, on the CPU and on a PoCL-sized device")
     func defaults() throws {
         let pocl = Self.gpu(memory: 16 << 30, allocation: 4 << 30, rowAlignment: 64)
-        for devices in [[Self.cpu], [pocl], [Self.cpu, pocl]] {
+        // On the CPU alone an encoder that fits is one tile, copied once for the whole run.
+        let cpuOnly = try ScorePlanner.plan(Self.awkward, devices: [Self.cpu], budget: nil)
+        #expect(cpuOnly == ScorePlanner.Plan(rowChunk: 2048, featureTile: Self.awkward.features))
+        for devices in [[pocl], [Self.cpu, pocl]] {
             let plan = try ScorePlanner.plan(Self.awkward, devices: devices, budget: nil)
             #expect(plan == ScorePlanner.Plan(rowChunk: 2048, featureTile: 4096))
             for d in devices where !d.isHost { Self.expectFits(plan, Self.awkward, d) }
@@ -32,6 +35,8 @@ struct ScorePlannerTests {
         // Fewer features than a tile: one tile of all of them.
         let small = ScorePlanner.Problem(features: 300, dimension: 64, topK: 0)
         #expect(try ScorePlanner.plan(small, devices: [Self.cpu], budget: nil).featureTile == 300)
+        // One too large to keep whole keeps the default tile.
+        #expect(try ScorePlanner.plan(Self.gemma27B, devices: [Self.cpu], budget: nil).featureTile == 4096)
     }
 
     @Test("GPU-sized limits: the tile shrinks to the largest allocation, the chunk stays")

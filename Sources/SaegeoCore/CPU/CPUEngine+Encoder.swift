@@ -1,9 +1,9 @@
 import Foundation
 
-/// Encoder tiles on the CPU. ReLU / JumpReLU work the way similarity tiles do: the tile's pieces
-/// of features are shared among the cores, and each core multiplies its piece with a
-/// single-threaded sgemm and at once reduces it to per-sample sums, so the reductions run while
-/// the other cores multiply (no idle BLAS threads). The pieces' sums are added in piece order.
+/// Encoder tiles on the CPU. ReLU / JumpReLU work the way similarity tiles do: the tile is cut
+/// into one product per core, each a single-threaded sgemm reduced at once to per-sample sums, so
+/// the reductions run while the other cores multiply (no idle BLAS threads). Sums are kept per
+/// fixed piece of 256 features and added in piece order, so they do not depend on the core count.
 extension CPUEngine {
     /// The chunk and tile the encoder workload is on.
     struct EncoderState {
@@ -13,12 +13,18 @@ extension CPUEngine {
         /// as [d_model, d_sae] (copied as a stream and multiplied without a transpose).
         var weights: [Float] = []
         var columns = false
+        /// Pre-activation buffers the products take and give back: as many as run at once, kept
+        /// for the whole run (fresh multi-MiB allocations would fault in every page each time).
+        let scratch = Locked<[UnsafeMutableBufferPointer<Float>]>([])
     }
 
     /// Features per piece of a tile: small enough that the cores share a tile evenly, large enough
     /// that each single-threaded product runs at full speed. Fixed, so that the sums are the same
     /// on any number of cores.
     static let pieceWidth = 256
+    /// The most pieces one product covers: wide enough that the chunk's rows are packed once per
+    /// core, narrow enough that its pre-activations stay a few MiB.
+    static let piecesPerProductLimit = 16
 
     public func setActivations(_ chunk: ActivationChunk) throws {
         encoder.chunk = chunk
@@ -47,32 +53,41 @@ extension CPUEngine {
         guard let chunk = encoder.chunk, let tile = encoder.tile else { preconditionFailure("activations and tile first") }
         let d = chunk.dimension, width = tile.features.count, piece = Self.pieceWidth, rows = chunk.rows
         let pieces = (width + piece - 1) / piece, columns = encoder.columns, explain = sums.explain
+        // One product per core (each packs the chunk's rows once), each reduced piece by piece.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let piecesPerProduct = max(1, min(Self.piecesPerProductLimit, pieces / cores))
+        let products = (pieces + piecesPerProduct - 1) / piecesPerProduct
         let results = UnsafeMutableBufferPointer<SampleAccumulators?>.allocate(capacity: pieces)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
-        let out = UnsafeSendablePointer(results.baseAddress!)
+        let out = UnsafeSendablePointer(results.baseAddress!), scratch = encoder.scratch
         CBLAS.setThreads(1)
         chunk.values.withUnsafeBufferPointer { xs in
             encoder.weights.withUnsafeBufferPointer { w in
                 let x = UnsafeSendablePointer(xs.baseAddress!), weights = UnsafeSendablePointer(w.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: pieces) { p in
-                    let j0 = p * piece, count = min(width, j0 + piece) - j0
-                    let pre = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * count))
-                    defer { pre.deallocate() }
-                    // A columns tile is [d, width]: the piece is its columns j0..<j0 + count.
+                DispatchQueue.concurrentPerform(iterations: products) { p in
+                    let firstPiece = p * piecesPerProduct, lastPiece = min(pieces, firstPiece + piecesPerProduct)
+                    let j0 = firstPiece * piece, count = min(width, lastPiece * piece) - j0
+                    let buffer = scratch.take(atLeast: max(1, rows * piecesPerProduct * piece))
+                    defer { scratch.withLock { $0.append(buffer) } }
+                    let pre = buffer.baseAddress!
+                    // A columns tile is [d, width]: the product is its columns j0..<j0 + count.
                     CBLAS.multiply(m: rows, n: count, k: d, a: x.pointer, lda: d,
                                    b: weights.pointer + (columns ? j0 : j0 * d), ldb: columns ? width : d,
                                    c: pre, ldc: count, transposedB: !columns)
-                    let first = tile.features.lowerBound + j0
-                    let part = EncoderTile(weights: tile.weights, features: first..<(first + count), bias: tile.bias,
-                                           thresholds: tile.thresholds, activation: tile.activation, proximity: tile.proximity)
-                    var partSums = SampleAccumulators(samples: chunk.samples, explain: explain)
-                    partSums.add(UnsafePointer(pre), tile: part, rowStarts: chunk.rowStarts)
-                    out.pointer[p] = partSums
+                    for q in firstPiece..<lastPiece {
+                        let first = tile.features.lowerBound + q * piece, offset = q * piece - j0
+                        let part = EncoderTile(weights: tile.weights, features: first..<min(tile.features.upperBound, first + piece),
+                                               bias: tile.bias, thresholds: tile.thresholds, activation: tile.activation,
+                                               proximity: tile.proximity)
+                        var partSums = SampleAccumulators(samples: chunk.samples, explain: explain)
+                        partSums.add(UnsafePointer(pre + offset), rowStride: count, tile: part, rowStarts: chunk.rowStarts)
+                        out.pointer[q] = partSums
+                    }
                 }
             }
         }
-        for p in 0..<pieces { sums.absorb(results[p]!) }
+        for q in 0..<pieces { sums.absorb(results[q]!) }
     }
 
     /// pre[rows, width] = x . W_tileᵀ with OpenBLAS's own threads (TopK's selection runs after).
@@ -91,5 +106,16 @@ extension CPUEngine {
             }
         }
         return pre
+    }
+}
+
+extension Locked where Value == [UnsafeMutableBufferPointer<Float>] {
+    /// A kept buffer of at least `count` floats (a smaller one is freed), or a new one.
+    func take(atLeast count: Int) -> UnsafeMutableBufferPointer<Float> {
+        if let kept = withLock({ $0.popLast() }) {
+            if kept.count >= count { return kept }
+            kept.deallocate()
+        }
+        return .allocate(capacity: count)
     }
 }

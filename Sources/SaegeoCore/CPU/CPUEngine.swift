@@ -26,6 +26,8 @@ public final class CPUEngine: ComputeEngine {
         capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes)
     }
 
+    deinit { encoder.scratch.withLock { $0.forEach { $0.deallocate() } } }
+
     /// Host memory, no alignment, each staged tile used before the next is filled, candidates
     /// updated in place.
     public static func capabilities(maxAllocationBytes: Int = Int.max) -> DeviceCapabilities {

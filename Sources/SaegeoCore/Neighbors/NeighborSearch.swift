@@ -24,6 +24,9 @@ public struct NeighborSearch: Sendable {
     public let k: Int
     /// The most any one device (and the host, for the CPU engine) may use; nil: the device's memory.
     public var memoryBudget: Int?
+    /// The dictionary's norms when already computed (for at least the queries and keys): several
+    /// searches over one dictionary compute them once.
+    public var norms: FeatureNorms?
 
     public init(dictionary: FeatureMatrix, queries: [Int], keys: [Int], k: Int, memoryBudget: Int? = nil) throws {
         try Self.validate(k: k, queries: queries.count, keys: keys.count)
@@ -80,7 +83,7 @@ public struct NeighborSearch: Sendable {
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> NeighborResult {
         precondition(!engines.isEmpty, "a search needs an engine")
         let started = DispatchTime.now()
-        let norms = FeatureNorms(of: dictionary, features: queries + keys)
+        let norms = self.norms ?? FeatureNorms(of: dictionary, features: queries + keys)
         let liveKeys = Array(Set(keys.filter(norms.isLive))).sorted().map { Int32($0) }
         let liveQueryRows = queries.indices.filter { norms.isLive(queries[$0]) }
         var problem = self.problem

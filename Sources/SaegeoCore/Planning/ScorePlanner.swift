@@ -26,6 +26,9 @@ public enum ScorePlanner {
 
     public static let defaultRowChunk = 2048
     public static let defaultFeatureTile = 4096
+    /// On the host alone, the whole encoder is kept as one tile (copied once for the whole run
+    /// instead of once per chunk) when a chunk against it needs at most this much, or the budget.
+    public static let residentEncoderLimit = 1 << 30
 
     /// Host bytes of one chunk against one tile: the float32 chunk, the tile, the pre-activation
     /// tile and TopK's running selection (value and id per slot).
@@ -53,6 +56,10 @@ public enum ScorePlanner {
             guard hostBytes(p, rows: rows, tile: tile) <= budget else {
                 throw SaegeoError(.usage, "scoring needs at least \(hostBytes(p, rows: rows, tile: tile)) bytes for its smallest tiles; pass a larger --memory-budget (twice that or more)")
             }
+        }
+        if !devices.isEmpty, devices.allSatisfy(\.isHost),
+           hostBytes(p, rows: rows, tile: p.features) <= (budget ?? residentEncoderLimit) {
+            tile = max(1, p.features)
         }
         for device in devices where !device.isHost {
             func fits(_ tile: Int) -> Bool {

@@ -59,39 +59,75 @@ public struct SampleAccumulators: Sendable {
     }
 
     /// ReLU / JumpReLU on one tile of pre-activations `pre` [chunk rows, tile width] (bias not yet
-    /// added); features distinct per sample are counted once however many of its tokens activate them.
-    mutating func add(_ pre: UnsafePointer<Float>, tile: EncoderTile, rowStarts: [Int]) {
-        let features = tile.features, width = features.count
-        let bias = tile.bias, proximity = tile.proximity, thresholds = tile.thresholds ?? []
-        let jump = tile.activation == .jumpReLU
+    /// added); features distinct per sample are counted once however many of its tokens activate
+    /// them. The hot loop of scoring on the CPU: raw pointers (no bounds checks) and the sample's
+    /// sums in registers, added in the same order as a plain loop over rows and features.
+    /// `rowStride`: floats from one row of `pre` to the next (default: the tile's width).
+    mutating func add(_ pre: UnsafePointer<Float>, rowStride: Int? = nil, tile: EncoderTile, rowStarts: [Int]) {
+        let first = tile.features.lowerBound, width = tile.features.count, rowStride = rowStride ?? width
+        let jump = tile.activation == .jumpReLU, explaining = explain > 0
         var seen = [Int](repeating: -1, count: width)
         var totals = [Double](repeating: 0, count: width)
-        var sampleTotals = [Double](repeating: 0, count: explain > 0 ? width : 0)
-        for s in 0..<numerator.count {
-            if explain > 0 { for j in 0..<width { sampleTotals[j] = 0 } }
-            defer {
-                if explain > 0 {
+        var sampleTotals = [Double](repeating: 0, count: explaining ? width : 0)
+        let thresholdArray = jump ? tile.thresholds! : tile.bias
+        tile.bias.withUnsafeBufferPointer { biasAll in
+        thresholdArray.withUnsafeBufferPointer { thresholdAll in
+        tile.proximity.withUnsafeBufferPointer { proximityAll in
+            let bias = biasAll.baseAddress! + first, threshold = thresholdAll.baseAddress! + first
+            let proximity = proximityAll.baseAddress! + first
+            for s in 0..<numerator.count {
+                var sampleNumerator = numerator[s], sampleDenominator = denominator[s], sampleActive = active[s]
+                seen.withUnsafeMutableBufferPointer { seen in
+                totals.withUnsafeMutableBufferPointer { totals in
+                sampleTotals.withUnsafeMutableBufferPointer { sampleTotals in
+                    // An activation, added in feature order: the same sums as a plain scalar loop.
+                    @inline(__always) func take(_ j: Int, _ a: Float) {
+                        sampleNumerator += Double(a) * Double(proximity[j])
+                        sampleDenominator += Double(a)
+                        totals[j] += Double(a)
+                        if explaining { sampleTotals[j] += Double(a) }
+                        if seen[j] != s { seen[j] = s; sampleActive += 1 }
+                    }
+                    let zero = SIMD8<Float>(repeating: 0)
+                    for row in rowStarts[s]..<rowStarts[s + 1] {
+                        let line = pre + row * rowStride
+                        var j = 0
+                        // Eight features at a time: most are inactive, and a lane's sum and
+                        // comparisons are the scalar ones, so only active lanes are visited.
+                        while j + 8 <= width {
+                            let value = UnsafeRawPointer(line + j).loadUnaligned(as: SIMD8<Float>.self)
+                                + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD8<Float>.self)
+                            var active = value .> zero
+                            if jump { active = active .& (value .> UnsafeRawPointer(threshold + j).loadUnaligned(as: SIMD8<Float>.self)) }
+                            if any(active) {
+                                for lane in 0..<8 where active[lane] { take(j + lane, value[lane]) }
+                            }
+                            j += 8
+                        }
+                        while j < width {
+                            let value = line[j] + bias[j]
+                            let a: Float = jump ? (value > threshold[j] ? value : 0) : max(value, 0)
+                            if a > 0 { take(j, a) }
+                            j += 1
+                        }
+                    }
+                }
+                }
+                }
+                numerator[s] = sampleNumerator
+                denominator[s] = sampleDenominator
+                active[s] = sampleActive
+                if explaining {
                     for j in 0..<width where sampleTotals[j] > 0 {
-                        consider(sample: s, feature: features.lowerBound + j, activation: sampleTotals[j],
-                                 proximity: proximity[features.lowerBound + j])
+                        consider(sample: s, feature: first + j, activation: sampleTotals[j], proximity: proximity[j])
+                        sampleTotals[j] = 0
                     }
                 }
             }
-            for row in rowStarts[s]..<rowStarts[s + 1] {
-                for j in 0..<width {
-                    let f = features.lowerBound + j
-                    let value = pre[row * width + j] + bias[f]
-                    let a: Float = jump ? (value > thresholds[f] ? value : 0) : max(value, 0)
-                    guard a > 0 else { continue }
-                    numerator[s] += Double(a) * Double(proximity[f])
-                    denominator[s] += Double(a)
-                    totals[j] += Double(a)
-                    if explain > 0 { sampleTotals[j] += Double(a) }
-                    if seen[j] != s { seen[j] = s; active[s] += 1 }
-                }
-            }
         }
-        for j in 0..<width where totals[j] > 0 { featureActivation[features.lowerBound + j, default: 0] += totals[j] }
+        }
+        }
+        for j in 0..<width where totals[j] > 0 { featureActivation[first + j, default: 0] += totals[j] }
     }
 
     /// A tile reduced on a device: per-sample float32 sums added in float64; `featureSums`

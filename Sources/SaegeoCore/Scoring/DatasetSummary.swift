@@ -28,28 +28,58 @@ public struct DatasetSummary: Sendable, Encodable {
 
     /// - Parameter nullSets: how many random sets of |toxic| live non-toxic features form the null.
     public static func compute(result: DatasetScorer.Result, proximity: [Float], decoder: FeatureMatrix, toxic: [Int],
-                               nullSets: Int, seed: UInt64, engines: [ComputeEngine], memoryBudget: Int?) throws -> DatasetSummary {
+                               nullSets: Int, seed: UInt64, engines: [ComputeEngine], memoryBudget: Int?,
+                               norms: FeatureNorms? = nil) throws -> DatasetSummary {
         let samples = result.scores.count
         let meanScore = samples == 0 ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(samples)
         let observed = weightedMean(result.featureActivation, proximity)
         let toxicSet = Set(toxic)
-        let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
+        let norms = norms ?? FeatureNorms(of: decoder, features: Array(0..<decoder.features))
         let pool = (0..<decoder.features).filter { !toxicSet.contains($0) && norms.isLive($0) }
         var rng = SeededGenerator(seed: seed)
-        var null: [Double] = []
+        var sets: [[Int]] = []
         if pool.count >= toxicSet.count, !toxicSet.isEmpty {
             for _ in 0..<nullSets {
                 var choice = pool
                 for i in 0..<toxicSet.count { choice.swapAt(i, i + Int(rng.next() % UInt64(choice.count - i))) }
-                let p = try ToxicProximity.compute(decoder: decoder, toxic: Array(choice.prefix(toxicSet.count)),
-                                                   engines: engines, memoryBudget: memoryBudget).proximity
-                null.append(weightedMean(result.featureActivation, p))
+                sets.append(Array(choice.prefix(toxicSet.count)))
             }
         }
+        // The weighted mean reads only the features the dataset activates: only theirs are needed.
+        let activated = result.featureActivation.indices.filter { result.featureActivation[$0] > 0 }
+        let null = try nullProximities(sets, decoder: decoder, norms: norms, engines: engines, memoryBudget: memoryBudget,
+                                       queries: activated)
+            .map { weightedMean(result.featureActivation, $0) }
         let mean = null.isEmpty ? 0 : null.reduce(0, +) / Double(null.count)
         let variance = null.count < 2 ? 0 : null.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(null.count - 1)
         let std = variance.squareRoot()
         return DatasetSummary(samples: samples, meanScore: meanScore, meanProximity: observed, nullSets: null.count,
                               nullMean: mean, nullStd: std, zScore: std > 0 ? (observed - mean) / std : nil)
+    }
+
+    /// The toxic proximity of every feature to each null set: the values one ToxicProximity pass
+    /// per set gives, several sets at a time (SetProximities) while their union stays small.
+    /// Only `queries` (default all) get a proximity; the others stay 0.
+    static func nullProximities(_ sets: [[Int]], decoder: FeatureMatrix, norms: FeatureNorms, engines: [ComputeEngine],
+                                memoryBudget: Int?, queries: [Int]? = nil) throws -> [[Float]] {
+        let features = decoder.features, queries = queries ?? Array(0..<features)
+        // Keys per shared pass: its candidate lists hold queries x keys slots (8 bytes each, twice).
+        let unionLimit = min(256, (256 << 20) / max(1, queries.count * 24))
+        var proximities: [[Float]] = []
+        var start = 0
+        while start < sets.count {
+            var union = Set(sets[start]), end = start + 1
+            while end < sets.count, union.union(sets[end]).count <= unionLimit { union.formUnion(sets[end]); end += 1 }
+            if end == start + 1 {
+                proximities.append(try ToxicProximity.compute(decoder: decoder, toxic: sets[start], engines: engines,
+                                                              memoryBudget: memoryBudget, norms: norms, queries: queries).proximity)
+                start = end
+                continue
+            }
+            proximities += try SetProximities.compute(Array(sets[start..<end]), decoder: decoder, norms: norms,
+                                                      engines: engines, queries: queries, memoryBudget: memoryBudget)
+            start = end
+        }
+        return proximities
     }
 }

@@ -8,20 +8,24 @@ public enum ToxicProximity {
         public let nearestToxic: [Int]
     }
 
+    /// - Parameters:
+    ///   - norms: the decoder's norms of every feature, when already computed.
+    ///   - queries: the features whose proximity is wanted (default all; the others stay 0).
     public static func compute(decoder: FeatureMatrix, toxic: [Int], engines: [ComputeEngine],
-                               memoryBudget: Int? = nil) throws -> Result {
-        let features = decoder.features
-        let search = try NeighborSearch(dictionary: decoder, queries: Array(0..<features), keys: toxic, k: 1,
+                               memoryBudget: Int? = nil, norms: FeatureNorms? = nil, queries: [Int]? = nil) throws -> Result {
+        let features = decoder.features, queries = queries ?? Array(0..<features)
+        var search = try NeighborSearch(dictionary: decoder, queries: queries, keys: toxic, k: 1,
                                         memoryBudget: memoryBudget)
+        search.norms = norms
         let result = try search.run(on: engines)
         var proximity = [Float](repeating: 0, count: features)
         var nearest = [Int](repeating: -1, count: features)
-        for f in 0..<features where result.indices[f] >= 0 {
-            proximity[f] = result.scores[f]
-            nearest[f] = Int(result.indices[f])
+        for (row, f) in queries.enumerated() where result.indices[row] >= 0 {
+            proximity[f] = result.scores[row]
+            nearest[f] = Int(result.indices[row])
         }
-        let norms = FeatureNorms(of: decoder, features: toxic)
-        for t in Set(toxic) where norms.isLive(t) {
+        let toxicNorms = norms ?? FeatureNorms(of: decoder, features: toxic)
+        for t in Set(toxic) where toxicNorms.isLive(t) {
             proximity[t] = 1
             nearest[t] = t
         }
