@@ -32,8 +32,11 @@ struct BenchRun: ParsableCommand {
     @Option(help: "Also write every figure to this JSON file (for 'saegeo bench compare').")
     var json: String?
 
+    @OptionGroup var progress: ProgressOptions
+
     func run() throws {
         try Saegeo.reporting {
+            try progress.apply()
             if let json { try AtomicOutput.checkWritable(json) }
             let catalog = try DeviceCatalog()
             let ids = device == "all" ? catalog.openCLDevices.indices.map { "opencl:\($0)" } + ["cpu"] : try catalog.resolve(device)

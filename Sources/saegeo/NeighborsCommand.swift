@@ -27,12 +27,14 @@ struct Neighbors: ParsableCommand {
     var output: String
 
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var progress: ProgressOptions
 
     @Option(parsing: .unconditional, help: "Compute only shard I of N of the queries (I/N, 0-based), or 'slurm' for the Slurm array task; combine the shards with 'saegeo merge'.")
     var shard: String?
 
     func run() throws {
         try Saegeo.reporting {
+            try progress.apply()
             guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
             let querySelection = FeatureSelection(argument: queries)
             let keySelection = FeatureSelection(argument: keys)

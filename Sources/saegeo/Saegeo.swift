@@ -21,6 +21,7 @@ struct Saegeo: ParsableCommand {
             execv("/proc/self/exe", CommandLine.unsafeArgv)
         }
         ProcessGuard.install()
+        Console.startClock()
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard !arguments.isEmpty else {
             Console.error("give a command: \(configuration.subcommands.map { $0._commandName }.joined(separator: ", ")); see saegeo --help")

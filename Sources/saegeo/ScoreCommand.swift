@@ -57,12 +57,14 @@ struct Score: ParsableCommand {
     var skipNonFinite = false
 
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var progress: ProgressOptions
 
     @Option(parsing: .unconditional, help: "Score only shard I of N of the samples (I/N, 0-based), or 'slurm' for the Slurm array task; a shard resumes after SIGTERM, and 'saegeo merge' combines the shards.")
     var shard: String?
 
     func run() throws {
         try Saegeo.reporting {
+            try progress.apply()
             let shardSpec = try shard.map { try ShardSpec.parse($0) }
             let lower = format
             var outputs = [("-o", output)]

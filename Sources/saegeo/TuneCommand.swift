@@ -19,8 +19,11 @@ struct Tune: ParsableCommand {
     @Flag(help: "A smaller search on a smaller product.")
     var quick = false
 
+    @OptionGroup var progress: ProgressOptions
+
     func run() throws {
         try Saegeo.reporting {
+            try progress.apply()
             let catalog = try DeviceCatalog()
             let ids = try catalog.resolve(device)
             guard ids.count == 1, let id = ids.first, id.hasPrefix("opencl:"), let index = Int(id.dropFirst(7)) else {
