@@ -22,6 +22,7 @@ mkdir -p "$stage/$name/bin" "$stage/$name/slurm"
 cp "$binary" "$stage/$name/bin/saegeo"
 strip "$stage/$name/bin/saegeo"
 cp Examples/slurm/* "$stage/$name/slurm/"
+cp scripts/gpu-check.sh "$stage/$name/gpu-check.sh"
 cat > "$stage/$name/README.md" <<README
 # saegeo $version for Linux ($(uname -m))
 
@@ -36,6 +37,8 @@ cat > "$stage/$name/README.md" <<README
 
 The GPU vendor's driver provides the OpenCL device itself (its ICD file in /etc/OpenCL/vendors);
 \`bin/saegeo devices\` lists what the loader finds, \`bin/saegeo demo\` runs the built-in example.
+On a machine with a GPU, run \`./gpu-check.sh\` first (bash only, a few minutes): it compares every
+GPU with the CPU on generated jobs, tunes and benchmarks each GPU, and ends with one verdict line.
 
 Batch jobs: \`slurm/\` holds the array and merge scripts; point them at this binary with
 \`export SAEGEO=\$PWD/bin/saegeo\` before \`slurm/submit.sh\` (see its header).
