@@ -17,12 +17,4 @@ extension DeviceCatalog {
                        tuning: TuningCache? = nil) throws -> ComputeEngine {
         try DeviceCatalog(overrides: overrides, variant: variant, tuning: tuning).engine(for: id)
     }
-
-    /// The OpenCL resources of a device, shared with its engine (bench's probes, the tuner).
-    func openCLResources(for id: String) throws -> OpenCLDeviceResources {
-        guard let backend = backends.compactMap({ $0 as? OpenCLBackend }).first else {
-            throw SaegeoError.badInput("unknown OpenCL device '\(id)'; run 'saegeo devices' to list them")
-        }
-        return try backend.resources(for: id)
-    }
 }

@@ -36,13 +36,10 @@ extension CPUEngine {
         encoder.columns = columns
         if encoder.weights.count < width * d { encoder.weights = [Float](repeating: 0, count: max(1, width * d)) }
         encoder.weights.withUnsafeMutableBufferPointer { w in
-            let base = UnsafeSendablePointer(w.baseAddress!), matrix = tile.weights, first = tile.features.lowerBound
             if columns {
-                matrix.copyColumns(tile.features, into: base.pointer)
+                tile.weights.copyColumns(tile.features, into: w.baseAddress!)
             } else {
-                parallelChunks(width) { range in
-                    for j in range { matrix.copyFeature(first + j, into: base.pointer + j * d) }
-                }
+                tile.copyRows(into: w.baseAddress!, stride: d)
             }
         }
         tile.weights.releasePages(ofFeatures: tile.features)

@@ -1,9 +1,6 @@
 /// What a device can do and what it keeps while doing it, declared by its engine: the planner
 /// sizes tiles from these figures, never from the backend's kind.
 public struct DeviceCapabilities: Sendable, Equatable {
-    public enum Workload: String, Sendable, CaseIterable { case similarity, encoder }
-
-    public var workloads: Set<Workload>
     public var layout: TileLayout
     /// The engine computes in host memory (the CPU engine): its buffers and the host's staged
     /// tiles count against the same memory, and tiles are read where they lie.
@@ -18,9 +15,8 @@ public struct DeviceCapabilities: Sendable, Equatable {
     /// kernels (0 when the engine reads the host's tiles in place).
     public var streamedTileBuffers: Int
 
-    public init(workloads: Set<Workload> = Set(Workload.allCases), layout: TileLayout, buffersInHostMemory: Bool,
-                stagedKeyTiles: Int, candidateBuffers: Int, streamedTileBuffers: Int) {
-        self.workloads = workloads
+    public init(layout: TileLayout, buffersInHostMemory: Bool, stagedKeyTiles: Int, candidateBuffers: Int,
+                streamedTileBuffers: Int) {
         self.layout = layout
         self.buffersInHostMemory = buffersInHostMemory
         self.stagedKeyTiles = stagedKeyTiles

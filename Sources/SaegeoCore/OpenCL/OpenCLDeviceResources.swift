@@ -11,8 +11,6 @@ final class OpenCLDeviceResources: @unchecked Sendable {  // Sendable because Op
     let transfer: OpenCLQueue
     private let programs = Locked<[String: OpenCLProgram]>([:])
 
-    var id: String { device.id }
-
     /// The one set of resources of `device` in this process, made on first use.
     static func shared(for device: OpenCLDevice) throws -> OpenCLDeviceResources {
         try made.withLock { made in

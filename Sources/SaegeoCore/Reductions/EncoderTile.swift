@@ -51,14 +51,16 @@ public struct EncoderTile: Sendable {
     /// The tile's rows of W_enc in float32, row-major [capacity, stride]: the rows padded with
     /// zeros to `stride` floats and zero rows up to `capacity` (the form a device takes).
     func featureRows(stride: Int, capacity: Int) -> [Float] {
-        let first = features.lowerBound, matrix = weights
         var rows = [Float](repeating: 0, count: max(1, capacity * stride))
-        rows.withUnsafeMutableBufferPointer { w in
-            let base = UnsafeSendablePointer(w.baseAddress!)
-            parallelChunks(features.count) { range in
-                for j in range { matrix.copyFeature(first + j, into: base.pointer + j * stride) }
-            }
-        }
+        rows.withUnsafeMutableBufferPointer { copyRows(into: $0.baseAddress!, stride: stride) }
         return rows
+    }
+
+    /// Copies the tile's rows of W_enc to `destination`, row j at j * stride, on all cores.
+    func copyRows(into destination: UnsafeMutablePointer<Float>, stride: Int) {
+        let first = features.lowerBound, matrix = weights, base = UnsafeSendablePointer(destination)
+        parallelChunks(features.count) { range in
+            for j in range { matrix.copyFeature(first + j, into: base.pointer + j * stride) }
+        }
     }
 }
