@@ -5,10 +5,12 @@
 // bias). One work-group per sample; its work-items take the tile's features in turn, sum the
 // activations a = act(S + b) over the sample's rows (positive ones only, as the Definitions count
 // them), and the group reduces sum a p, sum a and the number of active features in local memory.
-// featureSums[s, j] keeps each (sample, feature) sum for the dataset totals and explanations.
+// featureSums[s, j] keeps each (sample, feature) sum for the dataset totals and explanations,
+// featureTokens[s, j] the number of the sample's tokens it fired on (for contrast statistics).
 //
-// Compile-time parameters: ACTIVATION (0 ReLU, 1 JumpReLU), SCORE_GROUP (work-items per group,
-// a power of two).
+// Compile-time parameters: ACTIVATION (0 ReLU, 1 JumpReLU, 2 gated: `bias` is the gate's, and
+// where S + bias > 0 the activation is relu(S * magnitudeScale + magnitudeBias)), SCORE_GROUP
+// (work-items per group, a power of two).
 
 __kernel __attribute__((reqd_work_group_size(SCORE_GROUP, 1, 1)))
 void score_tile(__global const float* restrict S,
@@ -17,11 +19,14 @@ void score_tile(__global const float* restrict S,
                 __global const float* restrict bias,
                 __global const float* restrict threshold,
                 __global const float* restrict proximity,
+                __global const float* restrict magnitudeScale,
+                __global const float* restrict magnitudeBias,
                 __global const int* restrict sampleStarts,
                 __global float* restrict numerator,
                 __global float* restrict denominator,
                 __global int* restrict active,
-                __global float* restrict featureSums)
+                __global float* restrict featureSums,
+                __global int* restrict featureTokens)
 {
     __local float localNumerator[SCORE_GROUP];
     __local float localDenominator[SCORE_GROUP];
@@ -36,18 +41,25 @@ void score_tile(__global const float* restrict S,
         const float b = bias[j];
 #if ACTIVATION == 1
         const float t = threshold[j];
+#elif ACTIVATION == 2
+        const float ms = magnitudeScale[j], mb = magnitudeBias[j];
 #endif
         float sum = 0.0f;
+        int tokens = 0;
         for (int r = first; r < last; ++r) {
-            const float pre = S[(size_t)r * ldS + j] + b;
+            const float product = S[(size_t)r * ldS + j];
+            const float pre = product + b;
 #if ACTIVATION == 1
             const float a = pre > t ? pre : 0.0f;
+#elif ACTIVATION == 2
+            const float a = pre > 0.0f ? fmax(product * ms + mb, 0.0f) : 0.0f;
 #else
             const float a = pre;
 #endif
-            if (a > 0.0f) sum += a;
+            if (a > 0.0f) { sum += a; tokens += 1; }
         }
         featureSums[(size_t)sample * width + j] = sum;
+        featureTokens[(size_t)sample * width + j] = tokens;
         if (sum > 0.0f) {
             count += 1;
             num += sum * proximity[j];

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes saegeo's readers of untrusted bytes (safetensors, npy, npz, checkpoint blocks, shard manifests and score shards) with libFuzzer and AddressSanitizer for a
+# Fuzzes saegeo's readers of untrusted bytes (safetensors, npy, npz, PyTorch .pt/.pth, checkpoint blocks, shard manifests and score shards) with libFuzzer and AddressSanitizer for a
 # bounded time (default 120 s), starting from the committed seeds in Fuzz/Corpus. A crash or a
 # sanitizer report fails the script and leaves the input in the working folder it prints.
 #   scripts/fuzz.sh [SECONDS]

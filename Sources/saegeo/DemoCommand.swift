@@ -5,7 +5,7 @@ import SaegeoCore
 /// The README's first command: the whole workflow on a generated SAE with planted geometry.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run neighbours, score and filter on a generated SAE with planted near-toxic features.")
+        abstract: "Run contrast, neighbours, score, filter and the paper's measurement on a generated SAE with planted near-toxic features.")
 
     @Option(help: "auto (OpenCL GPUs, else cpu), cpu, or opencl:N.")
     var device = "auto"
@@ -26,6 +26,20 @@ struct Demo: ParsableCommand {
             let catalog = try DeviceCatalog(tuning: TuningCache.standard())
             let engine = try catalog.engine(for: try catalog.resolve(device)[0])
 
+            // 0. From data to toxic features: contrast a small labelled set (tokens of toxic text
+            //    against ordinary text) and take its top features as the toxic ones.
+            let labelled = try example.writeLabelledSets(to: folder)
+            let encoder = try SAEEncoder(checkpoint: checkpoint)
+            let found = try DatasetContrast(
+                encoder: encoder, a: try ActivationsFile.open(labelled.toxic, tensor: nil, offsets: "offsets"),
+                b: try ActivationsFile.open(labelled.ordinary, tensor: nil, offsets: "offsets"), paired: false).run(on: [engine])
+            let ranking = FeatureContrast.ranked(a: found.a, b: found.b, dead: { _ in false })
+            // In this dictionary each toxic feature has planted near-duplicates (cosines 0.9 to
+            // 0.4) that fire with it at their cosine: contrast ranks the whole cluster together.
+            let cluster = toxic.count * (1 + example.size.neighboursPerToxic)
+            let inCluster = ranking.prefix(cluster).filter { toxic.contains($0.feature) || planted.plantedOwner[$0.feature] >= 0 }.count
+            let ranks = toxic.map { t in 1 + ranking.firstIndex { $0.feature == t }! }
+            print("0. Contrast of 200 toxic against 200 ordinary labelled samples on \(engine.device.id): \(inCluster) of its top \(cluster) features are the \(toxic.count) toxic features and their planted near-duplicates; the toxic features rank \(ranks.map(String.init).joined(separator: ", ")).")
             // 1. Geometry: the toxic features' nearest neighbours.
             let neighbours = try NeighborSearch(dictionary: try checkpoint.decoder(), queries: toxic,
                                                 keys: Array(0..<features), k: 6).run(on: engine)
@@ -41,7 +55,6 @@ struct Demo: ParsableCommand {
             let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxic,
                                                        engines: [CPUEngine()])
             let started = Date()
-            let encoder = try SAEEncoder(checkpoint: checkpoint)
             let result = try DatasetScorer(encoder: encoder, proximity: proximity.proximity,
                                            activations: try ActivationsFile.open(actsPath, tensor: nil, offsets: "offsets"))
                 .run(on: [engine])
@@ -57,6 +70,19 @@ struct Demo: ParsableCommand {
             print(String(format: "3. Dropping 10%%: the geometry filter removes %.0f%% of the planted risky samples, the random baseline %.0f%%.",
                          100 * Double(geometry.intersection(risky).count) / Double(risky.count),
                          100 * Double(random.intersection(risky).count) / Double(risky.count)))
+            // 4. The paper's measurement: the features characteristic of the risky samples sit
+            //    closer to the toxic features than random ones.
+            let split = try example.writeRiskySplit(to: folder)
+            let riskyContrast = try DatasetContrast(
+                encoder: encoder, a: try ActivationsFile.open(split.risky, tensor: nil, offsets: "offsets"),
+                b: try ActivationsFile.open(split.rest, tensor: nil, offsets: "offsets"), paired: false)
+            let riskyStatistics = try riskyContrast.run(on: [engine])
+            let measurement = ToxicContrast.compute(
+                ranking: FeatureContrast.ranked(a: riskyStatistics.a, b: riskyStatistics.b, dead: { _ in false }),
+                proximity: proximity.proximity, toxic: toxic, top: 20, nullSets: 200, seed: 0)
+            print(String(format: "4. Contrast of the risky samples with the rest: their top 20 features have activation-weighted toxic proximity %.3f, against %.3f +- %.3f for 200 random sets of 20 (z = %.1f); the rest's top 20 over them: %.3f.",
+                         measurement.aOverB.meanProximity, measurement.aOverB.nullMean, measurement.aOverB.nullStd,
+                         measurement.aOverB.zScore ?? 0, measurement.bOverA.meanProximity))
         }
     }
 }

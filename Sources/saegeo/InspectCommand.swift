@@ -7,7 +7,7 @@ struct Inspect: ParsableCommand {
         abstract: "Describe an SAE checkpoint from its headers: format, sizes, dtype, architecture, tensors.",
         discussion: "Reads only headers (fast on checkpoints of many GB). --scan also reads the decoder and reports dead features and norm statistics.")
 
-    @Argument(help: "The checkpoint: a SAELens folder, Gemma Scope params.npz, a Llama Scope folder, or a bare .safetensors / .npy.")
+    @Argument(help: "The checkpoint: a folder or file of any family --format lists, or a bare .safetensors / .pt / .npy matrix.")
     var path: String
 
     @OptionGroup var reading: CheckpointReadingOptions
@@ -31,6 +31,9 @@ struct Inspect: ParsableCommand {
         let dModel: Int
         let dtype: String
         let architecture: String?
+        /// What the files say beyond the tensors: site, variant, hook points, dictionary class.
+        let details: [String: String]
+        let encoder: String?
         let tensors: [Tensor]
         var deadFeatures: Int?
         var deadFeatureIds: [Int]?
@@ -39,7 +42,7 @@ struct Inspect: ParsableCommand {
         var normMax: Double?
 
         enum CodingKeys: String, CodingKey {
-            case format, path, dtype, architecture, tensors
+            case format, path, dtype, architecture, details, encoder, tensors
             case fileBytes = "file_bytes", dSAE = "d_sae", dModel = "d_model"
             case deadFeatures = "dead_features", deadFeatureIds = "dead_feature_ids"
             case normMin = "norm_min", normMean = "norm_mean", normMax = "norm_max"
@@ -53,6 +56,8 @@ struct Inspect: ParsableCommand {
                 format: checkpoint.format.rawValue, path: path, fileBytes: checkpoint.fileBytes,
                 dSAE: checkpoint.dSAE, dModel: checkpoint.dModel, dtype: checkpoint.decoderTensor.dtype,
                 architecture: checkpoint.architecture?.description,
+                details: Dictionary(checkpoint.details.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                encoder: checkpoint.encoderDescription,
                 tensors: checkpoint.tensors.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
             if scan {
                 let decoder = try checkpoint.decoder()
@@ -82,8 +87,10 @@ struct Inspect: ParsableCommand {
             "d_model       \(r.dModel)",
             "dtype         \(r.dtype) (decoder)",
             "architecture  \(r.architecture ?? "unknown (bare decoder matrix)")",
-            "tensors:",
         ]
+        for key in r.details.keys.sorted() { lines.append("\(key.padding(toLength: 13, withPad: " ", startingAt: 0)) \(r.details[key]!)") }
+        if let encoder = r.encoder { lines.append("encoder       \(encoder)") }
+        lines.append("tensors:")
         let width = r.tensors.map(\.name.count).max() ?? 0
         for t in r.tensors {
             lines.append("  \(t.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(t.dtype.padding(toLength: 4, withPad: " ", startingAt: 0))  \(t.shape)")

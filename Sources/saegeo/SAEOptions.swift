@@ -7,10 +7,10 @@ extension FeatureMatrix.Layout: ExpressibleByArgument {}
 /// How to read a checkpoint whose path does not say it all: the format, and for bare matrices
 /// which tensor and layout.
 struct CheckpointReadingOptions: ParsableArguments {
-    @Option(help: "Force the checkpoint format: saelens, gemma-scope, llama-scope, safetensors, npy.")
+    @Option(help: ArgumentHelp("Force the checkpoint format: \(SAECheckpoint.Format.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "format"))
     var format: SAECheckpoint.Format?
 
-    @Option(help: "For a bare .safetensors file: the decoder tensor's name.")
+    @Option(help: "For a bare .safetensors or .pt file: the decoder tensor's name.")
     var tensor: String?
 
     @Option(help: "For a bare matrix: rows (one feature per row, the default) or columns.")
@@ -18,9 +18,9 @@ struct CheckpointReadingOptions: ParsableArguments {
 
     func open(_ path: String) throws -> SAECheckpoint {
         let checkpoint = try SAECheckpoint.open(path, options: .init(format: format, tensor: tensor, layout: layout))
-        let bare = checkpoint.format == .safetensors || checkpoint.format == .npy
+        let bare = [.safetensors, .npy, .torch].contains(checkpoint.format)
         if !bare, tensor != nil || layout != nil {
-            throw SaegeoError(.usage, "--tensor and --layout are for bare .safetensors / .npy matrices, and \(path) is a \(checkpoint.format.rawValue) checkpoint that names its own tensors: drop them")
+            throw SaegeoError(.usage, "--tensor and --layout are for bare .safetensors / .pt / .npy matrices, and \(path) is a \(checkpoint.format.rawValue) checkpoint that names its own tensors: drop them")
         }
         if checkpoint.format == .npy, tensor != nil {
             throw SaegeoError(.usage, "--tensor names a tensor of a .safetensors file; \(path) is a .npy holding one array: drop it")
@@ -31,7 +31,7 @@ struct CheckpointReadingOptions: ParsableArguments {
 
 /// How a command finds its SAE: `--sae PATH` and the reading options.
 struct SAEOptions: ParsableArguments {
-    @Option(help: "SAE checkpoint: a SAELens folder, Gemma Scope params.npz, a Llama Scope folder, or a bare .safetensors / .npy decoder matrix.")
+    @Option(help: "SAE checkpoint: a folder or file of any family `--format` lists (SAELens, Gemma Scope 1 and 2, Llama Scope and R1, sparsify, dictionary_learning, OpenAI, Goodfire, Qwen-Scope), or a bare .safetensors / .pt / .npy decoder matrix.")
     var sae: String
 
     @OptionGroup var reading: CheckpointReadingOptions

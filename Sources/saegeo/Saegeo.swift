@@ -8,7 +8,7 @@ struct Saegeo: ParsableCommand {
         commandName: "saegeo",
         abstract: "How close a fine-tuning dataset sits to toxic features in an SAE's feature geometry.",
         version: Saegeo.version,
-        subcommands: [Devices.self, Inspect.self, Neighbors.self, Plan.self, Score.self, Filter.self, Merge.self, Bench.self, Tune.self, Generate.self, Demo.self])
+        subcommands: [Devices.self, Inspect.self, Neighbors.self, Plan.self, Score.self, Filter.self, Merge.self, Bench.self, Tune.self, Generate.self, Demo.self, ReportCommand.self, Contrast.self])
 
     static let version = "0.4.0"
 

@@ -71,8 +71,8 @@ struct MalformedCheckpointTests {
              write: file(Array(npz([("W_dec.npy", npyMember)], deflate: false).dropFirst(40)), "cut.npz")),
         Case(description: "npy shape past the data", expected: "truncated",
              write: file(CheckpointBytes.npy(descr: "<f4", shape: [600, 4], payload: f32), "short.npy")),
-        Case(description: "pickle", expected: "never unpickles", write: file([0x80, 0x02, 0x7D, 0x71, 0x00], "ae.pt")),
-        Case(description: "saelens with a wrong W_enc", expected: "expected [4, 6]", write: { folder in
+        Case(description: "cut pickle", expected: "without a STOP opcode", write: file([0x80, 0x02, 0x7D, 0x71, 0x00], "ae.pt")),
+        Case(description: "saelens with a wrong W_enc", expected: "W_enc must be [d_in, 6]", write: { folder in
             try CheckpointBytes.write(CheckpointBytes.safetensors([
                 .init(name: "W_dec", dtype: "F32", shape: [6, 4], bytes: f32),
                 .init(name: "W_enc", dtype: "F32", shape: [6, 4], bytes: f32),
@@ -93,7 +93,11 @@ struct MalformedCheckpointTests {
 
     @Test("refused with one line, non-zero exit, no output", arguments: cases)
     func refused(_ bad: Case) throws {
-        let folder = TestFiles.path("malformed")
+        try Self.expectRefused(bad, in: TestFiles.path("malformed"))
+    }
+
+    /// `neighbors` and `inspect` of the case's checkpoint: one line naming the problem, exit 1, no output.
+    static func expectRefused(_ bad: Case, in folder: String) throws {
         let sae = try bad.write(folder)
         let out = folder + "/out-\(bad.description.replacingOccurrences(of: " ", with: "-")).safetensors"
         let run = try CommandRunner.saegeo(["neighbors", "--sae", sae, "-k", "2", "-o", out, "--device", "cpu"])

@@ -1,5 +1,5 @@
-// Feeds every input to all of saegeo's readers of untrusted bytes: the three checkpoint parsers
-// (safetensors, npy, npz), reading the bytes they say are there, and the job layer's readers of
+// Feeds every input to all of saegeo's readers of untrusted bytes: the checkpoint parsers
+// (safetensors, npy, npz, PyTorch .pt/.pth with its pickle machine), reading the bytes they say are there, and the job layer's readers of
 // its own files (a checkpoint block's check, a shard's manifest from safetensors metadata or
 // JSON, a .jsonl / .csv score shard's line check, the strict JSON parser), so that
 // AddressSanitizer sees any access outside the input and a trap shows as a crash.
@@ -49,6 +49,10 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             if member.uncompressedSize <= 1 << 16, let tensor = try? member.tensor() { touch(tensor) }
             else { _ = try? member.header() }
         }
+    }
+    if let checkpoint = try? TorchCheckpointFile(file: file) {
+        checkpoint.tensors.forEach(touch)
+        for tensor in checkpoint.tensors where tensor.elementCount <= 1 << 16 { _ = try? tensor.numericValues() }
     }
     return 0
 }

@@ -49,7 +49,7 @@ extension CPUEngine {
     public func reduceEncoderTile(into sums: inout SampleAccumulators) throws {
         guard let chunk = encoder.chunk, let tile = encoder.tile else { preconditionFailure("activations and tile first") }
         let d = chunk.dimension, width = tile.features.count, piece = Self.pieceWidth, rows = chunk.rows
-        let pieces = (width + piece - 1) / piece, columns = encoder.columns, explain = sums.explain
+        let pieces = (width + piece - 1) / piece, columns = encoder.columns, template = sums.empty(samples: chunk.samples)
         // One product per core (each packs the chunk's rows once), each reduced piece by piece.
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let piecesPerProduct = max(1, min(Self.piecesPerProductLimit, pieces / cores))
@@ -74,10 +74,8 @@ extension CPUEngine {
                                    c: pre, ldc: count, transposedB: !columns)
                     for q in firstPiece..<lastPiece {
                         let first = tile.features.lowerBound + q * piece, offset = q * piece - j0
-                        let part = EncoderTile(weights: tile.weights, features: first..<min(tile.features.upperBound, first + piece),
-                                               bias: tile.bias, thresholds: tile.thresholds, activation: tile.activation,
-                                               proximity: tile.proximity)
-                        var partSums = SampleAccumulators(samples: chunk.samples, explain: explain)
+                        let part = tile.restricted(to: first..<min(tile.features.upperBound, first + piece))
+                        var partSums = template
                         partSums.add(UnsafePointer(pre + offset), rowStride: count, tile: part, rowStarts: chunk.rowStarts)
                         out.pointer[q] = partSums
                     }

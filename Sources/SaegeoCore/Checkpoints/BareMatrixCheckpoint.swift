@@ -1,13 +1,17 @@
 import Foundation
 
 extension SAECheckpoint {
-    /// A bare decoder matrix: a .npy array, or one tensor of a .safetensors file (`--tensor NAME`;
+    /// A bare decoder matrix: a .npy array, or one tensor of a .safetensors or .pt file (`--tensor NAME`;
     /// by default W_dec, decoder.weight, or the only 2-D tensor). `--layout rows` (the default)
     /// means one feature per row, `columns` one per column.
-    static func openBareMatrix(_ path: String, format: Format, options: Options) throws -> SAECheckpoint {
+    static func openBareMatrix(_ path: String, format: Format, options: Options,
+                               tensors given: [StoredTensor]? = nil, fileBytes givenBytes: Int = 0) throws -> SAECheckpoint {
         let tensors: [StoredTensor]
         let fileBytes: Int
-        if format == .npy {
+        if let given {
+            tensors = given
+            fileBytes = givenBytes
+        } else if format == .npy {
             let npy = try NpyFile(path: path)
             tensors = [npy.tensor]
             fileBytes = npy.file.size

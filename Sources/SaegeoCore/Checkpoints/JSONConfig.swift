@@ -30,7 +30,9 @@ struct JSONConfig {
 
     func double(_ key: String) throws -> Double? {
         guard let v = value(key) else { return nil }
-        guard let n = v as? NSNumber, !(v is Bool), n.doubleValue.isFinite else {
+        // JSON true and false are NSNumbers too; on Linux 0 and 1 also cast to Bool, so the
+        // number's own type tells them apart.
+        guard let n = v as? NSNumber, !Self.isBoolean(n), n.doubleValue.isFinite else {
             throw SaegeoError.badFile("\(path): field '\(key)' is \(v), not a number")
         }
         return n.doubleValue
@@ -42,6 +44,11 @@ struct JSONConfig {
             throw SaegeoError.badFile("\(path): field '\(key)' is \(d), not a size")
         }
         return Int(d)
+    }
+
+    static func isBoolean(_ n: NSNumber) -> Bool {
+        let type = String(cString: n.objCType)
+        return type == "c" || type == "B"
     }
 
     /// A sub-object such as `activation_fn_kwargs`.

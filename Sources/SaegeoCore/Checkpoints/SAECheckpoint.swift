@@ -6,9 +6,21 @@ public struct SAECheckpoint: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         case saelens
         case gemmaScope = "gemma-scope"
+        case gemmaScope2 = "gemma-scope-2"
         case llamaScope = "llama-scope"
+        case llamaScopeR1 = "llama-scope-r1"
+        case sparsify
+        case dictionaryLearning = "dictionary-learning"
+        case openai
+        case goodfire
+        case qwenScope = "qwen-scope"
+        /// Bare decoder matrices: one tensor of a .safetensors or PyTorch file, or a .npy array.
         case safetensors
+        case torch = "pt"
         case npy
+
+        /// Families whose checkpoints are PyTorch pickles.
+        var isPyTorch: Bool { [.dictionaryLearning, .openai, .goodfire, .qwenScope, .torch].contains(self) }
     }
 
     public enum Architecture: Sendable, Equatable, CustomStringConvertible {
@@ -16,12 +28,18 @@ public struct SAECheckpoint: Sendable {
         case jumpReLU
         /// TopK with its K when the checkpoint says (else `score --topk` must).
         case topK(Int?)
+        /// Gated: a gate path and a magnitude path sharing W_enc (`Encoder.magnitude`).
+        case gated
+        /// GroupMax with its number of groups (sparsify).
+        case groupMax(Int)
 
         public var description: String {
             switch self {
+            case .groupMax(let k): "groupmax (k=\(k))"
             case .relu: "relu"
             case .jumpReLU: "jumprelu"
             case .topK(let k): k.map { "topk (k=\($0))" } ?? "topk"
+            case .gated: "gated"
             }
         }
     }
@@ -31,24 +49,41 @@ public struct SAECheckpoint: Sendable {
         public enum Threshold: Sendable {
             case perFeature(StoredTensor)
             case scalar(Double)
+            /// Llama Scope R1: exp of the stored log threshold; with `overDecoderNorm`, compared with
+            /// pre * |decoder direction|, so the threshold on pre is exp(log) / |W_dec[f]|.
+            case exponent(StoredTensor, overDecoderNorm: Bool)
         }
 
         public enum InputScaling: Sendable, Equatable {
             case none
             /// Multiply inputs by this factor (Llama Scope: sqrt(d_model) / dataset average norm).
             case constant(Double)
-            /// SAELens `normalize_activations` with this mode (e.g. "expected_average_only_in").
+            /// SAELens `normalize_activations` with this mode (e.g. "expected_average_only_in"),
+            /// which needs a dataset statistic saegeo does not have.
             case normalize(String)
+            /// Each row to (x - mean) / (unbiased std + 1e-5) (OpenAI's TopK SAEs, SAELens layer_norm).
+            case layerNorm
+            /// Each row scaled to norm sqrt(d_in) (SAELens constant_norm_rescale).
+            case unitNorm
+        }
+
+        /// A gated encoder's magnitude path: `relu(pre * exp(logScale) + bias)` where the gate is open.
+        public struct Magnitude: Sendable {
+            public let logScale: StoredTensor
+            public let bias: StoredTensor
         }
 
         public let weight: StoredTensor
         /// The axis of `weight` that indexes features.
         public let weightFeatureAxis: Int
+        /// b_enc; for a gated encoder, the gate's bias.
         public let bias: StoredTensor
+        /// The vector subtracted from inputs when `subtractDecoderBias` (b_dec, or OpenAI's pre_bias).
         public let decoderBias: StoredTensor
         public let threshold: Threshold?
         public let subtractDecoderBias: Bool
         public let inputScaling: InputScaling
+        public var magnitude: Magnitude? = nil
     }
 
     public let path: String
@@ -63,6 +98,17 @@ public struct SAECheckpoint: Sendable {
     public let encoder: Encoder?
     /// Why the encoder cannot be used, for a checkpoint whose encoder saegeo does not read.
     public var encoderUnsupported: String? = nil
+    /// What the files say beyond the tensors (site, variant, hook points), for `inspect`.
+    public var details: [Detail] = []
+
+    public struct Detail: Sendable, Equatable {
+        public let key: String
+        public let value: String
+        public init(_ key: String, _ value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
 
     public var dSAE: Int { decoderTensor.shape[decoderFeatureAxis] }
     public var dModel: Int { decoderTensor.shape[1 - decoderFeatureAxis] }
@@ -89,16 +135,34 @@ public struct SAECheckpoint: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SaegeoError.io("SAE checkpoint \(path) does not exist; check the path")
         }
-        let lower = PathName.name(path).lowercased()
-        if [".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle"].contains(where: lower.hasSuffix) {
-            throw SaegeoError.badFile("\(path) is a pickle checkpoint, which saegeo never unpickles (it can run code); convert it to safetensors with safetensors.torch.save_file(state_dict, 'sae.safetensors')")
-        }
         let format = try options.format ?? detectFormat(path, isDirectory: isDirectory.boolValue)
+        if format.isPyTorch { return try openPyTorch(path, format: options.format, options: options) }
         switch format {
         case .saelens: return try openSAELens(path)
         case .gemmaScope: return try openGemmaScope(path)
+        case .gemmaScope2: return try openGemmaScope2(path)
         case .llamaScope: return try openLlamaScope(path)
-        case .safetensors, .npy: return try openBareMatrix(path, format: format, options: options)
+        case .llamaScopeR1: return try openLlamaScopeR1(path)
+        case .sparsify: return try openSparsify(path)
+        default: return try openBareMatrix(path, format: format, options: options)
+        }
+    }
+
+    /// A PyTorch checkpoint, read as data (TorchCheckpointFile), of the family its keys say
+    /// unless `--format` named one.
+    static func openPyTorch(_ path: String, format: Format?, options: Options) throws -> SAECheckpoint {
+        var file = path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            file = PathName.join(path, "ae.pt")
+        }
+        let torch = try TorchCheckpointFile(path: file)
+        switch format ?? torchFamily(torch, path: file) {
+        case .goodfire: return try openGoodfire(file, file: torch)
+        case .openai: return try openOpenAI(file, file: torch)
+        case .qwenScope: return try openQwenScope(file, file: torch)
+        case .dictionaryLearning: return try openDictionaryLearning(file, file: torch)
+        default: return try openBareMatrix(file, format: .torch, options: options, tensors: torch.tensors, fileBytes: torch.file.size)
         }
     }
 
@@ -108,22 +172,33 @@ public struct SAECheckpoint: Sendable {
         func exists(_ name: String, in folder: String) -> Bool { fm.fileExists(atPath: PathName.join(folder, name)) }
         if isDirectory {
             if exists("cfg.json", in: path), exists("sae_weights.safetensors", in: path) { return .saelens }
+            if exists("cfg.json", in: path), exists("sae.safetensors", in: path) { return .sparsify }
             if exists("params.npz", in: path) { return .gemmaScope }
+            if exists("params.safetensors", in: path) || exists("params_layer_0.safetensors", in: path) { return .gemmaScope2 }
             if exists("hyperparams.json", in: path), exists("checkpoints/final.safetensors", in: path) { return .llamaScope }
-            throw SaegeoError.badFile("cannot tell the checkpoint format of folder \(path): expected cfg.json + sae_weights.safetensors (SAELens), params.npz (Gemma Scope) or hyperparams.json + checkpoints/final.safetensors (Llama Scope); or pass --format")
+            if exists("config.json", in: path), exists("sae_weights.safetensors", in: path) { return .llamaScopeR1 }
+            if exists("ae.pt", in: path) { return .dictionaryLearning }
+            throw SaegeoError.badFile("cannot tell the checkpoint format of folder \(path): expected cfg.json + sae_weights.safetensors (SAELens), cfg.json + sae.safetensors (sparsify), params.npz (Gemma Scope), params.safetensors (Gemma Scope 2), hyperparams.json + checkpoints/final.safetensors (Llama Scope), config.json + sae_weights.safetensors (Llama Scope R1) or ae.pt (dictionary_learning); or pass --format")
         }
         let folder = PathName.folder(path)
         let name = PathName.name(path).lowercased()
         if name.hasSuffix(".npz") { return .gemmaScope }
         if name.hasSuffix(".npy") { return .npy }
+        if [".pt", ".pth"].contains(where: name.hasSuffix) { return .torch }
+        if [".ckpt", ".bin", ".pkl", ".pickle"].contains(where: name.hasSuffix) {
+            throw SaegeoError.badFile("\(path) is a pickle saegeo does not take by this name; if it is a PyTorch state dict of tensors, name it .pt (it is read as data, never unpickled), or convert it to safetensors")
+        }
         if name.hasSuffix(".safetensors") {
             if name == "sae_weights.safetensors", exists("cfg.json", in: folder) { return .saelens }
+            if name == "sae.safetensors", exists("cfg.json", in: folder) { return .sparsify }
+            if name == "params.safetensors" { return .gemmaScope2 }
+            if name == "sae_weights.safetensors", exists("config.json", in: folder) { return .llamaScopeR1 }
             if exists("hyperparams.json", in: folder) { return .llamaScope }
             if PathName.name(folder) == "checkpoints",
                exists("hyperparams.json", in: PathName.folder(folder)) { return .llamaScope }
             return .safetensors
         }
-        throw SaegeoError.badFile("cannot tell the checkpoint format of \(path) from its name; pass a .safetensors, .npz or .npy file, a checkpoint folder, or --format")
+        throw SaegeoError.badFile("cannot tell the checkpoint format of \(path) from its name; pass a .safetensors, .npz, .npy or .pt file, a checkpoint folder, or --format")
     }
 
     static func fileSize(_ path: String) -> Int {
@@ -159,5 +234,23 @@ struct ShapeCheck {
             throw SaegeoError.badFile("\(path): tensor '\(tensor.name)' has dtype \(tensor.dtype); SAE weights must be F32, F16 or BF16")
         }
         return tensor
+    }
+}
+
+extension ShapeCheck {
+    /// The axis of a weight matrix that indexes features, for families whose files hold either
+    /// orientation (W [d_in, d_sae] or PyTorch's Linear [d_sae, d_in]); when both fit (a square
+    /// matrix) the family's documented `preferred` axis holds.
+    func featureAxis(_ tensor: StoredTensor, features: Int, dimension: Int, preferred: Int) throws -> Int {
+        if tensor.shape == [dimension, features], tensor.shape == [features, dimension] { return preferred }
+        if tensor.shape == [features, dimension] { return 0 }
+        if tensor.shape == [dimension, features] { return 1 }
+        throw SaegeoError.badFile("\(path): tensor '\(tensor.name)' has shape \(tensor.shape), expected [\(features), \(dimension)] or [\(dimension), \(features)] (d_sae \(features), d_model \(dimension))")
+    }
+
+    /// A tensor that must exist in one of its families' spellings.
+    func named(_ names: [String], in tensors: [StoredTensor]) -> StoredTensor? {
+        for name in names { if let t = tensors.first(where: { $0.name == name }) { return t } }
+        return nil
     }
 }

@@ -9,7 +9,7 @@ extension OpenCLEngine {
         var rows = 0
         var rowCapacity = 0
         var rowBuffer: OpenCLBuffer?
-        /// The tile's weights, biases, thresholds and proximities on the device.
+        /// The tile's weights, biases, thresholds, proximities and magnitude path on the device.
         var tileBuffers: [OpenCLBuffer] = []
         var rowStarts: [Int] = []
         var tile: EncoderTile?
@@ -27,7 +27,7 @@ extension OpenCLEngine {
         if let made = encoder.kernels, made.activation == activation { return (made.similarity, made.scoreTile, made.featureTotals) }
         let program = try resources.program(["similarity.cl", "encode.cl"],
                                             options: configuration.compilerDefines(candidates: 1)
-                                                + " -DACTIVATION=\(activation == .jumpReLU ? 1 : 0) -DSCORE_GROUP=\(configuration.topkGroup)")
+                                                + " -DACTIVATION=\(activation == .jumpReLU ? 1 : activation == .gated ? 2 : 0) -DSCORE_GROUP=\(configuration.topkGroup)")
         let made = (activation, try program.kernel("similarity_tile"), try program.kernel("score_tile"),
                     try program.kernel("feature_totals"))
         encoder.kernels = made
@@ -68,7 +68,9 @@ extension OpenCLEngine {
         tile.weights.releasePages(ofFeatures: tile.features)
         encoder.tileBuffers = [weights, try upload(Array(tile.bias[tile.features]), "encoder bias"),
                                try upload(Array((tile.thresholds ?? tile.bias)[tile.features]), "thresholds"),
-                               try upload(Array(tile.proximity[tile.features]), "proximity")]
+                               try upload(Array(tile.proximity[tile.features]), "proximity"),
+                               try upload(Array((tile.magnitude?.scale ?? tile.bias)[tile.features]), "magnitude scale"),
+                               try upload(Array((tile.magnitude?.bias ?? tile.bias)[tile.features]), "magnitude bias")]
         encoder.tile = tile
         encoder.tileCapacity = capacity
     }
@@ -106,13 +108,14 @@ extension OpenCLEngine {
         let denominator = try buffers.buffer("denominators", atLeast: samples * 4)
         let active = try buffers.buffer("active counts", atLeast: samples * 4)
         let featureSums = try buffers.buffer("feature sums", atLeast: max(1, samples * width) * 4)
+        let featureTokens = try buffers.buffer("feature tokens", atLeast: max(1, samples * width) * 4)
         let totals = try buffers.buffer("feature totals", atLeast: max(1, width) * 4)
         let kernels = try encoderKernels(tile.activation)
         try compute.run(kernels.scoreTile,
                         [.buffer(s), .int32(Int32(encoder.tileCapacity)), .int32(Int32(width)),
                          .buffer(encoder.tileBuffers[1]), .buffer(encoder.tileBuffers[2]), .buffer(encoder.tileBuffers[3]),
-                         .buffer(starts),
-                         .buffer(numerator), .buffer(denominator), .buffer(active), .buffer(featureSums)],
+                         .buffer(encoder.tileBuffers[4]), .buffer(encoder.tileBuffers[5]), .buffer(starts),
+                         .buffer(numerator), .buffer(denominator), .buffer(active), .buffer(featureSums), .buffer(featureTokens)],
                         global: [samples * group], local: [group])
         try compute.run(kernels.featureTotals, [.buffer(featureSums), .int32(Int32(samples)), .int32(Int32(width)), .buffer(totals)],
                         global: [roundUp(width, to: 64)], local: [])
@@ -120,7 +123,8 @@ extension OpenCLEngine {
                            denominator: try download(denominator, count: samples, as: Float.self),
                            active: try download(active, count: samples, as: Int32.self),
                            totals: try download(totals, count: width, as: Float.self),
-                           featureSums: sums.explain > 0 ? try download(featureSums, count: samples * width, as: Float.self) : nil,
+                           featureSums: sums.explain > 0 || sums.keepFeatures ? try download(featureSums, count: samples * width, as: Float.self) : nil,
+                           featureTokens: sums.keepFeatures ? try download(featureTokens, count: samples * width, as: Int32.self) : nil,
                            features: tile.features, proximity: tile.proximity)
     }
 }

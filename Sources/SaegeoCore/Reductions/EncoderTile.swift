@@ -3,9 +3,21 @@ public enum EncoderActivation: Sendable, Equatable {
     case relu
     case jumpReLU
     case topK(Int)
+    /// Gated (SAELens, dictionary_learning): the gate `pre + b_gate > 0` decides whether a feature
+    /// fires, the magnitude path `relu(pre * exp(r_mag) + b_mag)` how much; `pre` without bias.
+    case gated
+    /// GroupMax (sparsify): the features fall in K contiguous groups of equal size, and each
+    /// token keeps the largest relu(pre) of each group.
+    case groupMax(Int)
 
-    /// The K of TopK, 0 otherwise.
-    public var k: Int { if case .topK(let k) = self { return k } else { return 0 } }
+    /// The activations a token keeps after selection on the host (TopK's K, GroupMax's groups),
+    /// 0 when no selection spans the tiles.
+    public var k: Int {
+        switch self {
+        case .topK(let k), .groupMax(let k): k
+        default: 0
+        }
+    }
 }
 
 /// A chunk of token rows for the encoder: float32 [rows, dimension], b_dec already subtracted and
@@ -26,6 +38,17 @@ public struct ActivationChunk: Sendable {
     }
 }
 
+/// A gated encoder's magnitude path per feature: `a = relu(pre * scale + bias)` where the gate is
+/// open (`scale` is exp(r_mag), computed once in float32).
+public struct MagnitudePath: Sendable {
+    public let scale: [Float]
+    public let bias: [Float]
+    public init(scale: [Float], bias: [Float]) {
+        self.scale = scale
+        self.bias = bias
+    }
+}
+
 /// Features `features` of an encoder with what activating and reducing them needs. The arrays are
 /// the whole encoder's (indexed by feature id), shared, not copied.
 public struct EncoderTile: Sendable {
@@ -37,15 +60,25 @@ public struct EncoderTile: Sendable {
     public let activation: EncoderActivation
     /// Toxic proximity per feature.
     public let proximity: [Float]
+    /// A gated encoder's magnitude path (`bias` is then the gate's bias).
+    public let magnitude: MagnitudePath?
 
     public init(weights: FeatureMatrix, features: Range<Int>, bias: [Float], thresholds: [Float]?,
-                activation: EncoderActivation, proximity: [Float]) {
+                activation: EncoderActivation, proximity: [Float], magnitude: MagnitudePath? = nil) {
+        precondition((activation == .gated) == (magnitude != nil), "a gated tile, and only one, has a magnitude path")
         self.weights = weights
         self.features = features
         self.bias = bias
         self.thresholds = thresholds
         self.activation = activation
         self.proximity = proximity
+        self.magnitude = magnitude
+    }
+
+    /// The same tile over fewer features (a piece of it).
+    func restricted(to range: Range<Int>) -> EncoderTile {
+        EncoderTile(weights: weights, features: range, bias: bias, thresholds: thresholds, activation: activation,
+                    proximity: proximity, magnitude: magnitude)
     }
 
     /// The tile's rows of W_enc in float32, row-major [capacity, stride]: the rows padded with

@@ -11,13 +11,24 @@ public struct SampleAccumulators: Sendable {
     /// Per sample, the best (a p summed, feature, a summed) seen so far, at most `explain` of them.
     var best: [[(contribution: Double, feature: Int, activation: Double)]]
     let explain: Int
+    /// With `keepFeatures`, every active feature of each sample, in feature order: what
+    /// per-feature statistics over a dataset reduce (`contrast`).
+    var features: [[SampleFeature]]
+    let keepFeatures: Bool
 
-    init(samples: Int, explain: Int = 0) {
+    init(samples: Int, explain: Int = 0, keepFeatures: Bool = false) {
         numerator = [Double](repeating: 0, count: samples)
         denominator = numerator
         active = [Int](repeating: 0, count: samples)
         best = Array(repeating: [], count: explain > 0 ? samples : 0)
         self.explain = explain
+        features = Array(repeating: [], count: keepFeatures ? samples : 0)
+        self.keepFeatures = keepFeatures
+    }
+
+    /// Empty sums of the same kind for `samples` samples.
+    func empty(samples: Int) -> SampleAccumulators {
+        SampleAccumulators(samples: samples, explain: explain, keepFeatures: keepFeatures)
     }
 
     /// Adds the sums of the same samples over other features (a piece of a tile).
@@ -28,6 +39,7 @@ public struct SampleAccumulators: Sendable {
             active[s] += other.active[s]
         }
         for (feature, value) in other.featureActivation { featureActivation[feature, default: 0] += value }
+        if keepFeatures { for s in features.indices { features[s] += other.features[s] } }
         guard explain > 0 else { return }
         for s in best.indices {
             for entry in other.best[s].sorted(by: { $0.feature < $1.feature }) {
@@ -58,35 +70,48 @@ public struct SampleAccumulators: Sendable {
             .map { ($0.feature, $0.activation) }
     }
 
-    /// ReLU / JumpReLU on one tile of pre-activations `pre` [chunk rows, tile width] (bias not yet
+    /// ReLU / JumpReLU / gated on one tile of pre-activations `pre` [chunk rows, tile width] (bias not yet
     /// added); features distinct per sample are counted once however many of its tokens activate
     /// them. The hot loop of scoring on the CPU: raw pointers (no bounds checks) and the sample's
     /// sums in registers, added in the same order as a plain loop over rows and features.
     /// `rowStride`: floats from one row of `pre` to the next (default: the tile's width).
     mutating func add(_ pre: UnsafePointer<Float>, rowStride: Int? = nil, tile: EncoderTile, rowStarts: [Int]) {
         let first = tile.features.lowerBound, width = tile.features.count, rowStride = rowStride ?? width
-        let jump = tile.activation == .jumpReLU, explaining = explain > 0
+        let jump = tile.activation == .jumpReLU, gated = tile.magnitude != nil, explaining = explain > 0
+        let keeping = keepFeatures, perSample = explaining || keeping
         var seen = [Int](repeating: -1, count: width)
         var totals = [Double](repeating: 0, count: width)
-        var sampleTotals = [Double](repeating: 0, count: explaining ? width : 0)
+        var sampleTotals = [Double](repeating: 0, count: perSample ? width : 0)
+        var sampleTokens = [Int32](repeating: 0, count: keeping ? width : 0)
         let thresholdArray = jump ? tile.thresholds! : tile.bias
+        let magnitude = tile.magnitude ?? MagnitudePath(scale: tile.bias, bias: tile.bias)
         tile.bias.withUnsafeBufferPointer { biasAll in
         thresholdArray.withUnsafeBufferPointer { thresholdAll in
+        magnitude.scale.withUnsafeBufferPointer { scaleAll in
+        magnitude.bias.withUnsafeBufferPointer { magnitudeBiasAll in
         tile.proximity.withUnsafeBufferPointer { proximityAll in
             let bias = biasAll.baseAddress! + first, threshold = thresholdAll.baseAddress! + first
+            let scale = scaleAll.baseAddress! + first, magnitudeBias = magnitudeBiasAll.baseAddress! + first
             let proximity = proximityAll.baseAddress! + first
             for s in 0..<numerator.count {
                 var sampleNumerator = numerator[s], sampleDenominator = denominator[s], sampleActive = active[s]
                 seen.withUnsafeMutableBufferPointer { seen in
                 totals.withUnsafeMutableBufferPointer { totals in
                 sampleTotals.withUnsafeMutableBufferPointer { sampleTotals in
+                sampleTokens.withUnsafeMutableBufferPointer { sampleTokens in
                     // An activation, added in feature order: the same sums as a plain scalar loop.
                     @inline(__always) func take(_ j: Int, _ a: Float) {
                         sampleNumerator += Double(a) * Double(proximity[j])
                         sampleDenominator += Double(a)
                         totals[j] += Double(a)
-                        if explaining { sampleTotals[j] += Double(a) }
+                        if perSample { sampleTotals[j] += Double(a) }
+                        if keeping { sampleTokens[j] += 1 }
                         if seen[j] != s { seen[j] = s; sampleActive += 1 }
+                    }
+                    // A gated feature whose gate is open: its magnitude, if positive.
+                    @inline(__always) func takeMagnitude(_ j: Int, _ product: Float) {
+                        let a = max(product * scale[j] + magnitudeBias[j], 0)
+                        if a > 0 { take(j, a) }
                     }
                     let zero = SIMD8<Float>(repeating: 0)
                     for row in rowStarts[s]..<rowStarts[s + 1] {
@@ -100,30 +125,45 @@ public struct SampleAccumulators: Sendable {
                             var active = value .> zero
                             if jump { active = active .& (value .> UnsafeRawPointer(threshold + j).loadUnaligned(as: SIMD8<Float>.self)) }
                             if any(active) {
-                                for lane in 0..<8 where active[lane] { take(j + lane, value[lane]) }
+                                if gated {
+                                    for lane in 0..<8 where active[lane] { takeMagnitude(j + lane, line[j + lane]) }
+                                } else {
+                                    for lane in 0..<8 where active[lane] { take(j + lane, value[lane]) }
+                                }
                             }
                             j += 8
                         }
                         while j < width {
                             let value = line[j] + bias[j]
-                            let a: Float = jump ? (value > threshold[j] ? value : 0) : max(value, 0)
-                            if a > 0 { take(j, a) }
+                            if gated {
+                                if value > 0 { takeMagnitude(j, line[j]) }
+                            } else {
+                                let a: Float = jump ? (value > threshold[j] ? value : 0) : max(value, 0)
+                                if a > 0 { take(j, a) }
+                            }
                             j += 1
                         }
                     }
                 }
                 }
                 }
+                }
                 numerator[s] = sampleNumerator
                 denominator[s] = sampleDenominator
                 active[s] = sampleActive
-                if explaining {
+                if perSample {
                     for j in 0..<width where sampleTotals[j] > 0 {
                         consider(sample: s, feature: first + j, activation: sampleTotals[j], proximity: proximity[j])
+                        if keeping {
+                            features[s].append(SampleFeature(feature: Int32(first + j), sum: sampleTotals[j], tokens: sampleTokens[j]))
+                            sampleTokens[j] = 0
+                        }
                         sampleTotals[j] = 0
                     }
                 }
             }
+        }
+        }
         }
         }
         }
@@ -134,7 +174,7 @@ public struct SampleAccumulators: Sendable {
     /// [samples, width] per-(sample, feature) activation sums, read back only to explain.
     mutating func addDeviceSums(numerator sampleNumerators: [Float], denominator sampleDenominators: [Float],
                                 active sampleActive: [Int32], totals: [Float], featureSums: [Float]?,
-                                features: Range<Int>, proximity: [Float]) {
+                                featureTokens: [Int32]? = nil, features: Range<Int>, proximity: [Float]) {
         for s in 0..<numerator.count {
             numerator[s] += Double(sampleNumerators[s])
             denominator[s] += Double(sampleDenominators[s])
@@ -143,11 +183,15 @@ public struct SampleAccumulators: Sendable {
         for j in 0..<features.count where totals[j] > 0 {
             featureActivation[features.lowerBound + j, default: 0] += Double(totals[j])
         }
-        if let featureSums, explain > 0 {
+        if let featureSums, explain > 0 || keepFeatures {
             for s in 0..<numerator.count {
                 for j in 0..<features.count where featureSums[s * features.count + j] > 0 {
-                    consider(sample: s, feature: features.lowerBound + j, activation: Double(featureSums[s * features.count + j]),
-                             proximity: proximity[features.lowerBound + j])
+                    let sum = Double(featureSums[s * features.count + j])
+                    consider(sample: s, feature: features.lowerBound + j, activation: sum, proximity: proximity[features.lowerBound + j])
+                    if keepFeatures, let featureTokens {
+                        self.features[s].append(SampleFeature(feature: Int32(features.lowerBound + j), sum: sum,
+                                                         tokens: featureTokens[s * features.count + j]))
+                    }
                 }
             }
         }
@@ -158,7 +202,7 @@ public struct SampleAccumulators: Sendable {
     mutating func add(_ state: TopKState, proximity: [Float], rowStarts: ArraySlice<Int>) {
         let base = rowStarts.startIndex
         for s in 0..<numerator.count {
-            var sums: [Int32: Double] = [:]
+            var sums: [Int32: Double] = [:], tokens: [Int32: Int32] = [:]
             for row in rowStarts[base + s]..<rowStarts[base + s + 1] {
                 for slot in 0..<state.k {
                     let f = state.ids[row * state.k + slot], value = state.values[row * state.k + slot]
@@ -167,12 +211,22 @@ public struct SampleAccumulators: Sendable {
                     denominator[s] += Double(value)
                     featureActivation[Int(f), default: 0] += Double(value)
                     sums[f, default: 0] += Double(value)
+                    tokens[f, default: 0] += 1
                 }
             }
             active[s] = sums.count
             for (f, a) in sums.sorted(by: { $0.key < $1.key }) {
                 consider(sample: s, feature: Int(f), activation: a, proximity: proximity[Int(f)])
+                if keepFeatures { features[s].append(SampleFeature(feature: f, sum: a, tokens: tokens[f]!)) }
             }
         }
     }
+}
+
+/// One active feature of one sample: its activation summed over the sample's tokens, and on how
+/// many of them it fired.
+public struct SampleFeature: Sendable, Equatable {
+    public let feature: Int32
+    public let sum: Double
+    public let tokens: Int32
 }

@@ -1,20 +1,44 @@
 import Foundation
 
-/// The running K largest pre-activations of each token across feature tiles.
+/// The running selection of each token across feature tiles: its K largest pre-activations
+/// (TopK), or the largest of each of its K feature groups (GroupMax, one slot per group).
 struct TopKState: Sendable {
     let k: Int
+    /// Features per group for GroupMax; 0 for TopK.
+    let groupSize: Int
     var values: [Float]
     var ids: [Int32]
 
-    init(k: Int, rows: Int) {
+    init(k: Int, rows: Int, groupSize: Int = 0) {
         self.k = k
+        self.groupSize = groupSize
         values = [Float](repeating: -.infinity, count: rows * k)
         ids = [Int32](repeating: -1, count: rows * k)
     }
 
+    /// The selection `activation` makes over `features` features.
+    init(_ activation: EncoderActivation, features: Int, rows: Int) {
+        if case .groupMax(let groups) = activation {
+            self.init(k: groups, rows: rows, groupSize: features / groups)
+        } else {
+            self.init(k: activation.k, rows: rows)
+        }
+    }
+
     mutating func offer(_ pre: [Float], features: Range<Int>, bias: [Float]) {
-        let width = features.count, k = self.k
+        let width = features.count, k = self.k, groupSize = self.groupSize
         let rows = k == 0 ? 0 : values.count / k
+        if groupSize > 0 {
+            // Each group's largest value; ties keep the lower feature (offered first).
+            for row in 0..<rows {
+                for j in 0..<width {
+                    let f = features.lowerBound + j, slot = row * k + f / groupSize
+                    let value = pre[row * width + j] + bias[f]
+                    if value > values[slot] { values[slot] = value; ids[slot] = Int32(f) }
+                }
+            }
+            return
+        }
         values.withUnsafeMutableBufferPointer { v in
             ids.withUnsafeMutableBufferPointer { i in
                 let vBase = UnsafeSendablePointer(v.baseAddress!), iBase = UnsafeSendablePointer(i.baseAddress!)

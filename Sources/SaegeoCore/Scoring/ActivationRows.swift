@@ -2,12 +2,12 @@ import Foundation
 
 /// Token rows as the encoder takes them: read, checked and centred on the host.
 extension DatasetScorer {
-    /// Rows as float32, b_dec subtracted and scaled as the encoder says. A row with a NaN or an
+    /// Rows as float32, normalised, scaled and b_dec subtracted as the encoder says. A row with a NaN or an
     /// infinity is refused, or with `skipNonFinite` made all NaN: no comparison with NaN holds, so
     /// it activates nothing on any device and the sample is scored as if the row were absent.
     func readRows(_ first: Int, _ count: Int) throws -> [Float] {
         let d = encoder.dimension, matrix = activations.rows
-        let bias = encoder.decoderBias, scale = encoder.inputScale
+        let bias = encoder.decoderBias, scale = encoder.inputScale, normalization = encoder.rowNormalization
         var x = [Float](unsafeUninitializedCapacity: max(1, count * d)) { buffer, initialized in
             buffer[0] = 0
             initialized = max(1, count * d)
@@ -26,8 +26,10 @@ extension DatasetScorer {
                         var probe: Float = 0
                         for i in 0..<d { probe += row[i] - row[i] }
                         guard probe == 0 else { flagBase.pointer[r] = true; continue }
-                        if let bias { for i in 0..<d { row[i] -= bias[i] } }
+                        // Normalised and scaled first, then centred (SAELens, lm_saes, OpenAI).
+                        normalization.apply(row, count: d)
                         if scale != 1 { for i in 0..<d { row[i] *= scale } }
+                        if let bias { for i in 0..<d { row[i] -= bias[i] } }
                     }
                 }
             }

@@ -27,6 +27,10 @@ public struct DatasetScorer: Sendable {
     public var skipNonFinite = false
     /// How many token rows were left out for non-finite values (with `skipNonFinite`).
     public let skippedRows = Locked(0)
+    /// Given, every chunk's samples are also handed to it with their active features
+    /// (`first` sample, then per sample its features in feature order), from the device
+    /// threads as chunks finish: per-feature statistics over a dataset reduce these.
+    public var featureSink: (@Sendable (_ first: Int, _ features: [[SampleFeature]]) -> Void)?
 
     public init(encoder: SAEEncoder, proximity: [Float], activations: ActivationsFile) throws {
         guard activations.rows.dimension == encoder.dimension else {
@@ -102,7 +106,9 @@ public struct DatasetScorer: Sendable {
             while let taken = work.take(1) {
                 try cancellation.check()
                 let samples = chunks[taken.lowerBound]
-                totals.merge(try scorer.process(samples: samples, on: handle.engine, tiles: &tiles))
+                let parts = try scorer.process(samples: samples, on: handle.engine, tiles: &tiles)
+                if let sink = scorer.featureSink { for part in parts { sink(part.first, part.accumulators.features) } }
+                totals.merge(parts)
                 let rows = scorer.activations.sampleStarts[samples.upperBound] - scorer.activations.sampleStarts[samples.lowerBound]
                 counter.add(tiles: 1, flops: 2 * Double(rows) * Double(scorer.encoder.features) * Double(scorer.encoder.dimension))
             }
@@ -125,14 +131,14 @@ public struct DatasetScorer: Sendable {
                                     rowStarts: activations.sampleStarts[range.lowerBound...range.upperBound].map { $0 - firstRow })
         try engine.setActivations(chunk)
         let topK = encoder.activation.k
-        var selection = TopKState(k: topK, rows: rows)
-        var sums = SampleAccumulators(samples: range.count, explain: explain)
+        var selection = TopKState(encoder.activation, features: features, rows: rows)
+        var sums = SampleAccumulators(samples: range.count, explain: explain, keepFeatures: featureSink != nil)
         for f0 in stride(from: 0, to: features, by: tile) {
             let f1 = min(features, f0 + tile)
             if tiles.loaded != f0..<f1 {
                 try engine.loadEncoderTile(EncoderTile(weights: encoder.weights, features: f0..<f1, bias: encoder.bias,
                                                        thresholds: encoder.thresholds, activation: encoder.activation,
-                                                       proximity: proximity))
+                                                       proximity: proximity, magnitude: encoder.magnitude))
                 tiles.loaded = f0..<f1
             }
             if topK > 0 {
@@ -149,7 +155,7 @@ public struct DatasetScorer: Sendable {
         var parts = (0..<cores).map { c -> AccumulatorPart in
             let first = range.count * c / cores, last = range.count * (c + 1) / cores
             return AccumulatorPart(first: range.lowerBound + first,
-                                   accumulators: SampleAccumulators(samples: last - first, explain: explain))
+                                   accumulators: sums.empty(samples: last - first))
         }
         let state = selection, rowStarts = chunk.rowStarts, proximity = self.proximity, first = range.lowerBound
         parts.withUnsafeMutableBufferPointer { buffer in

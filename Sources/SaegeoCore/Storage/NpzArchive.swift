@@ -29,7 +29,7 @@ public struct NpzArchive: Sendable {
             self.archive = archive
         }
 
-        var label: String { "\(archive.path) member \(name).npy" }
+        var label: String { "\(archive.path) member \(printable(name, limit: 200)).npy" }
 
         /// The member's .npy header, reading (or inflating) only its first bytes.
         func header() throws -> NpyHeader {
@@ -157,13 +157,30 @@ public struct NpzArchive: Sendable {
         try self.init(file: MappedFile(path: path))
     }
 
+    /// Which kind of zip archive is being read, for names and messages: an .npz (members named
+    /// without their ".npy") or another zip, such as a PyTorch checkpoint (names kept whole).
+    struct Kind {
+        let what: String            // "zip (.npz) archive"
+        let saveHint: String        // "save it with numpy.savez"
+        let plainOnly: String       // "saegeo reads plain numpy archives only"
+        let methodHint: String      // "re-save with numpy.savez or numpy.savez_compressed"
+        let stripsNpySuffix: Bool
+        static let npz = Kind(what: "zip (.npz) archive", saveHint: "save it with numpy.savez",
+                              plainOnly: "saegeo reads plain numpy archives only",
+                              methodHint: "re-save with numpy.savez or numpy.savez_compressed", stripsNpySuffix: true)
+    }
+
     public init(file: MappedFile) throws {
+        try self.init(file: file, kind: .npz)
+    }
+
+    init(file: MappedFile, kind: Kind) throws {
         self.file = file
         let path = file.path
         let r = LittleEndianReader(bytes: file.bytes, path: path)
         // End of central directory: 22 bytes plus a comment of up to 65535, at the end.
         guard file.size >= 22 else {
-            throw SaegeoError.badFile("\(path): \(file.size) bytes is too small for a zip (.npz) archive")
+            throw SaegeoError.badFile("\(path): \(file.size) bytes is too small for a \(kind.what)")
         }
         var eocd = -1
         var position = file.size - 22
@@ -172,7 +189,7 @@ public struct NpzArchive: Sendable {
             position -= 1
         }
         guard eocd >= 0 else {
-            throw SaegeoError.badFile("\(path) is not a zip (.npz) archive: no end-of-central-directory record; save it with numpy.savez")
+            throw SaegeoError.badFile("\(path) is not a \(kind.what): no end-of-central-directory record; \(kind.saveHint)")
         }
         var entryCount = try r.u16(eocd + 10, "entry count")
         var directorySize = try r.u32(eocd + 12, "central directory size")
@@ -213,22 +230,23 @@ public struct NpzArchive: Sendable {
             var localOffset = try r.u32(cursor + 42, "local header offset")
             let nameRange = try r.range(cursor + 46, nameLength, "member name")
             let name = String(decoding: file.bytes[nameRange], as: UTF8.self)
+            let shown = printable(name, limit: 200)   // a hostile name may hold newlines
             // ZIP64 extra field: the 64-bit values, in this order, for the fields set to 0xFFFFFFFF.
-            var extra = try r.range(nameRange.upperBound, extraLength, "extra fields of \(name)").lowerBound
+            var extra = try r.range(nameRange.upperBound, extraLength, "extra fields of \(shown)").lowerBound
             let extraEnd = extra + extraLength
             while extra + 4 <= extraEnd {
                 let id = try r.u16(extra, "extra field id"), size = try r.u16(extra + 2, "extra field size")
                 guard extra + 4 + size <= extraEnd else {
-                    throw SaegeoError.badFile("\(path): extra field of \(name) runs past its entry; the archive is corrupt")
+                    throw SaegeoError.badFile("\(path): extra field of \(shown) runs past its entry; the archive is corrupt")
                 }
                 if id == 0x0001 {
                     var field = extra + 4
                     func next() throws -> Int {
                         guard field + 8 <= extra + 4 + size else {
-                            throw SaegeoError.badFile("\(path): ZIP64 field of \(name) is too short; the archive is corrupt")
+                            throw SaegeoError.badFile("\(path): ZIP64 field of \(shown) is too short; the archive is corrupt")
                         }
                         defer { field += 8 }
-                        return try r.u64(field, "ZIP64 value of \(name)")
+                        return try r.u64(field, "ZIP64 value of \(shown)")
                     }
                     if uncompressed == 0xFFFF_FFFF { uncompressed = try next() }
                     if compressed == 0xFFFF_FFFF { compressed = try next() }
@@ -238,27 +256,27 @@ public struct NpzArchive: Sendable {
             }
             cursor = extraEnd + commentLength
             guard cursor <= directoryOffset + directorySize else {
-                throw SaegeoError.badFile("\(path): central directory entry \(name) runs past the directory; the archive is corrupt")
+                throw SaegeoError.badFile("\(path): central directory entry \(shown) runs past the directory; the archive is corrupt")
             }
             if name.hasSuffix("/") { continue }
             guard flags & 1 == 0 else {
-                throw SaegeoError.badFile("\(path): member \(name) is encrypted; saegeo reads plain numpy archives only")
+                throw SaegeoError.badFile("\(path): member \(shown) is encrypted; \(kind.plainOnly)")
             }
             guard method == 0 || method == 8 else {
-                throw SaegeoError.badFile("\(path): member \(name) uses compression method \(method); re-save with numpy.savez or numpy.savez_compressed")
+                throw SaegeoError.badFile("\(path): member \(shown) uses compression method \(method); \(kind.methodHint)")
             }
             guard method != 0 || compressed == uncompressed else {
-                throw SaegeoError.badFile("\(path): stored member \(name) claims \(compressed) bytes stored but \(uncompressed) uncompressed; the archive is corrupt")
+                throw SaegeoError.badFile("\(path): stored member \(shown) claims \(compressed) bytes stored but \(uncompressed) uncompressed; the archive is corrupt")
             }
-            guard try r.u32(localOffset, "local header of \(name)") == 0x0403_4B50 else {
-                throw SaegeoError.badFile("\(path): no local header for \(name) at byte \(localOffset); the archive is corrupt")
+            guard try r.u32(localOffset, "local header of \(shown)") == 0x0403_4B50 else {
+                throw SaegeoError.badFile("\(path): no local header for \(shown) at byte \(localOffset); the archive is corrupt")
             }
             let dataStart = localOffset + 30 + (try r.u16(localOffset + 26, "local name length"))
                 + (try r.u16(localOffset + 28, "local extra length"))
-            let data = try r.range(dataStart, compressed, "data of member \(name)")
-            let key = name.hasSuffix(".npy") ? String(name.dropLast(4)) : name
+            let data = try r.range(dataStart, compressed, "data of member \(shown)")
+            let key = kind.stripsNpySuffix && name.hasSuffix(".npy") ? String(name.dropLast(4)) : name
             guard !members.contains(where: { $0.name == key }) else {
-                throw SaegeoError.badFile("\(path): member \(name) appears twice; the archive is corrupt")
+                throw SaegeoError.badFile("\(path): member \(shown) appears twice; the archive is corrupt")
             }
             members.append(Member(name: key, method: method, dataRange: data, uncompressedSize: uncompressed,
                                   crc: crc, archive: file))

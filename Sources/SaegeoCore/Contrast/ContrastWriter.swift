@@ -1,0 +1,64 @@
+import Foundation
+
+/// `contrast`'s per-feature output, ranked (FeatureContrast.ranked), by extension:
+/// - .jsonl: one object per feature, `{"rank", "feature", "t", "log_odds", "rate_a", "rate_b",
+///   "mean_a", "mean_b", "fires_a", "fires_b", "tokens_a", "tokens_b", "dead"}`; an infinite t is
+///   written as the string "inf" or "-inf" (JSON has no infinity);
+/// - .csv: the same columns, with a header;
+/// - .safetensors: one tensor per column in rank order (`feature`, `fires_*`, `tokens_*`, `dead`
+///   I64; the rest F64).
+public enum ContrastWriter {
+    public static let columns = ["rank", "feature", "t", "log_odds", "rate_a", "rate_b", "mean_a", "mean_b",
+                                 "fires_a", "fires_b", "tokens_a", "tokens_b", "dead"]
+
+    public static func write(_ ranking: [FeatureContrast], format: String, metadata: [String: String] = [:],
+                             into sink: OutputSink) throws {
+        if format.hasSuffix(".safetensors") {
+            try SafetensorsWriter.write(tensors(ranking), metadata: metadata, into: sink)
+            return
+        }
+        let csv = format.hasSuffix(".csv")
+        var text = csv ? columns.joined(separator: ",") + "\n" : ""
+        for (rank, row) in ranking.enumerated() {
+            let values: [String] = [String(rank), String(row.feature), number(row.t, quoted: !csv), number(row.logOdds, quoted: !csv),
+                                    number(row.rateA), number(row.rateB), number(row.meanA), number(row.meanB),
+                                    String(row.firesA), String(row.firesB), String(row.tokensA), String(row.tokensB),
+                                    csv ? (row.dead ? "1" : "0") : String(row.dead)]
+            if csv {
+                text += values.joined(separator: ",") + "\n"
+            } else {
+                text += "{" + zip(columns, values).map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}\n"
+            }
+            if text.utf8.count > 1 << 20 {
+                try sink.write(text)
+                text = ""
+            }
+        }
+        try sink.write(text)
+    }
+
+    static func tensors(_ ranking: [FeatureContrast]) -> [OutputTensor] {
+        let n = [ranking.count]
+        return [
+            .int64("feature", shape: n, ranking.map { Int64($0.feature) }),
+            .float64("t", shape: n, ranking.map(\.t)),
+            .float64("log_odds", shape: n, ranking.map(\.logOdds)),
+            .float64("rate_a", shape: n, ranking.map(\.rateA)),
+            .float64("rate_b", shape: n, ranking.map(\.rateB)),
+            .float64("mean_a", shape: n, ranking.map(\.meanA)),
+            .float64("mean_b", shape: n, ranking.map(\.meanB)),
+            .int64("fires_a", shape: n, ranking.map(\.firesA)),
+            .int64("fires_b", shape: n, ranking.map(\.firesB)),
+            .int64("tokens_a", shape: n, ranking.map(\.tokensA)),
+            .int64("tokens_b", shape: n, ranking.map(\.tokensB)),
+            .int64("dead", shape: n, ranking.map { $0.dead ? 1 : 0 }),
+        ]
+    }
+
+    /// A double as the shortest text that reads back to it; infinities as inf / -inf.
+    static func number(_ x: Double, quoted: Bool = false) -> String {
+        if x.isFinite { return "\(x)" }
+        let text = x > 0 ? "inf" : "-inf"
+        return quoted ? "\"\(text)\"" : text
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import SaegeoCore
+
+struct Contrast: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rank an SAE's features by how much more they fire on one activation set than on another.",
+        discussion: """
+        Streams both sets through the encoder (as score does) and writes, per feature, its firing rate and \
+        mean per-sample activation on A and on B, a Welch t over per-sample means (paired t with --paired) \
+        and the log odds ratio of firing, ranked by t (DESIGN.md, Definitions: contrast). With --top N --ids \
+        FILE the N highest-ranked ids go to an id file that --toxic and --queries take: a small labelled set \
+        (toxic or misaligned text as A, ordinary text as B) finds the toxic features. With --toxic, the \
+        paper's measurement: the activation-weighted toxic proximity of the top N features of each set over \
+        the other, against random sets of N live non-toxic features.
+        """)
+
+    @OptionGroup var sae: SAEOptions
+
+    @Option(help: "Activations of set A: a .safetensors tensor [rows, d_model] or a .npy.")
+    var activations: String
+
+    @Option(name: .customLong("activations-tensor"), help: "Name of A's activations tensor (default: activations).")
+    var activationsTensor: String?
+
+    @Option(help: "I64 tensor [N + 1] in A's .safetensors grouping token rows into samples.")
+    var offsets: String?
+
+    @Option(help: "Activations of the baseline set B.")
+    var baseline: String
+
+    @Option(name: .customLong("baseline-tensor"), help: "Name of B's activations tensor (default: activations).")
+    var baselineTensor: String?
+
+    @Option(name: .customLong("baseline-offsets"), help: "I64 tensor [M + 1] in B's .safetensors grouping its rows into samples.")
+    var baselineOffsets: String?
+
+    @Flag(help: "A and B hold the same tokens through two models: statistics over per-sample differences (paired t); row counts and offsets must agree.")
+    var paired = false
+
+    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.")
+    var topk: Int?
+
+    @Option(name: .short, help: "Output, ranked: .jsonl, .csv or .safetensors (written atomically).")
+    var output: String
+
+    @Option(parsing: .unconditional, help: "Features in the top sets (--ids, the toxic measurement).")
+    var top = 20
+
+    @Option(help: "Write the --top highest-ranked feature ids here, one per line (the format --toxic and --queries take).")
+    var ids: String?
+
+    @Option(help: "Toxic feature ids: adds the paper's measurement (printed, and in --summary).")
+    var toxic: String?
+
+    @Option(help: "Also write the run's figures (and the toxic measurement) to this JSON file.")
+    var summary: String?
+
+    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "Random non-toxic sets of --top features in the null (at most \(Score.maxNullSets)).")
+    var nullSets = 200
+
+    @Option(help: "Seed of the null sets.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var compute: ComputeOptions
+    @OptionGroup var progress: ProgressOptions
+
+    func run() throws {
+        try Saegeo.reporting {
+            try progress.apply()
+            var outputs = [("-o", output)]
+            if let ids { outputs.append(("--ids", ids)) }
+            if let summary { outputs.append(("--summary", summary)) }
+            let job = try Job("contrast", inputs: [sae.sae, activations, baseline] + (toxic.map { [$0] } ?? []), outputs: outputs)
+            let format = [".jsonl", ".csv", ".safetensors"].first(where: output.lowercased().hasSuffix)
+                ?? (OutputTarget.isStream(output) ? ".jsonl" : "")
+            guard !format.isEmpty else {
+                throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
+            }
+            guard (0...Score.maxNullSets).contains(nullSets) else {
+                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Score.maxNullSets) (got \(nullSets))")
+            }
+            let checkpoint = try sae.open()
+            guard (1...checkpoint.dSAE).contains(top) else {
+                throw SaegeoError(.usage, "--top must be between 1 and the SAE's \(checkpoint.dSAE) features (got \(top))")
+            }
+            let encoder = try SAEEncoder(checkpoint: checkpoint, topK: topk)
+            let toxicIds = try toxic.map { try FeatureSelection(argument: $0).resolve(features: checkpoint.dSAE, role: "toxic") }
+            let a = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
+            let b = try ActivationsFile.open(baseline, tensor: baselineTensor, offsets: baselineOffsets)
+            for (set, flag) in [(a, "--activations"), (b, "--baseline")] where set.samples == 0 {
+                throw SaegeoError(.badInput, "\(flag) \(set.path) holds no samples; there is nothing to contrast")
+            }
+            var contrast = try DatasetContrast(encoder: encoder, a: a, b: b, paired: paired)
+            let engines = try compute.engines()
+            try contrast.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
+            let deviceIds = engines.map(\.device.id).joined(separator: ",")
+            let started = Date()
+            let bars = ["A": Console.Progress("contrast A on \(deviceIds):"), "B": Console.Progress("contrast B on \(deviceIds):")]
+            let result = try contrast.run(on: engines, cancellation: ProcessGuard.cancellation) { name, report in
+                bars[String(name.prefix(1))]?.update(report)
+            }
+            try ProcessGuard.cancellation.check()
+
+            let decoder = try checkpoint.decoder()
+            let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
+            let ranking = FeatureContrast.ranked(a: result.a, b: result.b, differences: result.differences, dead: { !norms.isLive($0) })
+            var measurement: ToxicContrast?
+            if let toxicIds {
+                let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
+                                                           memoryBudget: try compute.budgetBytes(), norms: norms)
+                measurement = ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: toxicIds,
+                                                    top: top, nullSets: nullSets, seed: seed)
+            }
+            try job.write(output) { try ContrastWriter.write(ranking, format: format, metadata: ["saegeo.command": "contrast"], into: $0) }
+            if let ids {
+                let chosen = ranking.prefix(top).filter { !$0.dead }.map { String($0.feature) }
+                try job.write(ids) { try $0.write("# top \(chosen.count) features of \(activations) over \(baseline) (saegeo contrast)\n" + chosen.joined(separator: "\n") + "\n") }
+            }
+            if let summary {
+                let figures = ContrastSummary(samplesA: result.a.samples, samplesB: result.b.samples, paired: paired,
+                                              top: ranking.prefix(top).map(\.feature), toxic: measurement)
+                try job.write(summary) { try $0.write(contentsOf: try Console.json(figures)) }
+            }
+            try job.commit()
+
+            if let m = measurement {
+                for (name, side) in [("A over B", m.aOverB), ("B over A", m.bOverA)] {
+                    Console.info(String(format: "top %d features of %@: activation-weighted toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
+                                        m.top, name, side.meanProximity, side.nullMean, side.nullStd, m.nullSets,
+                                        side.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
+                }
+            }
+            let rows = a.sampleStarts.last! + b.sampleStarts.last!
+            let seconds = Date().timeIntervalSince(started)
+            Console.info(String(format: "contrasted %d features over %d + %d samples (%d rows x d %d)%@ on %@: %.2f s, %.1f GFLOP/s; wrote %@",
+                                encoder.features, a.samples, b.samples, rows, encoder.dimension, paired ? ", paired" : "", deviceIds,
+                                seconds, 2 * Double(rows) * Double(encoder.features) * Double(encoder.dimension) / max(seconds, 1e-9) / 1e9, output))
+        }
+    }
+}
+
+/// `contrast --summary`: the run's figures.
+struct ContrastSummary: Encodable {
+    let samplesA: Int
+    let samplesB: Int
+    let paired: Bool
+    let top: [Int]
+    let toxic: ToxicContrast?
+
+    enum CodingKeys: String, CodingKey {
+        case samplesA = "samples_a", samplesB = "samples_b", paired, top, toxic
+    }
+}

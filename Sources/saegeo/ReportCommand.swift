@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import SaegeoCore
+
+/// `saegeo report`: one self-contained HTML page from the outputs of score, neighbors (and a
+/// contrast ranking) and the dataset. The reading and the rendering live in SaegeoCore/Report; this
+/// file only parses, checks the paths through a Job and writes the page atomically.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write one self-contained HTML report (inline SVG and CSS, no script) of a scoring run.",
+        discussion: """
+        Give any of --scores, --summary, --neighbors and --contrast. The histogram marks the cut that \
+        'saegeo filter --drop-fraction Q' makes (the same kept and dropped counts); the riskiest --top \
+        samples show their text from --dataset (line i is sample i) and their explaining features \
+        (score --explain). Large score files are streamed twice; only the shown samples are kept.
+        """)
+
+    @Option(help: "Scores from 'saegeo score': .jsonl (with --explain lines), .csv or .safetensors.")
+    var scores: String?
+
+    @Option(help: "score --summary's JSON: the dataset's mean toxic proximity and its null.")
+    var summary: String?
+
+    @Option(help: "neighbors' .safetensors output: the toxic features' nearest neighbours.")
+    var neighbors: String?
+
+    @Option(help: "A per-feature contrast ranking: .jsonl or .csv with columns feature,t,... (contrast's output).")
+    var contrast: String?
+
+    @Option(help: "The dataset (.jsonl, line i is sample i): texts of the riskiest samples.")
+    var dataset: String?
+
+    @Option(help: "The SAE the scores came from (named in the report's provenance).")
+    var sae: String?
+
+    @Option(help: "Toxic feature ids, one per line: picks the neighbours' rows to show.")
+    var toxic: String?
+
+    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q whose cut the histogram marks, as filter drops it.")
+    var dropFraction = 0.05
+
+    @Option(parsing: .unconditional, help: "Riskiest samples (and contrast features, neighbour rows) shown.")
+    var top = 50
+
+    @Option(parsing: .unconditional, help: "Bins of the score histogram.")
+    var bins = 60
+
+    @Option(name: .short, help: "The report: an .html file (written atomically).")
+    var output: String
+
+    func run() throws {
+        try Saegeo.reporting {
+            var request = ReportRequest()
+            request.scores = scores
+            request.summary = summary
+            request.neighbours = neighbors
+            request.contrast = contrast
+            request.dataset = dataset
+            request.sae = sae
+            request.toxic = toxic
+            request.dropFraction = dropFraction
+            request.top = top
+            request.bins = bins
+            request.version = Saegeo.version
+            let job = try Job("report", inputs: request.inputs.map(\.path), outputs: [("-o", output)])
+            let lower = output.lowercased()
+            guard lower.hasSuffix(".html") || lower.hasSuffix(".htm") || OutputTarget.isStream(output) else {
+                throw SaegeoError(.usage, "-o \(output): the report is HTML; name it .html")
+            }
+            let started = Date()
+            let html = HTMLReport.render(try request.build())
+            try job.write(output) { try $0.write(html) }
+            try job.commit()
+            Console.info(String(format: "wrote %@ (%d bytes) in %.2f s", output, html.utf8.count, Date().timeIntervalSince(started)))
+        }
+    }
+}
