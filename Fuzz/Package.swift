@@ -1,5 +1,5 @@
 // swift-tools-version: 6.0
-// The fuzz target over saegeo's file parsers (safetensors, npy, npz). Built separately because it
+// The fuzz target over saegeo's file parsers (safetensors, npy, npz, PyTorch .pt). Built separately because it
 // needs the fuzzer runtime:  scripts/fuzz.sh  (see there).
 import PackageDescription
 

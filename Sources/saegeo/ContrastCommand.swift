@@ -65,9 +65,21 @@ struct Contrast: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var progress: ProgressOptions
 
+    @Option(parsing: .unconditional, help: "Reduce only shard I of N of the work (I/N, 0-based), or 'slurm' for the Slurm array task, into a .safetensors of statistics; a shard resumes after SIGTERM, and 'saegeo merge' writes the ranked table.")
+    var shard: String?
+
     func run() throws {
         try Saegeo.reporting {
             try progress.apply()
+            let shardSpec = try shard.map { try ShardSpec.parse($0) }
+            if shardSpec != nil {
+                guard output.lowercased().hasSuffix(".safetensors") else {
+                    throw SaegeoError(.usage, "-o \(output): a contrast shard holds statistics, written as .safetensors; merge writes the ranked .jsonl, .csv or .safetensors")
+                }
+                guard ids == nil, toxic == nil, summary == nil else {
+                    throw SaegeoError(.usage, "--ids, --toxic and --summary need the whole ranking, which a shard does not have; run them on the merged output's job without --shard")
+                }
+            }
             var outputs = [("-o", output)]
             if let ids { outputs.append(("--ids", ids)) }
             if let summary { outputs.append(("--summary", summary)) }
@@ -97,13 +109,17 @@ struct Contrast: ParsableCommand {
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
             let started = Date()
             let bars = ["A": Console.Progress("contrast A on \(deviceIds):"), "B": Console.Progress("contrast B on \(deviceIds):")]
-            let result = try contrast.run(on: engines, cancellation: ProcessGuard.cancellation) { name, report in
-                bars[String(name.prefix(1))]?.update(report)
-            }
-            try ProcessGuard.cancellation.check()
-
+            let report: @Sendable (String, ProgressReport) -> Void = { name, report in bars[String(name.prefix(1))]?.update(report) }
             let decoder = try checkpoint.decoder()
             let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
+            if let shardSpec {
+                try runShard(shardSpec, contrast: contrast, engines: engines, dead: (0..<decoder.features).map { norms.isLive($0) ? 0 : 1 },
+                             job: job, progress: report)
+                return
+            }
+            let result = try contrast.run(on: engines, cancellation: ProcessGuard.cancellation, progress: report)
+            try ProcessGuard.cancellation.check()
+
             let ranking = FeatureContrast.ranked(a: result.a, b: result.b, differences: result.differences, dead: { !norms.isLive($0) })
             var measurement: ToxicContrast?
             if let toxicIds {
@@ -137,6 +153,39 @@ struct Contrast: ParsableCommand {
                                 encoder.features, a.samples, b.samples, rows, encoder.dimension, paired ? ", paired" : "", deviceIds,
                                 seconds, 2 * Double(rows) * Double(encoder.features) * Double(encoder.dimension) / max(seconds, 1e-9) / 1e9, output))
         }
+    }
+}
+
+extension Contrast {
+    /// One shard: the statistics of its part of the work, saved per block as it goes (resumable),
+    /// written with its manifest for `merge`.
+    func runShard(_ spec: ShardSpec, contrast: DatasetContrast, engines: [ComputeEngine], dead: [Int64], job: Job,
+                  progress: @escaping @Sendable (String, ProgressReport) -> Void) throws {
+        let items = try contrast.workItems()
+        let range = spec.range(of: items)
+        let fingerprint = JobFingerprint.of(
+            files: [sae.sae, activations, baseline],
+            options: ["contrast", sae.sae, activations, activationsTensor ?? "", offsets ?? "", baseline, baselineTensor ?? "",
+                      baselineOffsets ?? "", paired ? "paired" : "", String(topk ?? 0), String(contrast.rowChunk)])
+        let saved = ShardCheckpoint(output: output, job: fingerprint + " shard " + spec.description)
+        let cancellation = ProcessGuard.cancellation
+        let tensors = try saved.run(items: range.count, blockSize: ShardCheckpoint.blockSize(items: range.count, minimum: 1),
+                                    unit: "chunks of samples", log: Console.info,
+                                    holds: { tensors, _ in tensors.first { $0.name == "a.samples" }?.shape == [1] }) { block in
+            try cancellation.check()
+            let work = (range.lowerBound + block.lowerBound)..<(range.lowerBound + block.upperBound)
+            return try contrast.run(items: work, on: engines, cancellation: cancellation, progress: progress).tensors
+        }
+        let result = try DatasetContrast.Result(tensors: tensors, features: dead.count, source: saved.directory)
+        let shardTensors = result.tensors + [.int64("dead", shape: [dead.count], dead)]
+        var manifest = ShardManifest(command: .contrast, job: fingerprint, shard: spec, total: items, range: range,
+                                     details: ["saegeo.sae": sae.sae, "saegeo.activations": activations, "saegeo.baseline": baseline,
+                                               "saegeo.paired": String(paired)])
+        manifest.checksum = manifest.checksum(of: shardTensors)
+        try job.write(output) { try SafetensorsWriter.write(shardTensors, metadata: manifest.metadata, into: $0) }
+        try job.commit()
+        try saved.discard()
+        Console.info("contrast shard \(spec): \(range.count) of \(items) chunks of samples (A: \(result.a.samples) samples, B: \(result.b.samples)); wrote \(output)")
     }
 }
 

@@ -7,7 +7,7 @@ import Foundation
 /// .csv output in a JSON file beside it (`OUT.shard.json`). Descriptive keys (the SAE, the device,
 /// k, ...) ride along in `details`.
 public struct ShardManifest: Sendable, Equatable {
-    public enum Command: String, Sendable { case neighbors, score }
+    public enum Command: String, Sendable { case neighbors, score, contrast }
 
     public var command: Command
     public var job: String

@@ -13,6 +13,12 @@ public struct DatasetContrast: Sendable {
         /// Paired sets: the statistics of the per-sample differences d_f(s) = m^A_f(s) - m^B_f(s).
         public var differences: FeatureStatistics?
 
+        public init(a: FeatureStatistics, b: FeatureStatistics, differences: FeatureStatistics?) {
+            self.a = a
+            self.b = b
+            self.differences = differences
+        }
+
         public mutating func merge(_ other: Result) {
             a.merge(other.a)
             b.merge(other.b)
