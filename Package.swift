@@ -18,8 +18,9 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // The CPU's peak and bandwidth probes for `saegeo bench` (per-ISA code chosen at run time).
-        .target(name: "CMicrokernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // The CPU's peak and bandwidth probes for `saegeo bench` (per-ISA code chosen at run time;
+        // the loops are assembly, so no optimisation flag is needed and dependents can build it).
+        .target(name: "CMicrokernels"),
         // What a dying process still does from a signal handler: remove uncommitted temporaries,
         // name the input whose mapped page vanished (wrapped by Jobs/ProcessGuard.swift).
         .target(name: "CProcessGuard"),

@@ -1,4 +1,6 @@
-"""`saegeo score --device cpu` against a bare cblas_sgemm of the same product and against numpy, A B C A B C.
+"""`saegeo score --device cpu` against a bare cblas_sgemm of the same product and against numpy, A B C A B C;
+and `saegeo contrast --device cpu` of the activations against themselves (two passes: twice the
+product), held to the same bare product.
 
 All three are timed as whole processes, files in (and, for saegeo and numpy, scores out):
 - saegeo: `saegeo score` on a `saegeo generate`d JumpReLU SAE (SAELens layout) and activations;
@@ -82,6 +84,8 @@ def run(args, folder):
         "sgemm": [sgemm, acts, str(act_offset), str(args.rows), str(args.d), weights, str(enc_offset),
                   str(args.features), "2048"],
         "numpy": [sys.executable, os.path.join(HERE, "ScoreVsGemm", "score_numpy.py"), sae, toxic, acts, numpy_out],
+        "contrast": [args.saegeo, "contrast", "--device", "cpu", "--sae", sae, "--activations", acts, "--offsets", "offsets",
+                     "--baseline", acts, "--baseline-offsets", "offsets", "-o", os.path.join(folder, "contrast.safetensors")],
     }
     gflop = 2 * args.rows * args.d * args.features / 1e9
     print(f"score {args.rows} rows x d {args.d} through a {args.features}-feature JumpReLU SAE "
@@ -89,7 +93,7 @@ def run(args, folder):
           f"{os.cpu_count()} cores, numpy {np.__version__}")
 
     times = {name: [] for name in commands}
-    product, ratio_rate, ratio_process, ratio_numpy = [], [], [], []
+    product, ratio_rate, ratio_process, ratio_numpy, ratio_contrast = [], [], [], [], []
     for r in range(args.runs):
         for name, command in commands.items():  # A B C, A B C: drift hits all three alike
             seconds, out, err = timed(command)
@@ -100,12 +104,15 @@ def run(args, folder):
             elif name == "saegeo":
                 said = err.strip().splitlines()[-1]
         s, g, n, p = times["saegeo"][-1], times["sgemm"][-1], times["numpy"][-1], product[-1]
+        c = times["contrast"][-1]
+        ratio_contrast.append(2 * p / c)  # contrast multiplies both sets: twice the product
         ratio_rate.append(p / s)  # saegeo's GFLOP/s over the bare product's
         ratio_process.append(g / s)
         ratio_numpy.append(n / s)
         print(f"run {r + 1}: saegeo {s:.3f} s ({gflop / s:.1f} GFLOP/s); sgemm process {g:.3f} s "
               f"({gflop / g:.1f} GFLOP/s), product {p:.3f} s ({gflop / p:.1f} GFLOP/s); numpy {n:.3f} s "
-              f"({gflop / n:.1f} GFLOP/s); saegeo / sgemm rate {p / s:.3f}; numpy / saegeo time {n / s:.2f}")
+              f"({gflop / n:.1f} GFLOP/s); saegeo / sgemm rate {p / s:.3f}; numpy / saegeo time {n / s:.2f}; "
+              f"contrast {c:.3f} s ({2 * gflop / c:.1f} GFLOP/s, {2 * p / c:.3f} of the product's rate)")
 
     med = {name: statistics.median(t) for name, t in times.items()}
     mp = statistics.median(product)
@@ -115,6 +122,7 @@ def run(args, folder):
     print(f"saegeo rate / bare sgemm product rate: {spread(ratio_rate)}")
     print(f"saegeo rate / bare sgemm process rate: {spread(ratio_process)}")
     print(f"numpy time / saegeo time: {spread(ratio_numpy)}")
+    print(f"contrast rate / bare sgemm product rate: {spread(ratio_contrast)}")
     print(f"sgemm: {blas}; saegeo's own line (last run): {said}")
 
     # Scores: relative difference per sample; a zero on one side only counts as infinite.

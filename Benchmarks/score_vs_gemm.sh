@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# saegeo score --device cpu (whole process) on a generated 16384 x 2304 JumpReLU SAE over 20000
+# saegeo score and saegeo contrast --device cpu (whole processes) on a generated 16384 x 2304 JumpReLU SAE over 20000
 # activation rows, against a bare multi-threaded cblas_sgemm of the same product and the same
 # scoring in numpy, alternating A B C in one run; checks saegeo's scores against numpy's (1e-5).
 #   Benchmarks/score_vs_gemm.sh [--runs 3] [--rows 20000] [--features 16384] [--d 2304] [--tokens 8] [--saegeo PATH]

@@ -9,7 +9,9 @@ struct Neighbors: ParsableCommand {
         Writes a safetensors file with query_ids I64 [nq], indices I64 [nq, k] and scores F32 [nq, k]: \
         for each query the k keys with the highest cosine, itself excluded, descending, ties to the \
         lower id; -1 / -inf where fewer keys exist. Dead features (zero decoder norm) are never \
-        neighbours and their rows are empty.
+        neighbours and their rows are empty. With --keys-sae the keys are another dictionary's \
+        features (indices are its ids; nothing is excluded as self), and --mutual also writes the \
+        mutual nearest pairs.
         """)
 
     @OptionGroup var sae: SAEOptions
@@ -26,6 +28,7 @@ struct Neighbors: ParsableCommand {
     @Option(name: .short, help: "Output .safetensors file (written atomically).")
     var output: String
 
+    @OptionGroup var cross: CrossDictionaryOptions
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var progress: ProgressOptions
 
@@ -39,7 +42,10 @@ struct Neighbors: ParsableCommand {
             let querySelection = FeatureSelection(argument: queries)
             let keySelection = FeatureSelection(argument: keys)
             let idFiles = [querySelection, keySelection].compactMap { if case .file(let path) = $0 { path } else { nil } }
-            let job = try Job("neighbors", inputs: [sae.sae] + idFiles, outputs: [("-o", output)])
+            try cross.validate(shard: shard)
+            let mutualFormat = try cross.mutual.map { try MutualPairsFile.format(of: $0) }
+            let job = try Job("neighbors", inputs: [sae.sae] + (cross.keysSAE.map { [$0] } ?? []) + idFiles,
+                              outputs: [("-o", output)] + (cross.mutual.map { [("--mutual", $0)] } ?? []))
             let otherFormats = [".jsonl", ".json", ".csv", ".txt", ".npy", ".npz", ".pt"]
             guard !otherFormats.contains(where: output.lowercased().hasSuffix) else {
                 throw SaegeoError(.usage, "-o \(output): neighbours are written as safetensors; name the output *.safetensors")
@@ -50,9 +56,17 @@ struct Neighbors: ParsableCommand {
             }
             let checkpoint = try sae.open()
             let dictionary = try checkpoint.decoder()
+            // Neighbours across two dictionaries: the keys are B's (DESIGN.md), nil for one dictionary.
+            let keysCheckpoint = try cross.open()
+            let keyDictionary = try keysCheckpoint?.decoder()
+            if let keyDictionary {
+                try NeighborSearch.checkSameDimension(queries: dictionary, keys: keyDictionary,
+                                                      names: ("--sae \(sae.sae)", "--keys-sae \(cross.keysSAE!)"))
+            }
             let allQueries = try querySelection.resolve(features: dictionary.features, role: "queries")
             let queryIds = shardSpec.map { Array(allQueries[$0.range(of: allQueries.count)]) } ?? allQueries
-            let keyIds = try keySelection.resolve(features: dictionary.features, role: "keys")
+            let keyIds = try keySelection.resolve(features: (keyDictionary ?? dictionary).features,
+                                                  role: keyDictionary == nil ? "keys" : "keys (of --keys-sae)")
             try NeighborSearch.validate(k: k, queries: queryIds.count, keys: keyIds.count)
             let engines = try compute.engines()
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
@@ -60,14 +74,33 @@ struct Neighbors: ParsableCommand {
             let cancellation = ProcessGuard.cancellation
 
             // The job: inputs and options that every shard of it shares (not the device).
+            // B's file and path join them for two dictionaries, so that no shard or checkpoint of
+            // one pair of dictionaries is taken for another's.
+            let keysSource = keysCheckpoint.map { [$0.decoderTensor.sourcePath] } ?? []
             let fingerprint = JobFingerprint.of(
-                files: [checkpoint.decoderTensor.sourcePath] + idFiles,
-                options: ["neighbors", sae.sae, querySelection.label, keySelection.label, String(k), String(allQueries.count)])
+                files: [checkpoint.decoderTensor.sourcePath] + keysSource + idFiles,
+                options: ["neighbors", sae.sae, querySelection.label, keySelection.label, String(k), String(allQueries.count)]
+                    + (cross.keysSAE.map { ["keys-sae", $0] } ?? []))
             var totals = (flops: 0.0, seconds: 0.0, exhaustive: 0, allPairs: false)
+            var mutualPairs: MutualPairs?
             func search(_ ids: [Int], label: String) throws -> [OutputTensor] {
                 try cancellation.check()
-                let search = try NeighborSearch(dictionary: dictionary, queries: ids, keys: keyIds, k: k, memoryBudget: budget)
-                let result = try search.run(on: engines, cancellation: cancellation, progress: Console.Progress(label).update)
+                let search = try keyDictionary.map {
+                    try NeighborSearch(dictionary: dictionary, queries: ids, keyDictionary: $0, keys: keyIds, k: k, memoryBudget: budget)
+                } ?? NeighborSearch(dictionary: dictionary, queries: ids, keys: keyIds, k: k, memoryBudget: budget)
+                var result: NeighborResult
+                if cross.mutual != nil {
+                    let found = try MutualPairs.search(search, on: engines, cancellation: cancellation,
+                                                       progress: Console.Progress(label).update,
+                                                       reverseProgress: Console.Progress("neighbors, mutual pairs' reverse search on \(deviceIds):").update)
+                    result = found.0
+                    mutualPairs = found.1
+                    if let back = found.1.reverse {
+                        totals = (totals.flops + back.flops, totals.seconds + back.seconds, totals.exhaustive + back.exhaustiveRows, false)
+                    }
+                } else {
+                    result = try search.run(on: engines, cancellation: cancellation, progress: Console.Progress(label).update)
+                }
                 totals = (totals.flops + result.flops, totals.seconds + result.seconds,
                           totals.exhaustive + result.exhaustiveRows, result.allPairs)
                 return [.int64("query_ids", shape: [ids.count], result.queryIds),
@@ -85,7 +118,7 @@ struct Neighbors: ParsableCommand {
             } ?? search(queryIds, label: "neighbors on \(deviceIds):")
 
             let range = shardSpec?.range(of: allQueries.count) ?? 0..<allQueries.count
-            var manifest = ShardManifest(command: .neighbors, job: fingerprint, shard: shardSpec, total: allQueries.count, range: range, details: [
+            var details = [
                 "saegeo.sae": sae.sae,
                 "saegeo.sae_format": checkpoint.format.rawValue,
                 "saegeo.d_sae": String(dictionary.features),
@@ -96,18 +129,38 @@ struct Neighbors: ParsableCommand {
                 "saegeo.k": String(k),
                 "saegeo.device": deviceIds,
                 "saegeo.device_name": engines.map(\.device.name).joined(separator: ","),
-            ])
+            ]
+            if let keysCheckpoint, let keyDictionary {
+                details["saegeo.keys_sae"] = cross.keysSAE!
+                details["saegeo.keys_sae_format"] = keysCheckpoint.format.rawValue
+                details["saegeo.keys_d_sae"] = String(keyDictionary.features)
+                details["saegeo.keys_dtype"] = keyDictionary.scalarType.rawValue
+            }
+            var manifest = ShardManifest(command: .neighbors, job: fingerprint, shard: shardSpec, total: allQueries.count,
+                                         range: range, details: details)
             manifest.checksum = manifest.checksum(of: tensors)
             try job.write(output) { try SafetensorsWriter.write(tensors, metadata: manifest.metadata, into: $0) }
+            if let mutualPath = cross.mutual, let mutualPairs, let mutualFormat {
+                var metadata = details.filter { !$0.key.hasPrefix("saegeo.device") }
+                metadata["saegeo.k"] = nil
+                metadata["saegeo.pairs"] = "mutual nearest: a of saegeo.sae, b of saegeo.keys_sae"
+                metadata["saegeo.live_queries"] = String(mutualPairs.liveQueries)
+                try job.write(mutualPath) { try MutualPairsFile.write(mutualPairs, format: mutualFormat, metadata: metadata, into: $0) }
+            }
             try job.commit()
             try shardCheckpoint?.discard()
 
             let gflops = totals.seconds > 0 ? totals.flops / totals.seconds / 1e9 : 0
             let how = engines.map { "\($0.device.name), \($0.configurationSummary)" }.joined(separator: "; ")
-            Console.info(String(format: "neighbors on %@ (%@): %d queries x %d keys x d %d, k %d%@: %.3f s, %.1f GFLOP/s, %d rows ranked exhaustively; wrote %@",
-                                deviceIds, how, queryIds.count, keyIds.count, dictionary.dimension, k,
-                                totals.allPairs ? ", all pairs (symmetric)" : "",
+            Console.info(String(format: "neighbors on %@ (%@): %d queries x %d keys%@ x d %d, k %d%@: %.3f s, %.1f GFLOP/s, %d rows ranked exhaustively; wrote %@",
+                                deviceIds, how, queryIds.count, keyIds.count, keyDictionary == nil ? "" : " of --keys-sae",
+                                dictionary.dimension, k, totals.allPairs ? ", all pairs (symmetric)" : "",
                                 totals.seconds, gflops, totals.exhaustive, output))
+            if let mutualPairs, let mutualPath = cross.mutual {
+                Console.info(String(format: "mutual nearest pairs: %d; %.4f of the %d live queries are in one, %.4f in one of cosine >= %@; wrote %@",
+                                    mutualPairs.a.count, mutualPairs.fraction(), mutualPairs.liveQueries,
+                                    mutualPairs.fraction(atLeast: cross.minCosine), "\(cross.minCosine)", mutualPath))
+            }
         }
     }
 }

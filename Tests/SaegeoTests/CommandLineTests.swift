@@ -89,7 +89,7 @@ struct CommandLineTests {
              "-k", "3", "-o", out] }, expected: "2-D"),
         BadInput(description: "pickle checkpoint", arguments: { _, out in
             ["neighbors", "--sae", try TestFiles.write("not really a pickle", to: "ae.pt"), "-k", "3", "-o", out] },
-                 expected: "never unpickles"),
+                 expected: "is not a PyTorch checkpoint"),
         BadInput(description: "output folder missing", arguments: { sae, _ in
             ["neighbors", "--sae", sae, "-k", "3", "-o", "/nonexistent/out.safetensors"] }, expected: "does not exist"),
     ]

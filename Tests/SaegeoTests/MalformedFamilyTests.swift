@@ -62,8 +62,8 @@ struct MalformedFamilyTests {
         Case(description: "SAELens unknown architecture", expected: "architecture 'sparse_magic' is not supported", write: family(
             "sl-a", weights: "sae_weights.safetensors", [t("W_enc", [d, n]), t("W_dec", [n, d]), t("b_enc", [n]), t("b_dec", [d])],
             config: "{\"architecture\": \"sparse_magic\"}", configName: "cfg.json")),
-        Case(description: "SAELens gated without r_mag", expected: "'r_mag' is missing", write: family(
-            "sl-g", weights: "sae_weights.safetensors", [t("W_enc", [d, n]), t("W_dec", [n, d]), t("b_gate", [n]), t("b_mag", [n]), t("b_dec", [d])],
+        Case(description: "SAELens gated with a damaged r_mag", expected: "'r_mag' has shape [5]", write: family(
+            "sl-g", weights: "sae_weights.safetensors", [t("W_enc", [d, n]), t("W_dec", [n, d]), t("b_gate", [n]), t("b_mag", [n]), t("r_mag", [5]), t("b_dec", [d])],
             config: "{\"architecture\": \"gated\"}", configName: "cfg.json")),
         Case(description: "SAELens transcoder subtracting b_dec", expected: "never subtracts", write: family(
             "sl-t", weights: "sae_weights.safetensors", [t("W_enc", [d, n]), t("W_dec", [n, 5]), t("b_enc", [n]), t("b_dec", [5])],

@@ -7,10 +7,14 @@
 /// no missing key can enter the top k. Otherwise (exact ties, near-duplicates) the row is computed
 /// exactly over every key instead. Either way the answer does not depend on the device.
 struct ExactRanking: Sendable {
+    /// The keys' dictionary and norms (and the queries', unless `querySide` says otherwise).
     let dictionary: FeatureMatrix
     let norms: FeatureNorms
     let liveKeys: [Int32]
     let k: Int
+    /// The queries' dictionary and norms when they are another dictionary than the keys' (neighbours
+    /// across two dictionaries): an id of the queries is then no key, so nothing is excluded as self.
+    var querySide: (dictionary: FeatureMatrix, norms: FeatureNorms)? = nil
     /// Read candidate rows from the mapping without copying: only when the whole dictionary may
     /// become resident within the memory budget (otherwise each row is read with pread).
     var readsInPlace = false
@@ -33,9 +37,10 @@ struct ExactRanking: Sendable {
     func rank(query: Int, candidateIds: UnsafePointer<Int32>, candidateScores: UnsafePointer<Float>,
               perRow: Int, segments: Int = 1, scratch: Scratch) -> Row {
         let d = dictionary.dimension
-        dictionary.copyFeature(query, into: scratch.row)
+        (querySide?.dictionary ?? dictionary).copyFeature(query, into: scratch.row)
         for i in 0..<d { scratch.query[i] = Double(scratch.row[i]) }
-        let queryNorm = norms.norms[query]
+        let queryNorm = (querySide?.norms ?? norms).norms[query]
+        let excludesSelf = querySide == nil
 
         // Each segment is one device's list over its own keys. A full list vouches only for keys
         // scoring at most its lowest kept value; a list with room left saw all of its keys.
@@ -69,7 +74,7 @@ struct ExactRanking: Sendable {
             scored.append((candidate.id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(candidate.id), scratch: scratch)))
         }
         // Every other live key was seen when no list is full, or when they hold all of them.
-        let others = liveKeys.count - (norms.isLive(query) && containsKey(Int32(query)) ? 1 : 0)
+        let others = liveKeys.count - (excludesSelf && norms.isLive(query) && containsKey(Int32(query)) ? 1 : 0)
         var complete = !anyFull || valid.count >= others
         scored.sort(by: Self.ranksBefore)
         if !complete {
@@ -82,7 +87,7 @@ struct ExactRanking: Sendable {
             scored.removeAll(keepingCapacity: true)
             for start in stride(from: 0, to: liveKeys.count, by: 4096) {
                 let chunk = liveKeys[start..<min(liveKeys.count, start + 4096)]
-                for key in chunk where key != Int32(query) {
+                for key in chunk where !excludesSelf || key != Int32(query) {
                     scored.append((key, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(key), scratch: scratch)))
                 }
                 dictionary.releasePages(ofFeatures: Int(chunk.first!)..<(Int(chunk.last!) + 1))

@@ -16,17 +16,24 @@ public struct NeighborResult: Sendable {
     public let allPairs: Bool
 }
 
-/// Exact top-k neighbours of a query set among a key set, on one or several engines.
+/// Exact top-k neighbours of a query set among a key set, on one or several engines. The keys are
+/// features of the queries' dictionary, or of another one of the same d_model (`keyDictionary`:
+/// neighbours across two dictionaries, DESIGN.md), where no query is excluded as itself.
 public struct NeighborSearch: Sendable {
+    /// The queries' dictionary (and the keys', unless `keyDictionary` is set).
     public let dictionary: FeatureMatrix
     public let queries: [Int]
     public let keys: [Int]
     public let k: Int
+    /// The keys' dictionary when it is not the queries'.
+    public let keyDictionary: FeatureMatrix?
     /// The most any one device (and the host, for the CPU engine) may use; nil: the device's memory.
     public var memoryBudget: Int?
-    /// The dictionary's norms when already computed (for at least the queries and keys): several
-    /// searches over one dictionary compute them once.
+    /// The dictionary's norms when already computed (for at least the queries, and the keys of one
+    /// dictionary): several searches over one dictionary compute them once.
     public var norms: FeatureNorms?
+    /// The key dictionary's norms when already computed (for at least the keys); only with `keyDictionary`.
+    public var keyNorms: FeatureNorms?
 
     public init(dictionary: FeatureMatrix, queries: [Int], keys: [Int], k: Int, memoryBudget: Int? = nil) throws {
         try Self.validate(k: k, queries: queries.count, keys: keys.count)
@@ -34,7 +41,29 @@ public struct NeighborSearch: Sendable {
         self.queries = queries
         self.keys = keys
         self.k = k
+        self.keyDictionary = nil
         self.memoryBudget = memoryBudget
+    }
+
+    /// Queries of `dictionary` among keys of `keyDictionary`; refuses dictionaries of different d_model.
+    public init(dictionary: FeatureMatrix, queries: [Int], keyDictionary: FeatureMatrix, keys: [Int], k: Int,
+                memoryBudget: Int? = nil) throws {
+        try Self.validate(k: k, queries: queries.count, keys: keys.count)
+        try Self.checkSameDimension(queries: dictionary, keys: keyDictionary)
+        self.dictionary = dictionary
+        self.queries = queries
+        self.keys = keys
+        self.k = k
+        self.keyDictionary = keyDictionary
+        self.memoryBudget = memoryBudget
+    }
+
+    /// Cosines need one space: both dictionaries' directions must have the same length.
+    public static func checkSameDimension(queries: FeatureMatrix, keys: FeatureMatrix,
+                                          names: (queries: String, keys: String)? = nil) throws {
+        guard queries.dimension != keys.dimension else { return }
+        let (a, b) = names ?? (queries.sourcePath, keys.sourcePath)
+        throw SaegeoError(.usage, "\(a) has d_model \(queries.dimension) and \(b) has d_model \(keys.dimension): neighbours across two dictionaries need the same d_model (SAEs of the same model and site)")
     }
 
     /// Refuses a k whose result cannot fit in memory, before anything is allocated (k comes from
@@ -59,13 +88,15 @@ public struct NeighborSearch: Sendable {
 
     /// The planner's view of this search, before any dead feature is known.
     public var problem: TilePlanner.Problem {
-        Self.problem(queries: queries, keys: keys, dimension: dictionary.dimension, k: k)
+        Self.problem(queries: queries, keys: keys, dimension: dictionary.dimension, k: k, oneDictionary: keyDictionary == nil)
     }
 
-    /// The planner's view of a search; all pairs when queries and keys are one set, each query once.
-    public static func problem(queries: [Int], keys: [Int], dimension: Int, k: Int) -> TilePlanner.Problem {
+    /// The planner's view of a search; all pairs when queries and keys are one set of one
+    /// dictionary, each query once.
+    public static func problem(queries: [Int], keys: [Int], dimension: Int, k: Int,
+                               oneDictionary: Bool = true) -> TilePlanner.Problem {
         let keySet = Set(keys)
-        let allPairs = queries.count == keySet.count && Set(queries) == keySet
+        let allPairs = oneDictionary && queries.count == keySet.count && Set(queries) == keySet
         return TilePlanner.Problem(queries: queries.count, keys: keySet.count, dimension: dimension, k: k,
                                    candidates: candidates(k: k, keys: keySet.count), allPairs: allPairs)
     }
@@ -83,8 +114,10 @@ public struct NeighborSearch: Sendable {
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> NeighborResult {
         precondition(!engines.isEmpty, "a search needs an engine")
         let started = DispatchTime.now()
-        let norms = self.norms ?? FeatureNorms(of: dictionary, features: queries + keys)
-        let liveKeys = Array(Set(keys.filter(norms.isLive))).sorted().map { Int32($0) }
+        let keySource = keyDictionary ?? dictionary
+        let norms = self.norms ?? FeatureNorms(of: dictionary, features: keyDictionary == nil ? queries + keys : queries)
+        let keyNorms = keyDictionary == nil ? norms : (self.keyNorms ?? FeatureNorms(of: keySource, features: keys))
+        let liveKeys = Array(Set(keys.filter(keyNorms.isLive))).sorted().map { Int32($0) }
         let liveQueryRows = queries.indices.filter { norms.isLive(queries[$0]) }
         var problem = self.problem
         problem.keys = liveKeys.count
@@ -94,12 +127,17 @@ public struct NeighborSearch: Sendable {
         var flops = 0.0
         if problem.candidates > 0, !liveQueryRows.isEmpty {
             let plan = try TilePlanner.plan(problem, devices: engines.map { Self.plannerDevice($0, budget: memoryBudget) })
-            var ranking = ExactRanking(dictionary: dictionary, norms: norms, liveKeys: liveKeys, k: k)
+            var ranking = ExactRanking(dictionary: keySource, norms: keyNorms, liveKeys: liveKeys, k: k)
+            if keyDictionary != nil { ranking.querySide = (dictionary, norms) }
+            // The ranking reads key rows in place only when the whole key dictionary may become
+            // resident beside the plan. The queries' dictionary (when another) is read one query
+            // block at a time, staged as the plan counts it, and its pages dropped after each block.
             let planned = plan.devices.map { $0.deviceBytes + $0.stagingBytes }.max() ?? 0
             let memory = engines.map { Self.plannerDevice($0, budget: memoryBudget).memoryBytes }.min() ?? 0
-            ranking.readsInPlace = dictionary.byteCount + planned <= memory
-            let context = SchedulerContext(dictionary: dictionary, norms: norms, plan: plan, ranking: ranking,
-                                           queries: queries, output: output, cancellation: Cancellation(parent: cancellation))
+            ranking.readsInPlace = keySource.byteCount + planned <= memory
+            let context = SchedulerContext(dictionary: keySource, norms: keyNorms, queryDictionary: dictionary,
+                                           queryNorms: norms, plan: plan, ranking: ranking, queries: queries,
+                                           output: output, cancellation: Cancellation(parent: cancellation))
             if problem.allPairs {
                 flops = try AllPairsScheduler(context: context, liveKeys: liveKeys, queryRows: liveQueryRows)
                     .run(on: engines, progress: progress)
@@ -176,17 +214,25 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
                 }
         let exhaustiveHere = (0..<rows.count).reduce(0) { $0 + counted.pointer[$1] }
         ranking.dictionary.releaseAllPages()
+        ranking.querySide?.dictionary.releaseAllPages()
         exhaustive.withLock { $0 += exhaustiveHere }
     }
 }
 
 /// What every scheduler needs.
 struct SchedulerContext: Sendable {
+    /// The keys' dictionary and norms.
     let dictionary: FeatureMatrix
     let norms: FeatureNorms
+    /// The queries' (the keys' but for neighbours across two dictionaries).
+    let queryDictionary: FeatureMatrix
+    let queryNorms: FeatureNorms
     let plan: TilePlanner.Plan
     let ranking: ExactRanking
     let queries: [Int]
     let output: SearchOutput
     let cancellation: Cancellation
+
+    /// Queries and keys come from two dictionaries: query ids are no key's.
+    var twoDictionaries: Bool { ranking.querySide != nil }
 }

@@ -22,7 +22,8 @@ struct QueryBlockScheduler {
             let layout = engine.capabilities.layout
             let stager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout,
                                     buffers: engine.capabilities.stagedKeyTiles)
-            let queryStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout, buffers: 1)
+            let queryStager = TileStager(dictionary: context.queryDictionary, norms: context.queryNorms, layout: layout,
+                                         buffers: 1, hidesIds: context.twoDictionaries)
             while let block = work.take(min(plan.queryBlock, share)) {
                 try context.cancellation.check()
                 let rows = Array(queryRows[block])

@@ -8,12 +8,16 @@ final class TileStager {
     private let layout: TileLayout
     private var buffers: [[Float]]
     private var turn = 0
+    /// Tiles carry `UnitRows.noFeature` instead of their ids: queries of another dictionary than
+    /// the keys', whose ids the engines must not mistake for a key's (they exclude a query's own id).
+    private let hidesIds: Bool
 
-    init(dictionary: FeatureMatrix, norms: FeatureNorms, layout: TileLayout, buffers: Int) {
+    init(dictionary: FeatureMatrix, norms: FeatureNorms, layout: TileLayout, buffers: Int, hidesIds: Bool = false) {
         self.dictionary = dictionary
         self.norms = norms
         self.layout = layout
         self.buffers = Array(repeating: [], count: buffers)
+        self.hidesIds = hidesIds
     }
 
     /// The features `ids` as a tile. Contiguous id ranges release exactly their pages.
@@ -28,6 +32,13 @@ final class TileStager {
         }
         // The tile shares its storage with the rotating buffer until the engine lets go of it.
         buffers[index] = rows.values
-        return rows
+        guard hidesIds else { return rows }
+        return UnitRows(ids: [Int32](repeating: UnitRows.noFeature, count: rows.rows), capacity: rows.capacity,
+                        stride: rows.stride, values: rows.values)
     }
+}
+
+extension UnitRows {
+    /// An id no key has (keys are 0..<features, empty candidate slots -1).
+    static let noFeature = Int32.min
 }
