@@ -53,12 +53,12 @@ struct PyTorchFamilyTests {
         try FamilyTests.check(Self.fixture(name), format: .openai, reference, label: "openai \(activation)")
     }
 
-    @Test("Qwen-Scope TopK with the K of its repository name")
-    func qwenScope() throws {
-        let name = "qwen-scope/SAE-Res-Test-W1K-L0_5/layer3.sae.pt", e = try Self.expected(name)
+    @Test("Qwen-Scope TopK with the K of its repository name, F32 and BF16", arguments: ["", "-bf16"])
+    func qwenScope(_ variant: String) throws {
+        let name = "qwen-scope/SAE-Res-Test\(variant)-W1K-L0_5/layer3.sae.pt", e = try Self.expected(name)
         let reference = Ref(features: Self.n, dOut: Self.d, wEnc: e["W_enc"]!, bias: e["b_enc"]!,
                             wDec: Self.t(e["W_dec"]!, Self.d, Self.n), activation: .topK(5))
-        try FamilyTests.check(Self.fixture(name), format: .qwenScope, reference, label: "qwen-scope")
+        try FamilyTests.check(Self.fixture(name), format: .qwenScope, reference, label: "qwen-scope\(variant)")
     }
 
     static let dictionaryClasses = ["AutoEncoder", "GatedAutoEncoder", "JumpReluAutoEncoder", "AutoEncoderTopK",

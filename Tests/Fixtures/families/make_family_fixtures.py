@@ -75,6 +75,7 @@ for activation in ["ReLU", "TopK"]:
 state = {"W_enc": torch.randn(F, D) * 0.4, "W_dec": torch.randn(D, F), "b_enc": torch.randn(F) * 0.3 - 0.2,
          "b_dec": torch.randn(D) * 0.2}
 save(state, "qwen-scope/SAE-Res-Test-W1K-L0_5/layer3.sae.pt")
+save({k: v.to(torch.bfloat16) for k, v in state.items()}, "qwen-scope/SAE-Res-Test-bf16-W1K-L0_5/layer3.sae.pt")
 
 
 # dictionary_learning: one trainer folder per dictionary class, config.json + ae.pt.
