@@ -5,12 +5,13 @@
 # the rendered DOM: the histogram's bars, the sample rows, the hostile text shown as text and no
 # script element. Keeps a screenshot and prints its path. Then times `saegeo report` on 1,000,000
 # scored samples (a scores .jsonl with explanations and a dataset, made with awk) and prints the
-# report's size and the seconds. SAEGEO names the binary; default: the release build if there is
-# one (package-test.sh makes it), else the debug build.
+# report's size and the seconds. SAEGEO names the binary; default: a release build if there is
+# one (.build-rel, or package-test.sh's static .build-static), else the debug build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${SAEGEO:-}" ]; then
     SAEGEO=$root/.build-rel/release/saegeo
+    [ -x "$SAEGEO" ] || SAEGEO=$root/.build-static/release/saegeo
     [ -x "$SAEGEO" ] || SAEGEO=$root/.build/debug/saegeo
 fi
 [ -x "$SAEGEO" ] || { echo "report-test: no saegeo at $SAEGEO; run swift build first" >&2; exit 1; }
