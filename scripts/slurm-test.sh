@@ -1,9 +1,11 @@
 #!/bin/bash
 # The batch-job test, on a real one-node Slurm cluster started here (scripts/slurm-cluster.sh):
 # submits Examples/slurm's 4-way score and neighbours arrays with their dependent merges on
-# generated data, preempts one score task mid-run (scontrol requeue: SIGTERM, then requeued),
-# checks that it resumed, that both merged outputs are byte-identical to single-process runs, and
-# that merge refuses 3 of 4 shards and shards of different jobs. Stops the daemons at the end.
+# generated data (the neighbours array is sharded all pairs: tile pairs of the symmetric schedule,
+# candidates merged and ranked exactly), preempts one score task mid-run (scontrol requeue:
+# SIGTERM, then requeued), checks that it resumed, that both merged outputs are byte-identical to
+# single-process runs, that the neighbours shards together did one run's arithmetic, and that
+# merge refuses 3 of 4 shards and shards of different jobs. Stops the daemons at the end.
 # Needs root (it installs Slurm and starts daemons) and a built saegeo (swift build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,6 +82,16 @@ cmp out/scores.safetensors single-scores.safetensors || fail "merged scores diff
 cmp out/neighbors.safetensors single-neighbors.safetensors || fail "merged neighbours differ from the single run"
 [ ! -e out/scores.shard-1.safetensors.checkpoint ] || fail "the checkpoint was not removed after the shard finished"
 
+step "the neighbours array sharded all pairs by tile pairs"
+for i in 0 1 2 3; do
+    header=$(head -c 4096 "out/neighbors.shard-$i.safetensors" | tr -d '\0')
+    [[ $header == *'"saegeo.command":"neighbors-pairs"'* ]] || fail "out/neighbors.shard-$i.safetensors is not an all-pairs candidate shard"
+done
+grep -h "tile pairs" saegeo-neighbors-"$neighbors_array"_*.log | sed 's/^/slurm-test:   /'
+[ "$(grep -h "tile pairs .* of the work" saegeo-neighbors-"$neighbors_array"_*.log | wc -l)" -eq 4 ] \
+    || fail "the neighbours tasks' logs do not show 4 shards of tile pairs"
+grep -q "sharded all-pairs" saegeo-merge-"$neighbors_merge".log || fail "the neighbours merge did not rank all-pairs candidates"
+
 step "merge refuses 3 of 4 shards and shards of different jobs"
 refuses() {
     local expected=$1; shift
@@ -89,4 +101,6 @@ refuses() {
 }
 refuses "shard 3/4 is missing" out/scores.shard-{0,1,2}.safetensors
 refuses "another job" out/scores.shard-{0,1,2}.safetensors out/neighbors.shard-3.safetensors
+refuses "shard 2/4 is missing" out/neighbors.shard-{0,1,3}.safetensors
+refuses "twice" out/neighbors.shard-{0,1,2,3,0}.safetensors
 step "passed"

@@ -13,8 +13,19 @@ struct Merge: ParsableCommand {
     @Argument(help: "The shard outputs, in any order.")
     var shards: [String] = []
 
+    @Option(help: "Sharded all pairs: the dictionary the shards ran on, when it is not at the path they recorded (the merge ranks their candidates exactly).")
+    var sae: String?
+
     func run() throws {
         try Saegeo.reporting {
+            guard !shards.isEmpty else { throw SaegeoError(.usage, "give the shard files to merge") }
+            if ContrastMerge.isContrast(shards) == false, PairShardMerge.isPairShards(shards) {
+                let merged = try PairShardMerge.merge(shards, into: output, sae: sae)
+                Console.info(String(format: "merged %d shards of a sharded all-pairs 'neighbors' job, %d features: %.3f s, %d rows ranked exhaustively; wrote %@",
+                                    merged.shards, merged.features, merged.seconds, merged.exhaustiveRows, output))
+                return
+            }
+            guard sae == nil else { throw SaegeoError(.usage, "--sae is for the shards of sharded all pairs ('neighbors --queries all --keys all --shard'); drop it") }
             let summary = ContrastMerge.isContrast(shards) ? try ContrastMerge.merge(shards, into: output)
                 : try ShardMerge.merge(shards, into: output)
             let unit = ["neighbors": "queries", "score": "samples", "contrast": "chunks of samples"][summary.command] ?? "items"

@@ -32,7 +32,7 @@ struct Neighbors: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var progress: ProgressOptions
 
-    @Option(parsing: .unconditional, help: "Compute only shard I of N of the queries (I/N, 0-based), or 'slurm' for the Slurm array task; combine the shards with 'saegeo merge'.")
+    @Option(parsing: .unconditional, help: "Compute only shard I of N (I/N, 0-based), or 'slurm' for the Slurm array task: of the symmetric schedule's tile pairs for all pairs of one dictionary, else of the queries; combine the shards with 'saegeo merge'.")
     var shard: String?
 
     func run() throws {
@@ -81,6 +81,31 @@ struct Neighbors: ParsableCommand {
                 files: [checkpoint.decoderTensor.sourcePath] + keysSource + idFiles,
                 options: ["neighbors", sae.sae, querySelection.label, keySelection.label, String(k), String(allQueries.count)]
                     + (cross.keysSAE.map { ["keys-sae", $0] } ?? []))
+            var details = [
+                "saegeo.sae": sae.sae,
+                "saegeo.sae_format": checkpoint.format.rawValue,
+                "saegeo.d_sae": String(dictionary.features),
+                "saegeo.d_model": String(dictionary.dimension),
+                "saegeo.dtype": dictionary.scalarType.rawValue,
+                "saegeo.queries": querySelection.label,
+                "saegeo.keys": keySelection.label,
+                "saegeo.k": String(k),
+                "saegeo.device": deviceIds,
+                "saegeo.device_name": engines.map(\.device.name).joined(separator: ","),
+            ]
+            if let keysCheckpoint, let keyDictionary {
+                details["saegeo.keys_sae"] = cross.keysSAE!
+                details["saegeo.keys_sae_format"] = keysCheckpoint.format.rawValue
+                details["saegeo.keys_d_sae"] = String(keyDictionary.features)
+                details["saegeo.keys_dtype"] = keyDictionary.scalarType.rawValue
+            }
+            // All pairs of one dictionary, sharded: the symmetric schedule's tile pairs are divided
+            // among the shards (each writes candidates; merge ranks them), not the queries.
+            if let shardSpec, keyDictionary == nil, querySelection == .all, keySelection == .all {
+                try runPairShard(shardSpec, dictionary: dictionary, checkpoint: checkpoint, engines: engines, budget: budget,
+                                 fingerprint: fingerprint, details: details, job: job)
+                return
+            }
             var totals = (flops: 0.0, seconds: 0.0, exhaustive: 0, allPairs: false)
             var mutualPairs: MutualPairs?
             func search(_ ids: [Int], label: String) throws -> [OutputTensor] {
@@ -118,24 +143,6 @@ struct Neighbors: ParsableCommand {
             } ?? search(queryIds, label: "neighbors on \(deviceIds):")
 
             let range = shardSpec?.range(of: allQueries.count) ?? 0..<allQueries.count
-            var details = [
-                "saegeo.sae": sae.sae,
-                "saegeo.sae_format": checkpoint.format.rawValue,
-                "saegeo.d_sae": String(dictionary.features),
-                "saegeo.d_model": String(dictionary.dimension),
-                "saegeo.dtype": dictionary.scalarType.rawValue,
-                "saegeo.queries": querySelection.label,
-                "saegeo.keys": keySelection.label,
-                "saegeo.k": String(k),
-                "saegeo.device": deviceIds,
-                "saegeo.device_name": engines.map(\.device.name).joined(separator: ","),
-            ]
-            if let keysCheckpoint, let keyDictionary {
-                details["saegeo.keys_sae"] = cross.keysSAE!
-                details["saegeo.keys_sae_format"] = keysCheckpoint.format.rawValue
-                details["saegeo.keys_d_sae"] = String(keyDictionary.features)
-                details["saegeo.keys_dtype"] = keyDictionary.scalarType.rawValue
-            }
             var manifest = ShardManifest(command: .neighbors, job: fingerprint, shard: shardSpec, total: allQueries.count,
                                          range: range, details: details)
             manifest.checksum = manifest.checksum(of: tensors)
@@ -162,5 +169,48 @@ struct Neighbors: ParsableCommand {
                                     mutualPairs.fraction(atLeast: cross.minCosine), "\(cross.minCosine)", mutualPath))
             }
         }
+    }
+}
+
+extension Neighbors {
+    /// One shard of sharded all pairs: its share of the single run's tile pairs (PairShardPlan),
+    /// saved block by block in OUT.checkpoint/, written as float32 candidates of every feature it
+    /// touched with a `neighbors-pairs` manifest; `saegeo merge` ranks them into the single run's file.
+    func runPairShard(_ shard: ShardSpec, dictionary: FeatureMatrix, checkpoint: SAECheckpoint, engines: [ComputeEngine],
+                      budget: Int?, fingerprint: String, details: [String: String], job: Job) throws {
+        let deviceIds = engines.map(\.device.id).joined(separator: ",")
+        let most = PairShardPlan.maxShards(features: dictionary.features)
+        guard shard.count <= most else {
+            throw SaegeoError(.usage, "--shard \(shard): all pairs of \(dictionary.features) features make at most \(most) tile pairs (tiles of 64), so at most \(most) shards have work; use fewer shards")
+        }
+        let started = DispatchTime.now()
+        let search = PairShardSearch(dictionary: dictionary, k: k, shard: shard, memoryBudget: budget,
+                                     progress: Console.Progress("neighbors shard \(shard), all-pairs tile pairs on \(deviceIds):").update)
+        try search.checkFits(engines)
+        let pairs = search.pairs
+        let saved = ShardCheckpoint(output: output, job: "\(fingerprint) \(search.planLabel) shard \(shard)")
+        // The checkpoint counts this shard's pairs from 0, in block order; the plan numbers all of the job's.
+        let order = search.blockOrder
+        let shift = { (block: Range<Int>) in Array(order[block]) }
+        let joined = try saved.run(items: pairs.count, blockSize: search.blockSize,
+                                   unit: "tile pairs", log: Console.info,
+                                   holds: { search.holds($0, block: shift($1)) }) { block in
+            try search.compute(shift(block), on: engines, cancellation: ProcessGuard.cancellation)
+        }
+        let tensors = try search.output(joined: joined)
+        var manifest = ShardManifest(command: .neighborPairs, job: fingerprint, shard: shard, total: search.plan.pairs.count,
+                                     range: pairs, details: details.merging(PairShardMerge.details(
+                                        plan: search.planLabel, sae: sae.sae, decoderFile: checkpoint.decoderTensor.sourcePath,
+                                        tensor: sae.reading.tensor, layout: sae.reading.layout?.rawValue)) { $1 })
+        manifest.checksum = manifest.checksum(of: tensors)
+        try job.write(output) { try SafetensorsWriter.write(tensors, metadata: manifest.metadata, into: $0) }
+        try job.commit()
+        try saved.discard()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        Console.info(String(format: "neighbors shard %@ on %@: all pairs of %d features x d %d, k %d, tile pairs %d..<%d of %d (tiles of %d, %.1f%% of the work): %.3f s, %.1f GFLOP/s this run; wrote candidates to %@ (merge the %d shards with 'saegeo merge')",
+                            shard.description, deviceIds, dictionary.features, dictionary.dimension, k, pairs.lowerBound, pairs.upperBound,
+                            search.plan.pairs.count, search.plan.tile,
+                            100 * Double(search.plan.work(ofShard: shard.index)) / Double(max(1, search.plan.totalWork)),
+                            seconds, seconds > 0 ? search.flopsDone / seconds / 1e9 : 0, output, shard.count))
     }
 }

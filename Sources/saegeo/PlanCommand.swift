@@ -33,8 +33,27 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("assume-gflops"), parsing: .unconditional, help: "Sustained GFLOP/s per device, to estimate the time.")
     var assumeGflops: Double?
 
+    @Option(parsing: .unconditional, help: "Plan a job of N shards ('neighbors --shard I/N'): all pairs of one dictionary divide the symmetric schedule's tile pairs, other jobs the queries; prints the largest shard's work.")
+    var shards: Int?
+
     @Flag(help: "Print JSON.")
     var json = false
+
+    /// The largest shard of a sharded job: its FLOPs and, with --assume-gflops, its seconds.
+    struct ShardReport: Encodable {
+        let shards: Int
+        /// All pairs: the tile every shard uses and the job's tile pairs; else nil.
+        let pairTile: Int?
+        let tilePairs: Int?
+        let flops: Double
+        let totalFlops: Double
+        let estimatedSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case shards, flops
+            case pairTile = "pair_tile", tilePairs = "tile_pairs", totalFlops = "total_flops", estimatedSeconds = "estimated_seconds"
+        }
+    }
 
     struct Report: Encodable {
         let queries: Int
@@ -47,9 +66,10 @@ struct Plan: ParsableCommand {
         let flops: Double
         let transferBytes: Double
         let estimatedSeconds: Double?
+        let shard: ShardReport?
 
         enum CodingKeys: String, CodingKey {
-            case queries, keys, dimension, k, candidates, devices, flops
+            case queries, keys, dimension, k, candidates, devices, flops, shard
             case allPairs = "all_pairs", transferBytes = "transfer_bytes", estimatedSeconds = "estimated_seconds"
         }
     }
@@ -89,7 +109,8 @@ struct Plan: ParsableCommand {
             let report = Report(queries: queryIds.count, keys: problem.keys, dimension: checkpoint.dModel, k: k,
                                 candidates: problem.candidates, allPairs: problem.allPairs,
                                 devices: plan.devices, flops: plan.flops, transferBytes: plan.transferBytes,
-                                estimatedSeconds: seconds)
+                                estimatedSeconds: seconds,
+                                shard: try shards.map { try shardReport($0, problem: problem, plan: plan, devices: devices.count) })
             if json {
                 try Console.printJSON(report)
             } else {
@@ -116,6 +137,47 @@ struct Plan: ParsableCommand {
         if let seconds = r.estimatedSeconds {
             lines.append(String(format: "estimated %.1f s at the assumed GFLOP/s per device", seconds))
         }
+        if let shard = r.shard {
+            var line = String(format: "in %d shards: the largest does %.3g FLOP", shard.shards, shard.flops)
+            if let tile = shard.pairTile, let pairs = shard.tilePairs {
+                line += String(format: " (all pairs sharded by tile pairs: %d pairs of tiles of %d features; the shards together %.3g FLOP)",
+                               pairs, tile, shard.totalFlops)
+            }
+            if let seconds = shard.estimatedSeconds { line += String(format: ", estimated %.1f s per shard", seconds) }
+            lines.append(line)
+        }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension Plan {
+    /// The largest shard of an N-shard job. All pairs of one dictionary: the shards' tile pairs
+    /// (PairShardPlan, whose tile follows from d_sae and N), every tile pair costing 2 d r c (the
+    /// engines compute a diagonal tile whole, as the single run's FLOPs count it); else the largest
+    /// share of the queries against every key.
+    func shardReport(_ count: Int, problem: TilePlanner.Problem, plan: TilePlanner.Plan, devices: Int) throws -> ShardReport {
+        _ = try ShardSpec(index: 0, count: count)  // refuses N < 1 with the usual line
+        let d = Double(problem.dimension)
+        var report: (flops: Double, total: Double, tile: Int?, pairs: Int?)
+        if problem.allPairs {
+            let most = PairShardPlan.maxShards(features: problem.keys)
+            guard count <= most else {
+                throw SaegeoError(.usage, "--shards \(count): all pairs of \(problem.keys) features make at most \(most) tile pairs (tiles of 64), so at most \(most) shards have work; plan fewer shards")
+            }
+            let pairs = PairShardPlan(features: problem.keys, tile: PairShardPlan.tileSize(features: problem.keys, shards: count), shards: count)
+            let flops = (0..<count).map { shard in
+                pairs.range(ofShard: shard).reduce(0.0) { sum, index in
+                    let pair = pairs.pairs[index]
+                    return sum + 2 * d * Double(pairs.tileRange(pair.row).count) * Double(pairs.tileRange(pair.column).count)
+                }
+            }
+            report = (flops.max() ?? 0, flops.reduce(0, +), pairs.tile, pairs.pairs.count)
+        } else {
+            let largest = problem.queries / count + (problem.queries % count == 0 ? 0 : 1)  // ShardSpec's largest range
+            report = (2 * Double(largest) * Double(problem.keys) * d, plan.flops, nil, nil)
+        }
+        let seconds = assumeGflops.map { report.flops / ($0 * 1e9 * Double(devices)) }
+        return ShardReport(shards: count, pairTile: report.tile, tilePairs: report.pairs, flops: report.flops,
+                           totalFlops: report.total, estimatedSeconds: seconds)
     }
 }

@@ -136,13 +136,16 @@ struct ShardTests {
         #expect(FileManager.default.fileExists(atPath: checkpoint))
     }
 
-    @Test("a neighbours shard stopped by SIGTERM resumes and writes the uninterrupted output; a foreign checkpoint is ignored")
+    @Test("a neighbours query shard stopped by SIGTERM resumes and writes the uninterrupted output; a foreign checkpoint is ignored")
     func neighborsResume() throws {
         let folder = TestFiles.path("resume-neighbors")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let sae = Self.example.saePath
         let out = folder + "/shard.safetensors", single = folder + "/single.safetensors"
-        let arguments = ["neighbors", "--sae", sae, "-k", "7", "-o", out, "--shard", "1/2", "--device", "cpu"]
+        // Every feature as a --queries file: the query-sharded mode (all pairs of one dictionary
+        // shard their tile pairs instead: SymmetricShardTests).
+        let ids = try TestFiles.write((0..<Self.example.size.features).map(String.init).joined(separator: "\n"), to: "resume-neighbors-ids.txt")
+        let arguments = ["neighbors", "--sae", sae, "--queries", ids, "-k", "7", "-o", out, "--shard", "1/2", "--device", "cpu"]
         try terminateMidRun(arguments, output: out)
         // Resumed on another device: still the same bits.
         let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
@@ -150,7 +153,7 @@ struct ShardTests {
         #expect(resumed.status == 0 && resumed.stderr.contains("resuming from \(out).checkpoint"), "\(resumed.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out + ".checkpoint"))
         let uninterrupted = folder + "/uninterrupted.safetensors"
-        #expect(try CommandRunner.saegeo(["neighbors", "--sae", sae, "-k", "7", "-o", uninterrupted, "--shard", "1/2", "--device", "cpu"]).status == 0)
+        #expect(try CommandRunner.saegeo(["neighbors", "--sae", sae, "--queries", ids, "-k", "7", "-o", uninterrupted, "--shard", "1/2", "--device", "cpu"]).status == 0)
         let x = try SafetensorsContents(path: out), y = try SafetensorsContents(path: uninterrupted)
         for name in ["query_ids", "indices", "scores"] { #expect(x.tensors[name]?.bytes == y.tensors[name]?.bytes, "\(name)") }
         #expect(try CommandRunner.saegeo(["neighbors", "--sae", sae, "-k", "7", "-o", single, "--device", "cpu"]).status == 0)
@@ -159,7 +162,7 @@ struct ShardTests {
         #expect(a.tensors["indices"]!.bytes == Data(b.tensors["indices"]!.bytes.suffix((Self.example.size.features - half) * 7 * 8)))
 
         // A checkpoint of another job (here k = 6) is not used.
-        try terminateMidRun(["neighbors", "--sae", sae, "-k", "6", "-o", out + "-other", "--shard", "1/2", "--device", "cpu"], output: out + "-other")
+        try terminateMidRun(["neighbors", "--sae", sae, "--queries", ids, "-k", "6", "-o", out + "-other", "--shard", "1/2", "--device", "cpu"], output: out + "-other")
         try FileManager.default.removeItem(atPath: out)
         try FileManager.default.moveItem(atPath: out + "-other.checkpoint", toPath: out + ".checkpoint")
         let fresh = try CommandRunner.saegeo(arguments)

@@ -5,12 +5,22 @@ import Foundation
 /// cheap check on the data), then the options.
 public enum JobFingerprint {
     public static func of(files: [String], options: [String]) -> String {
+        of(files: files, options: options, namingFiles: true)
+    }
+
+    /// The same over one file's size and contents only, not its path: what `merge` checks a
+    /// dictionary against when it opens it by another path than the shards did.
+    public static func contents(of path: String) -> String {
+        of(files: [path], options: [], namingFiles: false)
+    }
+
+    static func of(files: [String], options: [String], namingFiles: Bool) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
             for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         }
         for path in files {
-            mix(Array(path.utf8))
+            if namingFiles { mix(Array(path.utf8)) }
             guard let handle = try? InputFile.handle(path, what: "input") else { continue }
             defer { try? handle.close() }
             let size = (try? handle.seekToEnd()) ?? 0

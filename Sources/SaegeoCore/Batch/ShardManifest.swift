@@ -7,12 +7,14 @@ import Foundation
 /// .csv output in a JSON file beside it (`OUT.shard.json`). Descriptive keys (the SAE, the device,
 /// k, ...) ride along in `details`.
 public struct ShardManifest: Sendable, Equatable {
-    public enum Command: String, Sendable { case neighbors, score, contrast }
+    /// `neighbors-pairs`: a shard of sharded all pairs, holding float32 candidates of tile pairs
+    /// (its items are the job's tile pairs), which only `merge` turns into neighbours.
+    public enum Command: String, Sendable { case neighbors, score, contrast, neighborPairs = "neighbors-pairs" }
 
     public var command: Command
     public var job: String
     public var shard: ShardSpec?
-    /// Items (queries or samples) of the whole job.
+    /// Items (queries, samples or tile pairs) of the whole job.
     public var total: Int
     /// The items this file holds.
     public var range: Range<Int>

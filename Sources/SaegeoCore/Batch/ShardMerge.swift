@@ -29,6 +29,9 @@ public enum ShardMerge {
                           outputs: [("-o", output)])
         let shards = try ordered(paths.map { Shard(path: $0, manifest: try ShardManifest.read($0)) })
         let first = shards[0].manifest
+        guard first.command != .neighborPairs else {
+            throw SaegeoError.badInput("\(shards[0].path) holds all-pairs candidates, which need the exact ranking of 'saegeo merge' (PairShardMerge), not a join")
+        }
         var merged = ShardManifest(command: first.command, job: first.job, shard: nil, total: first.total,
                                    range: 0..<first.total, details: first.details)
         for key in ["saegeo.device", "saegeo.device_name"] where first.details[key] != nil {

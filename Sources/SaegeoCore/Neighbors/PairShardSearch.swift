@@ -1,0 +1,136 @@
+import Foundation
+
+/// One shard of a sharded all-pairs job: its share of the single run's tile pairs (PairShardPlan),
+/// computed in blocks of pairs on one or several engines. A block's candidates (rows and columns
+/// of every tile it touched) are cut to one list per row (TileCandidates) and saved as a
+/// checkpoint block; the shard's output is its blocks' lists combined the same way. `merge`
+/// (PairShardMerge) then combines the shards' lists per feature and ranks them exactly, as the
+/// single run ranks its own.
+public final class PairShardSearch: Sendable {
+    public let dictionary: FeatureMatrix
+    public let k: Int
+    public let shard: ShardSpec
+    public let memoryBudget: Int?
+    let norms: FeatureNorms
+    /// Live features in id order: the positions the plan tiles.
+    let liveKeys: [Int32]
+    public let plan: PairShardPlan
+    /// Candidates per row, as the single run keeps them.
+    public let candidates: Int
+    private let counter: ProgressCounter
+
+    public init(dictionary: FeatureMatrix, k: Int, shard: ShardSpec, memoryBudget: Int?,
+                progress: (@Sendable (ProgressReport) -> Void)? = nil) {
+        self.dictionary = dictionary
+        self.k = k
+        self.shard = shard
+        self.memoryBudget = memoryBudget
+        norms = FeatureNorms(of: dictionary, features: Array(0..<dictionary.features))
+        liveKeys = (0..<dictionary.features).filter(norms.isLive).map { Int32($0) }
+        plan = PairShardPlan(features: liveKeys.count, tile: PairShardPlan.tileSize(features: dictionary.features, shards: shard.count),
+                             shards: shard.count)
+        candidates = NeighborSearch.candidates(k: k, keys: liveKeys.count)
+        let range = plan.range(ofShard: shard.index)
+        counter = ProgressCounter(total: range.count, report: progress)
+    }
+
+    /// This shard's pairs (indices into `plan.pairs`).
+    public var pairs: Range<Int> { plan.range(ofShard: shard.index) }
+
+    /// Pairs per checkpoint block: about 2% of the shard, at least 4. Each block starts its
+    /// candidate lists empty, and a list that starts empty takes far more of the offers a tile
+    /// makes than one already holding good candidates (the single run's lists stay warm across a
+    /// row of tiles): at 16384 x 512 on 2 cores, blocks of one pair made 4 shards' sum 2.5x a
+    /// single run, blocks of 4 (with half as many, larger pairs per shard) 1.6x (docs/testing.md).
+    public var blockSize: Int { ShardCheckpoint.blockSize(items: pairs.count, minimum: 4) }
+
+    /// The shard's pairs in block order: in bands of about sqrt(block size) column tiles, row by
+    /// row within a band, so that a block spans several rows and several columns and each tile's
+    /// lists see several pairs of it (a block of one row's pairs would meet every column tile
+    /// once, with empty lists). Blocks are consecutive runs of this order; the same on every run.
+    public var blockOrder: [Int] {
+        let band = max(1, Int(Double(blockSize).squareRoot().rounded(.up)))
+        return pairs.sorted { a, b in
+            let p = plan.pairs[a], q = plan.pairs[b]
+            return (p.column / band, p.row, p.column) < (q.column / band, q.row, q.column)
+        }
+    }
+
+    /// Float32 arithmetic done so far (2 flops per multiply-add, as the single run counts).
+    public var flopsDone: Double { counter.flopsDone }
+
+    /// What the job's manifest and checkpoint say of the plan, so that no shard, block or merge of
+    /// another tiling or liveness is mixed in.
+    public var planLabel: String { "pairs tile \(plan.tile) live \(plan.features) candidates \(candidates)" }
+
+    /// Checks that every engine can hold the job's tile within its budget (the tile is the job's,
+    /// not the device's choice).
+    public func checkFits(_ engines: [ComputeEngine]) throws {
+        guard plan.features > 0 else { return }
+        let problem = TilePlanner.Problem(queries: plan.features, keys: plan.features, dimension: dictionary.dimension,
+                                          k: k, candidates: candidates, allPairs: true)
+        _ = try TilePlanner.plan(problem, devices: engines.map { NeighborSearch.plannerDevice($0, budget: memoryBudget) },
+                                 fixedTile: plan.tile)
+    }
+
+    /// The candidates of the pairs `block` (indices into `plan.pairs`: a run of `blockOrder`), for
+    /// every row of every tile they touch.
+    public func compute(_ block: [Int], on engines: [ComputeEngine], cancellation: Cancellation) throws -> [OutputTensor] {
+        let pairs = block.map { self.plan.pairs[$0] }
+        let touched = Array(Set(pairs.flatMap { [$0.row, $0.column] })).sorted()
+        // The engines keep candidates for the touched tiles only, packed in tile order.
+        var offsets: [Int: Int] = [:]
+        var rows = 0
+        for tile in touched {
+            offsets[tile] = rows
+            rows += plan.tileRange(tile).count
+        }
+        guard rows > 0, candidates > 0 else {
+            return TileCandidates(plan: plan, perRow: candidates, tiles: [], ids: [], scores: []).tensors
+        }
+        let groups = Dictionary(grouping: pairs, by: \.row).sorted { $0.key < $1.key }.map(\.value)
+        let work = WorkQueue(count: groups.count)
+        let results = ResultSlots<CandidateLists>(count: engines.count)
+        let plan = self.plan, liveKeys = self.liveKeys, candidates = self.candidates, counter = self.counter
+        let dictionary = self.dictionary, norms = self.norms, packed = offsets, features = rows
+        let d = Double(dictionary.dimension)
+        try DeviceThreads.run(engines, cancellation: cancellation) { handle in
+            let engine = handle.engine
+            try engine.beginAllPairs(features: features, candidates: candidates)
+            let layout = engine.capabilities.layout
+            let rowStager = TileStager(dictionary: dictionary, norms: norms, layout: layout, buffers: 1)
+            let columnStager = TileStager(dictionary: dictionary, norms: norms, layout: layout,
+                                          buffers: engine.capabilities.stagedKeyTiles)
+            while let taken = work.take(1) {
+                let group = groups[taken.lowerBound]
+                let i = group[0].row
+                let rowTile = rowStager.tile(liveKeys[plan.tileRange(i)])
+                for pair in group {
+                    try cancellation.check()
+                    let columns = pair.column == i ? rowTile : columnStager.tile(liveKeys[plan.tileRange(pair.column)])
+                    try engine.addPairTile(rows: rowTile, rowOffset: packed[i]!, columns: columns, columnOffset: packed[pair.column]!)
+                    counter.add(tiles: 1, flops: 2 * d * Double(rowTile.rows) * Double(columns.rows))
+                }
+            }
+            results.set(handle.index, try engine.finishAllPairs())
+        }
+        try cancellation.check()
+        let lists = TileCandidates.oneList(CandidateLists.concatenating(results.all), perRow: candidates)
+        return TileCandidates(plan: plan, perRow: candidates, tiles: touched, ids: lists.ids, scores: lists.scores).tensors
+    }
+
+    /// Whether a saved block's tensors are this block's: the tiles its pairs touch, in order.
+    public func holds(_ tensors: [OutputTensor], block: [Int]) -> Bool {
+        guard let saved = try? TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features) else {
+            return false
+        }
+        let touched = Array(Set(block.flatMap { [plan.pairs[$0].row, plan.pairs[$0].column] })).sorted()
+        return saved.tiles == (candidates > 0 ? touched : [])
+    }
+
+    /// The shard's output tensors from its blocks' tensors joined: one list per row of every tile
+    /// the shard touched.
+    public func output(joined tensors: [OutputTensor]) throws -> [OutputTensor] {
+        try TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features).reduced().tensors
+    }
+}
