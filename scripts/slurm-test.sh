@@ -1,6 +1,7 @@
 #!/bin/bash
 # The batch-job test, on a real one-node Slurm cluster started here (scripts/slurm-cluster.sh):
-# submits Examples/slurm's 4-way score and neighbours arrays with their dependent merges on
+# submits the Slurm examples' (from the unpacked tarball when scripts/package.sh made one) 4-way
+# score and neighbours arrays with their dependent merges on
 # generated data (the neighbours array is sharded all pairs: tile pairs of the symmetric schedule,
 # candidates merged and ranked exactly), preempts one score task mid-run (scontrol requeue:
 # SIGTERM, then requeued), checks that it resumed, that both merged outputs are byte-identical to
@@ -9,10 +10,20 @@
 # Needs root (it installs Slurm and starts daemons) and a built saegeo (swift build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-saegeo=${SAEGEO:-$root/.build/debug/saegeo}
-[ -x "$saegeo" ] || { echo "slurm-test: no saegeo at $saegeo; run swift build first" >&2; exit 1; }
 work=$(mktemp -d /tmp/saegeo-slurm.XXXXXX)
 chmod 755 "$work"   # the munge user must reach its folder inside
+# The cluster runs what a GPU node is given: the unpacked tarball (its binary and its Slurm
+# scripts) when scripts/package.sh has made one, else the development build and Examples/slurm.
+examples=$root/Examples/slurm
+tarball=$(ls "$root"/dist/saegeo-*.tar.gz 2>/dev/null | head -n 1 || true)
+if [ -z "${SAEGEO:-}" ] && [ -n "$tarball" ]; then
+    mkdir "$work/node" && tar -C "$work/node" -xzf "$tarball"
+    saegeo=$(echo "$work"/node/saegeo-*/bin/saegeo) examples=$(echo "$work"/node/saegeo-*/slurm)
+    echo "slurm-test: running the unpacked $(basename "$tarball")"
+else
+    saegeo=${SAEGEO:-$root/.build/debug/saegeo}
+fi
+[ -x "$saegeo" ] || { echo "slurm-test: no saegeo at $saegeo; run swift build first" >&2; exit 1; }
 cleanup() {
     "$root/scripts/slurm-cluster.sh" stop "$work/cluster"
     [ -n "${KEEP_SLURM_TEST:-}" ] || rm -rf "$work"
@@ -45,8 +56,8 @@ neighbors=(--sae data/sae -k 16)
 step "submitting the 4-way arrays and their merges"
 # The test node has no real GPU: the tasks get a "gpu" resource but compute on the cpu.
 export SAEGEO=$saegeo SAEGEO_DEVICE=cpu SBATCH_OPTIONS="--cpus-per-task=1 --mem=1G --time=15"
-read -r score_array score_merge < <("$root/Examples/slurm/submit.sh" score 4 out "${score[@]}")
-read -r neighbors_array neighbors_merge < <("$root/Examples/slurm/submit.sh" neighbors 4 out "${neighbors[@]}")
+read -r score_array score_merge < <("$examples/submit.sh" score 4 out "${score[@]}")
+read -r neighbors_array neighbors_merge < <("$examples/submit.sh" neighbors 4 out "${neighbors[@]}")
 step "score array $score_array (merge $score_merge), neighbours array $neighbors_array (merge $neighbors_merge)"
 
 victim=${score_array}_1
