@@ -48,21 +48,7 @@ enum ScoreRecords {
     static func jsonLines(_ path: String, _ take: (ScoreRecord, String) throws -> Void) throws {
         try LineReader.forEachLine(of: path, what: "scores file") { number, line in
             if LineReader.isBlank(line) { return true }
-            let value: JSONValue
-            do {
-                value = try StrictJSON.parse(line)
-            } catch let error as StrictJSONError {
-                throw SaegeoError.badInput("\(path) line \(number): not valid JSON (\(error.reason) at column \(error.offset + 1)); expected an object with \"sample\" and \"score\"")
-            }
-            guard let object = value.objectValue, let sampleValue = object["sample"], let scoreValue = object["score"] else {
-                throw SaegeoError.badInput("\(path) line \(number): expected an object with \"sample\" and \"score\"")
-            }
-            guard let sample = sampleValue.intValue else {
-                throw SaegeoError.badInput("\(path) line \(number): \"sample\" is \(sampleValue.kindName); it must be a whole number written as an integer")
-            }
-            guard let score = scoreValue.doubleValue else {
-                throw SaegeoError.badInput("\(path) line \(number): \"score\" is \(scoreValue.kindName); it must be a number")
-            }
+            let (sample, score, object) = try SampleScores.parseLine(line, number: number, path: path)
             try take(ScoreRecord(sample: sample, score: Float(score), active: object["active"]?.intValue, details: object), " line \(number)")
             return true
         }

@@ -54,25 +54,33 @@ public struct SampleScores: Sendable, Equatable {
                 if end > lineStart, all[end - 1] == 0x0D { end -= 1 }   // CRLF
                 let line = UnsafeRawBufferPointer(rebasing: all[lineStart..<end])
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let value: JSONValue
-                do {
-                    value = try StrictJSON.parse(line)
-                } catch let error as StrictJSONError {
-                    throw SaegeoError.badInput("\(path) line \(number): not valid JSON (\(error.reason) at column \(error.offset + 1)); expected an object with \"sample\" and \"score\"")
-                }
-                guard let object = value.objectValue, let sampleValue = object["sample"], let scoreValue = object["score"] else {
-                    throw SaegeoError.badInput("\(path) line \(number): expected an object with \"sample\" and \"score\"")
-                }
-                guard let sample = sampleValue.intValue else {
-                    throw SaegeoError.badInput("\(path) line \(number): \"sample\" is \(sampleValue.doubleValue.map { "\($0)" } ?? sampleValue.kindName); it must be a whole number written as an integer")
-                }
-                guard let score = scoreValue.doubleValue else {
-                    throw SaegeoError.badInput("\(path) line \(number): \"score\" is \(scoreValue.kindName); it must be a number")
-                }
-                pairs.append((sample, Float(score)))
+                let parsed = try parseLine(line, number: number, path: path)
+                pairs.append((parsed.sample, Float(parsed.score)))
             }
         }
         return pairs
+    }
+
+    /// One line of a .jsonl scores file, strictly: an object with an integer "sample" and a
+    /// numeric "score" (and whatever else score wrote beside them).
+    static func parseLine(_ line: UnsafeRawBufferPointer, number: Int, path: String) throws
+        -> (sample: Int, score: Double, object: JSONObject) {
+        let value: JSONValue
+        do {
+            value = try StrictJSON.parse(line)
+        } catch let error as StrictJSONError {
+            throw SaegeoError.badInput("\(path) line \(number): not valid JSON (\(error.reason) at column \(error.offset + 1)); expected an object with \"sample\" and \"score\"")
+        }
+        guard let object = value.objectValue, let sampleValue = object["sample"], let scoreValue = object["score"] else {
+            throw SaegeoError.badInput("\(path) line \(number): expected an object with \"sample\" and \"score\"")
+        }
+        guard let sample = sampleValue.intValue else {
+            throw SaegeoError.badInput("\(path) line \(number): \"sample\" is \(sampleValue.doubleValue.map { "\($0)" } ?? sampleValue.kindName); it must be a whole number written as an integer")
+        }
+        guard let score = scoreValue.doubleValue else {
+            throw SaegeoError.badInput("\(path) line \(number): \"score\" is \(scoreValue.kindName); it must be a number")
+        }
+        return (sample, score, object)
     }
 
     static func readSafetensors(_ path: String) throws -> SampleScores {
