@@ -21,32 +21,7 @@ extension SAECheckpoint {
         if let declared = try config.int("d_sae"), declared != dSAE {
             throw SaegeoError.badFile("\(configPath): d_sae is \(declared) but W_dec has shape \(decoder.shape) (d_sae \(dSAE))")
         }
-        guard let encoderTensor = tensor("W_enc") else {
-            var checkpoint = SAECheckpoint(path: path, format: .saelens, fileBytes: weights.file.size + fileSize(configPath),
-                                           tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 0,
-                                           architecture: nil, encoder: nil)
-            checkpoint.encoderUnsupported = "\(path) holds no 'W_enc' (a decoder only); neighbours of its decoder work, scoring needs the encoder"
-            return checkpoint
-        }
-        let encoderWeight = try check.matrix(encoderTensor, "W_enc")
-        guard encoderWeight.shape[1] == dSAE else {
-            throw SaegeoError.badFile("\(weightsPath): W_enc has shape \(encoderWeight.shape) but W_dec has \(decoder.shape); W_enc must be [d_in, \(dSAE)]")
-        }
-        let dIn = encoderWeight.shape[0]
-        if let declared = try config.int("d_in"), declared != dIn {
-            throw SaegeoError.badFile("\(configPath): d_in is \(declared) but W_enc has shape \(encoderWeight.shape) (d_in \(dIn))")
-        }
-        if let declared = try config.int("d_out"), declared != dOut {
-            throw SaegeoError.badFile("\(configPath): d_out is \(declared) but W_dec has shape \(decoder.shape) (d_out \(dOut))")
-        }
         let name = (config.string("architecture") ?? (tensor("b_gate") != nil ? "gated" : "standard")).lowercased()
-        let transcoder = name.contains("transcoder")
-        if !transcoder, dOut != dIn {
-            throw SaegeoError.badFile("\(weightsPath): W_enc reads d_in \(dIn) but W_dec writes \(dOut); only a transcoder's architecture may differ (cfg.json says '\(name)')")
-        }
-        let version6 = (config.string("sae_lens_version") ?? config.string("sae_lens_training_version"))
-            .flatMap { Int($0.split(separator: ".").first ?? "") }.map { $0 >= 6 } ?? false
-
         // A checkpoint without its encoder's tensors still has a decoder: neighbours work, and
         // score says what is missing. (Tensors present with the wrong shapes mean a damaged file.)
         let needed = ["W_enc", "b_dec"] + (name == "gated" ? ["b_gate", "r_mag", "b_mag"] : ["b_enc"])
@@ -59,6 +34,24 @@ extension SAECheckpoint {
             checkpoint.encoderUnsupported = "\(path): its \(name) encoder needs \(missing.map { "'\($0)'" }.joined(separator: ", ")), which the checkpoint lacks; neighbours of its decoder work, scoring does not"
             return checkpoint
         }
+        let encoderWeight = try check.matrix(tensor("W_enc"), "W_enc")
+        guard encoderWeight.shape[1] == dSAE else {
+            throw SaegeoError.badFile("\(weightsPath): W_enc has shape \(encoderWeight.shape) but W_dec has \(decoder.shape); W_enc must be [d_in, \(dSAE)]")
+        }
+        let dIn = encoderWeight.shape[0]
+        if let declared = try config.int("d_in"), declared != dIn {
+            throw SaegeoError.badFile("\(configPath): d_in is \(declared) but W_enc has shape \(encoderWeight.shape) (d_in \(dIn))")
+        }
+        if let declared = try config.int("d_out"), declared != dOut {
+            throw SaegeoError.badFile("\(configPath): d_out is \(declared) but W_dec has shape \(decoder.shape) (d_out \(dOut))")
+        }
+        let transcoder = name.contains("transcoder")
+        if !transcoder, dOut != dIn {
+            throw SaegeoError.badFile("\(weightsPath): W_enc reads d_in \(dIn) but W_dec writes \(dOut); only a transcoder's architecture may differ (cfg.json says '\(name)')")
+        }
+        let version6 = (config.string("sae_lens_version") ?? config.string("sae_lens_training_version"))
+            .flatMap { Int($0.split(separator: ".").first ?? "") }.map { $0 >= 6 } ?? false
+
         var architecture: Architecture
         var threshold: Encoder.Threshold? = nil
         var magnitude: Encoder.Magnitude? = nil

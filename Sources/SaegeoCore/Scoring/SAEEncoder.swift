@@ -63,7 +63,8 @@ public struct SAEEncoder: Sendable {
             case .perFeature(let t): thresholds = try t.floatValues()
             case .scalar(let t): thresholds = [Float](repeating: Float(t), count: weights.features)
             case .exponent(let t, let overDecoderNorm):
-                let norms = overDecoderNorm ? try Self.decoderNorms(checkpoint) : nil
+                let decoder = try checkpoint.decoder()
+                let norms = overDecoderNorm ? FeatureNorms(of: decoder, features: Array(0..<decoder.features)).norms : nil
                 thresholds = try t.floatValues().enumerated().map { f, log in
                     let threshold = exp(Double(log))
                     guard let norms else { return Float(threshold) }
@@ -87,16 +88,6 @@ public struct SAEEncoder: Sendable {
             activation = .groupMax(groups)
             magnitude = nil
             thresholds = nil
-        }
-    }
-
-    /// |W_dec[f]| in float64 for every feature.
-    static func decoderNorms(_ checkpoint: SAECheckpoint) throws -> [Double] {
-        let decoder = try checkpoint.decoder()
-        var row = [Float](repeating: 0, count: decoder.dimension)
-        return (0..<decoder.features).map { f in
-            row.withUnsafeMutableBufferPointer { decoder.copyFeature(f, into: $0.baseAddress!) }
-            return row.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         }
     }
 }
