@@ -194,7 +194,8 @@ extension Neighbors {
         let shift = { (block: Range<Int>) in Array(order[block]) }
         let joined = try saved.run(items: pairs.count, blockSize: search.blockSize,
                                    unit: "tile pairs", log: Console.info,
-                                   holds: { search.holds($0, block: shift($1)) }) { block in
+                                   holds: { search.holds($0, block: shift($1)) },
+                                   absorb: search.absorb) { block in
             try search.compute(shift(block), on: engines, cancellation: ProcessGuard.cancellation)
         }
         let tensors = try search.output(joined: joined)

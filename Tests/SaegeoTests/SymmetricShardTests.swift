@@ -60,6 +60,48 @@ struct SymmetricShardTests {
         ids = []; scores = []
         TileCandidates.best(of: [([1], [0.1])], perRow: 3, ids: &ids, scores: &scores)
         #expect(ids == [1, -1, -1] && scores[1] == -.infinity)
+        // An entry in two lists (a seeded block repeats its seed, bit for bit) counts once.
+        ids = []; scores = []
+        TileCandidates.best(of: [([5, 7, 8], [0.9, 0.6, 0.2]), ([5, 7, 4], [0.9, 0.6, 0.3])], perRow: 4, ids: &ids, scores: &scores)
+        #expect(ids == [5, 7, 4, 8] && scores == [0.9, 0.6, 0.3, 0.2])
+    }
+
+    @Test("a seeded all-pairs run keeps what one run over every tile keeps (cpu and opencl:0)", arguments: ["cpu", "opencl:0"])
+    func seededLists(device: String) throws {
+        // 3 tiles of a random dictionary; lists of 12 (more than a tile's self-excluded offers are
+        // not needed). One engine sees all 6 tile pairs; another the first 2, whose lists (cut to
+        // their best, as a shard's blocks are) seed a third engine that sees the other 4.
+        let dictionary = try TestDictionary.make(features: 301, dimension: 29, seed: 41)
+        let matrix = try dictionary.open()
+        let norms = FeatureNorms(of: matrix, features: Array(0..<301))
+        let bounds = [0, 97, 211, 301], perRow = 12
+        func engine() throws -> ComputeEngine {
+            device == "cpu" ? CPUEngine() : try DeviceCatalog().engine(for: device, overrides: .init(), variant: nil)
+        }
+        let layout = try engine().capabilities.layout
+        let tiles = (0..<3).map { t in norms.unitRows(Array(Int32(bounds[t])..<Int32(bounds[t + 1]))[...], of: matrix, layout: layout) }
+        let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
+        func run(_ pairs: ArraySlice<(Int, Int)>, seed: CandidateLists?) throws -> CandidateLists {
+            let e = try engine()
+            try e.beginAllPairs(features: 301, candidates: perRow, seed: seed)
+            for (i, j) in pairs {
+                try e.addPairTile(rows: tiles[i], rowOffset: bounds[i], columns: tiles[j], columnOffset: bounds[j])
+            }
+            return try e.finishAllPairs()
+        }
+        func sorted(_ lists: CandidateLists) -> CandidateLists {
+            let cut = TileCandidates.best(ids: lists.ids, scores: lists.scores, width: perRow, sources: Array(0..<301),
+                                          offsets: Array(0...301), perRow: perRow)
+            return CandidateLists(rows: 301, perRow: perRow, ids: cut.ids, scores: cut.scores)
+        }
+        let whole = sorted(try run(pairs[...], seed: nil))
+        let first = sorted(try run(pairs[..<2], seed: nil))
+        let seeded = sorted(try run(pairs[2...], seed: first))
+        let unseeded = sorted(try run(pairs[2...], seed: nil))
+        #expect(seeded.ids == whole.ids && seeded.scores == whole.scores)
+        // Without the seed, the rows of tile 0 miss the keys of tile 1 (the test would catch a seed ignored).
+        #expect(unseeded.ids != whole.ids)
+        #expect(whole.ids.allSatisfy { $0 >= 0 })
     }
 
     /// Saves the first `blocks` checkpoint blocks of a shard as the command would have before a
@@ -74,8 +116,9 @@ struct SymmetricShardTests {
         var done = 0
         for start in stride(from: 0, to: min(search.pairs.count, blocks * size), by: size) {
             let block = start..<min(search.pairs.count, start + size)
-            try saved.save(block: block, tensors: search.compute(Array(search.blockOrder[block]), on: [CPUEngine()],
-                                                                 cancellation: Cancellation()))
+            let tensors = try search.compute(Array(search.blockOrder[block]), on: [CPUEngine()], cancellation: Cancellation())
+            try saved.save(block: block, tensors: tensors)
+            try search.absorb(tensors)
             done += block.count
         }
         #expect(done > 0 && done < search.pairs.count, "the shard has \(search.pairs.count) pairs in blocks of \(size)")

@@ -98,9 +98,12 @@ public struct ShardCheckpoint {
     /// Computes `items` in blocks of `blockSize`, saving each block as it finishes and using the
     /// blocks an earlier run saved where they check out; returns every block's tensors joined
     /// along their first axis. `holds` says whether a block's tensors hold its items. When stopped, it says
-    /// how much is saved and how to resume.
+    /// how much is saved and how to resume. `absorb` sees every block's tensors in block order,
+    /// saved or computed, before the next block is computed (a computation that starts from what
+    /// the blocks before it found).
     public func run(items: Int, blockSize: Int, unit: String, log: (String) -> Void,
                     holds: ([OutputTensor], Range<Int>) -> Bool,
+                    absorb: ([OutputTensor]) throws -> Void = { _ in },
                     compute: (Range<Int>) throws -> [OutputTensor]) throws -> [OutputTensor] {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -130,12 +133,14 @@ public struct ShardCheckpoint {
         var blocks: [[OutputTensor]] = []
         for block in plan {
             if let tensors = reused[block.lowerBound] {
+                try absorb(tensors)
                 blocks.append(tensors)
                 continue
             }
             do {
                 let tensors = try compute(block)
                 try save(block: block, tensors: tensors)
+                try absorb(tensors)
                 blocks.append(tensors)
                 done += block.count
             } catch let error as SaegeoError where error.kind == .interrupted {

@@ -75,8 +75,26 @@ public final class CPUEngine: ComputeEngine {
 
     // MARK: all pairs
 
-    public func beginAllPairs(features: Int, candidates: Int) throws {
+    public func beginAllPairs(features: Int, candidates: Int, seed: CandidateLists?) throws {
         resetCandidates(rows: features, perRow: candidates)
+        guard let seed else { return }
+        precondition(seed.rows == features && seed.perRow == candidates, "the seed must hold the run's lists")
+        // A row best first, reversed, is ascending: a valid min-heap whose root is its lowest.
+        candidateScores.withUnsafeMutableBufferPointer { scores in
+            candidateIds.withUnsafeMutableBufferPointer { ids in
+                seed.scores.withUnsafeBufferPointer { seedScores in
+                    seed.ids.withUnsafeBufferPointer { seedIds in
+                        for row in 0..<features {
+                            let first = row * candidates, last = first + candidates - 1
+                            for slot in 0..<candidates {
+                                scores[first + slot] = seedScores[last - slot]
+                                ids[first + slot] = seedIds[last - slot]
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
@@ -135,16 +153,17 @@ public final class CPUEngine: ComputeEngine {
                 }
             }
             // Columns: column c sees rows 0..<c.
-            parallelChunks(n) { range in
-                var bars = range.map { scores.pointer[(offset + $0) * perRow] }
-                for row in 0..<(range.upperBound - 1) {
-                    let line = s.pointer + row * n
-                    for column in max(range.lowerBound, row + 1)..<range.upperBound where line[column] > bars[column - range.lowerBound] {
-                        guard ids[row] != ids[column] else { continue }
-                        let slot = (offset + column) * perRow
-                        let heap = CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
-                        heap.replaceRoot(score: line[column], id: ids[row])
-                        bars[column - range.lowerBound] = heap.threshold
+            ids.withUnsafeBufferPointer { idPointer in
+                let columnIds = UnsafeSendablePointer(idPointer.baseAddress!)
+                parallelChunks(n) { range in
+                    var bars = range.map { scores.pointer[(offset + $0) * perRow] }
+                    bars.withUnsafeMutableBufferPointer { bars in
+                        let offers = ColumnOffers(scores: scores.pointer, ids: candidateIds.pointer, perRow: perRow,
+                                                  firstCandidate: offset, columnIds: columnIds.pointer,
+                                                  bars: bars.baseAddress!, firstColumn: range.lowerBound)
+                        for row in 0..<(range.upperBound - 1) {
+                            offers.offer(s.pointer + row * n, rowId: ids[row], columns: max(range.lowerBound, row + 1)..<range.upperBound)
+                        }
                     }
                 }
             }
@@ -190,16 +209,17 @@ public final class CPUEngine: ComputeEngine {
     private func offerColumns(rows: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
         let perRow = self.perRow
         withBuffers { s, scores, ids in
-            parallelChunks(columns) { range in
-                var bars = range.map { scores.pointer[(firstCandidate + $0) * perRow] }
-                for row in 0..<rows {
-                    let line = s.pointer + row * columns
-                    for (index, column) in range.enumerated() where line[column] > bars[index] {
-                        guard rowIds[row] != columnIds[column] else { continue }
-                        let slot = (firstCandidate + column) * perRow
-                        let heap = CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
-                        heap.replaceRoot(score: line[column], id: rowIds[row])
-                        bars[index] = heap.threshold
+            columnIds.withUnsafeBufferPointer { columnIdPointer in
+                let keys = UnsafeSendablePointer(columnIdPointer.baseAddress!)
+                parallelChunks(columns) { range in
+                    var bars = range.map { scores.pointer[(firstCandidate + $0) * perRow] }
+                    bars.withUnsafeMutableBufferPointer { bars in
+                        let offers = ColumnOffers(scores: scores.pointer, ids: ids.pointer, perRow: perRow,
+                                                  firstCandidate: firstCandidate, columnIds: keys.pointer,
+                                                  bars: bars.baseAddress!, firstColumn: range.lowerBound)
+                        for row in 0..<rows {
+                            offers.offer(s.pointer + row * columns, rowId: rowIds[row], columns: range)
+                        }
                     }
                 }
             }

@@ -28,8 +28,11 @@ public protocol ComputeEngine: AnyObject {
     // MARK: similarity tiles: all pairs
     // The candidates of all `features` positions live on the engine for the whole run. A pair
     // tile updates the rows' candidates and, unless it is on the diagonal (the same tile, same
-    // offset), the columns' candidates too: each pair of tiles is computed once.
-    func beginAllPairs(features: Int, candidates: Int) throws
+    // offset), the columns' candidates too: each pair of tiles is computed once. `seed`, when
+    // given (`features` rows of `candidates`, each row best first), is where the lists start
+    // instead of empty: a sharded job's earlier blocks, so that a block's rows start as warm as
+    // the single run's (a list that starts empty takes far more of a tile's offers).
+    func beginAllPairs(features: Int, candidates: Int, seed: CandidateLists?) throws
     func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws
     func finishAllPairs() throws -> CandidateLists
 

@@ -23,7 +23,7 @@ struct AllPairsScheduler {
         if resident != nil { context.dictionary.releaseAllPages() }
         try DeviceThreads.run(engines, cancellation: context.cancellation) { handle in
             let engine = handle.engine
-            try engine.beginAllPairs(features: liveKeys.count, candidates: candidates)
+            try engine.beginAllPairs(features: liveKeys.count, candidates: candidates, seed: nil)
             let layout = engine.capabilities.layout
             let rowStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout, buffers: 1)
             let columnStager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout,

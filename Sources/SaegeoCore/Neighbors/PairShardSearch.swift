@@ -18,6 +18,9 @@ public final class PairShardSearch: Sendable {
     /// Candidates per row, as the single run keeps them.
     public let candidates: Int
     private let counter: ProgressCounter
+    /// The best lists so far of every tile this shard's blocks have touched, row by row best first
+    /// (`absorb`): each block starts its rows from them, as warm as the single run's.
+    private let warm = Locked<[Int: (ids: [Int32], scores: [Float])]>([:])
 
     public init(dictionary: FeatureMatrix, k: Int, shard: ShardSpec, memoryBudget: Int?,
                 progress: (@Sendable (ProgressReport) -> Void)? = nil) {
@@ -37,11 +40,10 @@ public final class PairShardSearch: Sendable {
     /// This shard's pairs (indices into `plan.pairs`).
     public var pairs: Range<Int> { plan.range(ofShard: shard.index) }
 
-    /// Pairs per checkpoint block: about 2% of the shard, at least 4. Each block starts its
-    /// candidate lists empty, and a list that starts empty takes far more of the offers a tile
-    /// makes than one already holding good candidates (the single run's lists stay warm across a
-    /// row of tiles): at 16384 x 512 on 2 cores, blocks of one pair made 4 shards' sum 2.5x a
-    /// single run, blocks of 4 (with half as many, larger pairs per shard) 1.6x (docs/testing.md).
+    /// Pairs per checkpoint block: about 2% of the shard, at least 4. A block starts its rows
+    /// from the lists the shard's earlier blocks left (`absorb`): a list that starts empty takes
+    /// far more of the offers a tile makes than one already holding good candidates, and blocks
+    /// that started empty made 4 shards' sum 1.6x a single run at 16384 x 512 (docs/testing.md).
     public var blockSize: Int { ShardCheckpoint.blockSize(items: pairs.count, minimum: 4) }
 
     /// The shard's pairs in block order: in bands of about sqrt(block size) column tiles, row by
@@ -88,6 +90,7 @@ public final class PairShardSearch: Sendable {
         guard rows > 0, candidates > 0 else {
             return TileCandidates(plan: plan, perRow: candidates, tiles: [], ids: [], scores: []).tensors
         }
+        let seed = self.seed(touched, rows: rows)
         let groups = Dictionary(grouping: pairs, by: \.row).sorted { $0.key < $1.key }.map(\.value)
         let work = WorkQueue(count: groups.count)
         let results = ResultSlots<CandidateLists>(count: engines.count)
@@ -96,7 +99,7 @@ public final class PairShardSearch: Sendable {
         let d = Double(dictionary.dimension)
         try DeviceThreads.run(engines, cancellation: cancellation) { handle in
             let engine = handle.engine
-            try engine.beginAllPairs(features: features, candidates: candidates)
+            try engine.beginAllPairs(features: features, candidates: candidates, seed: seed)
             let layout = engine.capabilities.layout
             let rowStager = TileStager(dictionary: dictionary, norms: norms, layout: layout, buffers: 1)
             let columnStager = TileStager(dictionary: dictionary, norms: norms, layout: layout,
@@ -117,6 +120,50 @@ public final class PairShardSearch: Sendable {
         try cancellation.check()
         let lists = TileCandidates.oneList(CandidateLists.concatenating(results.all), perRow: candidates)
         return TileCandidates(plan: plan, perRow: candidates, tiles: touched, ids: lists.ids, scores: lists.scores).tensors
+    }
+
+    /// The lists the touched tiles' rows start from, packed in tile order; nil when no earlier
+    /// block touched any of them.
+    private func seed(_ touched: [Int], rows: Int) -> CandidateLists? {
+        let known = warm.withLock { state in touched.map { state[$0] } }
+        guard known.contains(where: { $0 != nil }) else { return nil }
+        var ids: [Int32] = [], scores: [Float] = []
+        ids.reserveCapacity(rows * candidates)
+        scores.reserveCapacity(rows * candidates)
+        for (tile, list) in zip(touched, known) {
+            let slots = plan.tileRange(tile).count * candidates
+            ids += list?.ids ?? [Int32](repeating: -1, count: slots)
+            scores += list?.scores ?? [Float](repeating: -.infinity, count: slots)
+        }
+        return CandidateLists(rows: rows, perRow: candidates, ids: ids, scores: scores)
+    }
+
+    /// Takes a finished block's lists (computed, or read back from the checkpoint) into the lists
+    /// later blocks start from. Blocks are absorbed in block order, so that a resumed run seeds its
+    /// blocks as the uninterrupted run did. (Seeds change only which offers a block keeps, never
+    /// the shard's output, the best of everything its blocks kept: an offer a seed pushed out of a
+    /// block is beaten by as many keys that stay in the output.)
+    public func absorb(_ tensors: [OutputTensor]) throws {
+        let block = try TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features)
+        var first = 0
+        for tile in block.tiles {
+            let rows = plan.tileRange(tile).count, slots = rows * candidates
+            var ids = Array(block.ids[first..<(first + slots)]), scores = Array(block.scores[first..<(first + slots)])
+            first += slots
+            warm.withLock { state in
+                var lists = 1
+                if let known = state[tile] {
+                    ids += known.ids
+                    scores += known.scores
+                    lists = 2
+                }
+                // Row r of each list side by side, cut to its best (sorted, best first).
+                let sources = (0..<rows).flatMap { row in (0..<lists).map { $0 * rows + row } }
+                state[tile] = TileCandidates.best(ids: ids, scores: scores, width: candidates, sources: sources,
+                                                  offsets: Array(stride(from: 0, through: sources.count, by: lists)),
+                                                  perRow: candidates)
+            }
+        }
     }
 
     /// Whether a saved block's tensors are this block's: the tiles its pairs touch, in order.

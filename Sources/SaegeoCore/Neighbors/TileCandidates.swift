@@ -43,8 +43,9 @@ struct TileCandidates {
         scores += cut.scores
     }
 
-    /// Row r of the result is the best `perRow` of the input rows `sources[offsets[r]..<offsets[r + 1]]`
-    /// (input rows `width` slots long, in `ids` and `scores`); on all cores. Each entry is sorted as
+    /// Row r of the result is the best `perRow` distinct entries of the input rows
+    /// `sources[offsets[r]..<offsets[r + 1]]` (input rows `width` slots long, in `ids` and `scores`;
+    /// an entry, score and id, in several of them counts once); on all cores. Each entry is sorted as
     /// one integer: the score's bits made order-preserving and flipped (descending), then the id.
     static func best(ids: [Int32], scores: [Float], width: Int, sources: [Int], offsets: [Int],
                      perRow: Int) -> (ids: [Int32], scores: [Float]) {
@@ -68,9 +69,14 @@ struct TileCandidates {
                                     }
                                 }
                                 keys.sort()
-                                for (slot, key) in keys.prefix(perRow).enumerated() {
+                                // An entry listed twice (a seeded block repeats its seed's entries, bit for
+                                // bit) sorts next to itself and is kept once.
+                                var slot = 0, previous: UInt64?
+                                for key in keys where slot < perRow && key != previous {
                                     c.pointer[row * perRow + slot] = Int32(truncatingIfNeeded: key & 0xffff_ffff)
                                     d.pointer[row * perRow + slot] = score(of: key)
+                                    slot += 1
+                                    previous = key
                                 }
                             }
                         }

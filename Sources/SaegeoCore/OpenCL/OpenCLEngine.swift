@@ -100,7 +100,8 @@ public final class OpenCLEngine: ComputeEngine {
         return (similarity, topk, copy)
     }
 
-    private func startCandidates(rows: Int, perRow: Int) throws {
+    /// `initial`: where the lists start (their order within a row does not matter to the merge).
+    private func startCandidates(rows: Int, perRow: Int, initial: CandidateLists? = nil) throws {
         _ = try kernels(candidates: perRow)
         let bytes = max(1, rows) * perRow * 4
         func list(_ name: String) throws -> (OpenCLBuffer, OpenCLBuffer) {
@@ -108,7 +109,8 @@ public final class OpenCLEngine: ComputeEngine {
              try context.buffer(bytes: bytes, label: "\(name) candidate ids"))
         }
         let current = try list("current"), next = try list("next")
-        let empty = CandidateLists.empty(rows: rows, perRow: perRow)
+        let empty = initial ?? CandidateLists.empty(rows: rows, perRow: perRow)
+        precondition(empty.rows == rows && empty.perRow == perRow, "the initial lists must hold the run's lists")
         try empty.scores.withUnsafeBytes { _ = try compute.write(current.0, from: $0, blocking: true) }
         try empty.ids.withUnsafeBytes { _ = try compute.write(current.1, from: $0, blocking: true) }
         candidates = Candidates(rows: rows, perRow: perRow, current: current, next: next)
@@ -227,8 +229,8 @@ public final class OpenCLEngine: ComputeEngine {
 
     // MARK: all pairs
 
-    public func beginAllPairs(features: Int, candidates: Int) throws {
-        try startCandidates(rows: features, perRow: candidates)
+    public func beginAllPairs(features: Int, candidates: Int, seed: CandidateLists?) throws {
+        try startCandidates(rows: features, perRow: candidates, initial: seed)
     }
 
     public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
