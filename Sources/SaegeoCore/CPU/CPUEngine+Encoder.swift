@@ -13,6 +13,10 @@ extension CPUEngine {
         /// as [d_model, d_sae] (copied as a stream and multiplied without a transpose).
         var weights: [Float] = []
         var columns = false
+        /// A tile of every feature of a float32 file is multiplied straight from the mapping
+        /// (`weights` stays empty): no 4 d_sae d_model bytes zeroed and copied before the first
+        /// chunk. The matrix is kept so that its mapping outlives the pointer.
+        var mapped: (matrix: FeatureMatrix, pointer: UnsafePointer<Float>)?
         /// Pre-activation buffers the products take and give back: as many as run at once, kept
         /// for the whole run (fresh multi-MiB allocations would fault in every page each time).
         let scratch = Locked<[UnsafeMutableBufferPointer<Float>]>([])
@@ -34,6 +38,13 @@ extension CPUEngine {
         let d = tile.weights.dimension, width = tile.features.count
         let columns = tile.weights.layout == .columns
         encoder.columns = columns
+        encoder.tile = tile
+        encoder.mapped = nil
+        if tile.features == 0..<tile.weights.features, let pointer = tile.weights.float32Storage {
+            encoder.mapped = (tile.weights, pointer)
+            encoder.weights = []
+            return
+        }
         if encoder.weights.count < width * d { encoder.weights = [Float](repeating: 0, count: max(1, width * d)) }
         encoder.weights.withUnsafeMutableBufferPointer { w in
             if columns {
@@ -43,7 +54,12 @@ extension CPUEngine {
             }
         }
         tile.weights.releasePages(ofFeatures: tile.features)
-        encoder.tile = tile
+    }
+
+    /// The loaded tile's weights as `loadEncoderTile` left them.
+    private func withTileWeights<R>(_ body: (UnsafePointer<Float>) -> R) -> R {
+        if let mapped = encoder.mapped { return body(mapped.pointer) }
+        return encoder.weights.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     public func reduceEncoderTile(into sums: inout SampleAccumulators) throws {
@@ -60,8 +76,8 @@ extension CPUEngine {
         let out = UnsafeSendablePointer(results.baseAddress!), scratch = encoder.scratch
         CBLAS.setThreads(1)
         chunk.values.withUnsafeBufferPointer { xs in
-            encoder.weights.withUnsafeBufferPointer { w in
-                let x = UnsafeSendablePointer(xs.baseAddress!), weights = UnsafeSendablePointer(w.baseAddress!)
+            withTileWeights { w in
+                let x = UnsafeSendablePointer(xs.baseAddress!), weights = UnsafeSendablePointer(w)
                 DispatchQueue.concurrentPerform(iterations: products) { p in
                     let firstPiece = p * piecesPerProduct, lastPiece = min(pieces, firstPiece + piecesPerProduct)
                     let j0 = firstPiece * piece, count = min(width, lastPiece * piece) - j0
@@ -93,9 +109,9 @@ extension CPUEngine {
         CBLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         pre.withUnsafeMutableBufferPointer { p in
             chunk.values.withUnsafeBufferPointer { xs in
-                encoder.weights.withUnsafeBufferPointer { w in
+                withTileWeights { w in
                     CBLAS.multiply(m: chunk.rows, n: width, k: d, a: xs.baseAddress!, lda: d,
-                                   b: w.baseAddress!, ldb: columns ? width : d,
+                                   b: w, ldb: columns ? width : d,
                                    c: p.baseAddress!, ldc: width, transposedB: !columns)
                 }
             }

@@ -16,30 +16,21 @@ public struct FeatureNorms: Sendable {
         let chunk = max(1, (64 << 20) / max(1, d * dictionary.scalarType.byteSize))
         norms.withUnsafeMutableBufferPointer { out in
             let base = UnsafeSendablePointer(out.baseAddress!)
-            let block = UnsafeSendablePointer(UnsafeMutablePointer<Float>.allocate(capacity: chunk * d))
-            defer { block.pointer.deallocate() }
             for start in stride(from: 0, to: unique.count, by: chunk) {
                 let ids = unique[start..<min(unique.count, start + chunk)]
-                // Consecutive float32 rows: one read, nothing mapped.
-                let wasRead = ids.last! - ids.first! + 1 == ids.count
-                    && dictionary.readFeatures(ids.first!..<(ids.last! + 1), into: block.pointer)
+                // Float32 rows are read where they are mapped, on every core (a pread of the whole
+                // chunk is one core copying in the kernel, slower than the norms themselves);
+                // other types are converted row by row. The chunk's pages are dropped afterwards.
                 parallelChunks(ids.count) { range in
                     let row = UnsafeMutablePointer<Float>.allocate(capacity: d)
                     defer { row.deallocate() }
                     for index in range {
                         let id = ids[ids.startIndex + index]
-                        let source: UnsafePointer<Float>
-                        if wasRead {
-                            source = UnsafePointer(block.pointer + index * d)
-                        } else {
-                            dictionary.copyFeature(id, into: row)
-                            source = UnsafePointer(row)
-                        }
-                        let norm = Exact.norm(source, count: d)
+                        let norm = dictionary.withFeatureInPlace(id, scratch: row) { Exact.norm($0, count: d) }
                         base.pointer[id] = norm.isFinite && norm > 0 ? norm : 0
                     }
                 }
-                if !wasRead { dictionary.releasePages(ofFeatures: ids.first!..<(ids.last! + 1)) }
+                dictionary.releasePages(ofFeatures: ids.first!..<(ids.last! + 1))
             }
         }
         self.norms = norms
@@ -64,14 +55,17 @@ public struct FeatureNorms: Sendable {
             values.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         }
         let idArray = Array(ids)
-        // Consecutive float32 rows without padding arrive in one read, without mapping the file.
+        // Consecutive float32 rows without padding arrive in one read per core (a read is a copy
+        // in the kernel, on the core that asked), without mapping the file.
         let consecutive = stride == d && idArray.count > 0 && Int(idArray.last!) - Int(idArray[0]) + 1 == idArray.count
             && zip(idArray, idArray.dropFirst()).allSatisfy { $0 + 1 == $1 }
         values.withUnsafeMutableBufferPointer { out in
             let base = UnsafeSendablePointer(out.baseAddress!)
-            let wasRead = consecutive
-                && dictionary.readFeatures(Int(idArray[0])..<(Int(idArray[0]) + idArray.count), into: base.pointer)
             parallelChunks(idArray.count) { range in
+                let first = consecutive ? Int(idArray[0]) : 0
+                let wasRead = consecutive
+                    && dictionary.readFeatures((first + range.lowerBound)..<(first + range.upperBound),
+                                               into: base.pointer + range.lowerBound * stride)
                 for row in range {
                     let id = Int(idArray[row])
                     let target = base.pointer + row * stride

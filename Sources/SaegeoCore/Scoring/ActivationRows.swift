@@ -17,8 +17,10 @@ extension DatasetScorer {
         x.withUnsafeMutableBufferPointer { out in
             nonFinite.withUnsafeMutableBufferPointer { flags in
                 let base = UnsafeSendablePointer(out.baseAddress!), flagBase = UnsafeSendablePointer(flags.baseAddress!)
-                let wasRead = matrix.readFeatures(first..<(first + count), into: out.baseAddress!)
                 parallelChunks(count) { range in
+                    // Each core reads its own rows (one pread: a copy in the kernel on this core).
+                    let wasRead = matrix.readFeatures((first + range.lowerBound)..<(first + range.upperBound),
+                                                      into: base.pointer + range.lowerBound * d)
                     for r in range {
                         let row = base.pointer + r * d
                         if !wasRead { matrix.copyFeature(first + r, into: row) }

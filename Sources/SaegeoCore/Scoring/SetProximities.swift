@@ -60,24 +60,29 @@ enum SetProximities {
     private static func rank(_ lists: [CandidateLists], queries: [Int], keys: [Int], sets: [[Int]],
                              decoder: FeatureMatrix, norms: FeatureNorms, into proximities: inout [[Float]]) {
         let d = decoder.dimension, bound = ExactRanking.errorBound(dimension: d), perRow = keys.count
-        // The sets each key belongs to.
-        let setsOf = sets.enumerated().reduce(into: [Int32: [Int]]()) { map, entry in
-            for t in Set(entry.element) { map[Int32(t), default: []].append(entry.offset) }
+        // Per key (by its position in `keys`), the sets it belongs to; per feature id, its key
+        // position or -1 (arrays, not dictionaries: they are read for every candidate of every query).
+        var keyPosition = [Int32](repeating: -1, count: decoder.features)
+        for (i, key) in keys.enumerated() { keyPosition[key] = Int32(i) }
+        var setsOfKey = [[Int]](repeating: [], count: keys.count)
+        for (index, set) in sets.enumerated() {
+            for t in Set(set) where keyPosition[t] >= 0 { setsOfKey[Int(keyPosition[t])].append(index) }
         }
         let keyRows = UnsafeMutablePointer<Float>.allocate(capacity: max(1, keys.count * d))
         defer { keyRows.deallocate() }
         for (i, key) in keys.enumerated() { decoder.copyFeature(key, into: keyRows + i * d) }
-        let keyIndex = Dictionary(uniqueKeysWithValues: keys.enumerated().map { (Int32($1), $0) })
         let output = proximities.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
         defer { output.forEach { $0.deallocate() } }
         for (index, p) in proximities.enumerated() { _ = output[index].initialize(from: p) }
         let out = output.map { UnsafeSendablePointer($0.baseAddress!) }, rows = UnsafeSendablePointer(keyRows)
         let starts = lists.reduce(into: [0]) { $0.append($0.last! + $1.rows) }
+        let positions = keyPosition, setsOf = setsOfKey
         parallelChunks(queries.count) { range in
             let row = UnsafeMutablePointer<Float>.allocate(capacity: d), query = UnsafeMutablePointer<Double>.allocate(capacity: d)
             defer { row.deallocate(); query.deallocate() }
             var best = [Float](repeating: 0, count: sets.count), valid = [Int](repeating: 0, count: sets.count)
-            var exact = [Double](repeating: 0, count: sets.count), scored = [Double?](repeating: nil, count: perRow)
+            // The exact score of each key for this query, NaN until computed.
+            var exact = [Double](repeating: 0, count: sets.count), scored = [Double](repeating: .nan, count: perRow)
             for position in range {
                 let block = starts.lastIndex { $0 <= position }!, r = position - starts[block], list = lists[block]
                 let f = queries[position]
@@ -86,16 +91,16 @@ enum SetProximities {
                 for i in sets.indices { best[i] = -.infinity; valid[i] = 0; exact[i] = -.infinity }
                 let slots = (r * list.perRow)..<((r + 1) * list.perRow)
                 for slot in slots where list.ids[slot] >= 0 {
-                    for i in setsOf[list.ids[slot]] ?? [] { best[i] = max(best[i], list.scores[slot]); valid[i] += 1 }
+                    for i in setsOf[Int(positions[Int(list.ids[slot])])] { best[i] = max(best[i], list.scores[slot]); valid[i] += 1 }
                 }
-                for j in 0..<perRow { scored[j] = nil }
+                for j in 0..<perRow { scored[j] = .nan }
                 for slot in slots where list.ids[slot] >= 0 {
-                    let id = list.ids[slot], j = keyIndex[id]!
-                    for i in setsOf[id] ?? [] where valid[i] == 1 || Double(list.scores[slot]) >= Double(best[i]) - 2 * bound {
-                        if scored[j] == nil {
+                    let id = list.ids[slot], j = Int(positions[Int(id)])
+                    for i in setsOf[j] where valid[i] == 1 || Double(list.scores[slot]) >= Double(best[i]) - 2 * bound {
+                        if scored[j].isNaN {
                             scored[j] = Exact.dot(query, rows.pointer + j * d, count: d) / (norms.norms[f] * norms.norms[Int(id)])
                         }
-                        exact[i] = max(exact[i], scored[j]!)
+                        exact[i] = max(exact[i], scored[j])
                     }
                 }
                 for i in sets.indices where valid[i] > 0 { out[i].pointer[f] = Float(exact[i]) }

@@ -68,8 +68,6 @@ public struct FeatureMatrix: Sendable {
         }
     }
 
-    /// Calls `body` with feature `id`'s direction as float32: straight from the mapped file when it
-    /// is stored that way (float32 rows), else converted into `scratch` (`dimension` floats).
     /// Calls `body` with feature `id` as float32, straight from the mapping when it is stored as
     /// float32 rows (no copy; the pages it touches stay resident until released), else copied.
     @inline(__always)
@@ -79,6 +77,16 @@ public struct FeatureMatrix: Sendable {
             return body(scratch)
         }
         return body((file.bytes.baseAddress! + byteOffset + id * dimension * 4).assumingMemoryBound(to: Float.self))
+    }
+
+    /// The whole matrix as float32 in its stored orientation, straight from the mapping (no copy),
+    /// when it is stored as float32 at an aligned address; nil otherwise. The pointer lives as long
+    /// as this matrix (its file); pages are read in as they are touched.
+    var float32Storage: UnsafePointer<Float>? {
+        guard scalarType == .f32, let base = file.bytes.baseAddress else { return nil }
+        let address = base + byteOffset
+        guard Int(bitPattern: address) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        return address.assumingMemoryBound(to: Float.self)
     }
 
     /// Reads consecutive features straight into `out` (`range.count * dimension` floats) with
