@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sharded all pairs against one all-pairs run (issue 15): a generated dictionary (default 16384 x
-# 512 F32, `saegeo generate`), all pairs with k 32 on one device (default cpu), then the same job
+# Sharded all pairs against one all-pairs run (issue 15): a generated dictionary (default 32768 x
+# 2304 F32, Gemma Scope 2B's width; `saegeo generate`), all pairs with k 32 on one device (default cpu), then the same job
 # as 4 and as 16 shards run one after another on the same device, each merged. Prints, per shard
 # count, each shard's wall seconds, their sum, the single run's (run before and after the shards,
 # alternating, since a shared machine's speed drifts: the ratio uses their mean), the ratio
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 folder="${1:-/tmp/saegeo-sharded-allpairs}"
-features=${FEATURES:-16384} dimension=${DIMENSION:-512} device=${DEVICE:-cpu} counts=${SHARDS:-"4 16"}
+features=${FEATURES:-32768} dimension=${DIMENSION:-2304} device=${DEVICE:-cpu} counts=${SHARDS:-"4 16"}
 bin=${SAEGEO:-.build-rel/release/saegeo}
 [ -x "$bin" ] || swift build -c release --scratch-path .build-rel --product saegeo >&2
 mkdir -p "$folder"
