@@ -156,11 +156,8 @@ public final class CPUEngine: ComputeEngine {
             ids.withUnsafeBufferPointer { idPointer in
                 let columnIds = UnsafeSendablePointer(idPointer.baseAddress!)
                 parallelChunks(n) { range in
-                    var bars = range.map { scores.pointer[(offset + $0) * perRow] }
-                    bars.withUnsafeMutableBufferPointer { bars in
-                        let offers = ColumnOffers(scores: scores.pointer, ids: candidateIds.pointer, perRow: perRow,
-                                                  firstCandidate: offset, columnIds: columnIds.pointer,
-                                                  bars: bars.baseAddress!, firstColumn: range.lowerBound)
+                    ColumnOffers.withColumns(range, scores: scores.pointer, ids: candidateIds.pointer, perRow: perRow,
+                                             firstCandidate: offset, columnIds: columnIds.pointer) { offers in
                         for row in 0..<(range.upperBound - 1) {
                             offers.offer(s.pointer + row * n, rowId: ids[row], columns: max(range.lowerBound, row + 1)..<range.upperBound)
                         }
@@ -212,11 +209,8 @@ public final class CPUEngine: ComputeEngine {
             columnIds.withUnsafeBufferPointer { columnIdPointer in
                 let keys = UnsafeSendablePointer(columnIdPointer.baseAddress!)
                 parallelChunks(columns) { range in
-                    var bars = range.map { scores.pointer[(firstCandidate + $0) * perRow] }
-                    bars.withUnsafeMutableBufferPointer { bars in
-                        let offers = ColumnOffers(scores: scores.pointer, ids: ids.pointer, perRow: perRow,
-                                                  firstCandidate: firstCandidate, columnIds: keys.pointer,
-                                                  bars: bars.baseAddress!, firstColumn: range.lowerBound)
+                    ColumnOffers.withColumns(range, scores: scores.pointer, ids: ids.pointer, perRow: perRow,
+                                             firstCandidate: firstCandidate, columnIds: keys.pointer) { offers in
                         for row in 0..<rows {
                             offers.offer(s.pointer + row * columns, rowId: rowIds[row], columns: range)
                         }

@@ -15,6 +15,18 @@ struct ColumnOffers {
     let bars: UnsafeMutablePointer<Float>
     let firstColumn: Int
 
+    /// Runs `body` with the offers of `columns`, their bars copied from their heaps' roots (one
+    /// core's share of a tile's columns).
+    static func withColumns(_ columns: Range<Int>, scores: UnsafeMutablePointer<Float>, ids: UnsafeMutablePointer<Int32>,
+                            perRow: Int, firstCandidate: Int, columnIds: UnsafePointer<Int32>,
+                            _ body: (ColumnOffers) -> Void) {
+        var bars = columns.map { scores[(firstCandidate + $0) * perRow] }
+        bars.withUnsafeMutableBufferPointer { bars in
+            body(ColumnOffers(scores: scores, ids: ids, perRow: perRow, firstCandidate: firstCandidate, columnIds: columnIds,
+                              bars: bars.baseAddress!, firstColumn: columns.lowerBound))
+        }
+    }
+
     /// Offers line[c] (the similarity of row `rowId` and column c) for c in `columns`, skipping the
     /// row's own id.
     @inline(__always)

@@ -144,24 +144,23 @@ public final class PairShardSearch: Sendable {
     /// the shard's output, the best of everything its blocks kept: an offer a seed pushed out of a
     /// block is beaten by as many keys that stay in the output.)
     public func absorb(_ tensors: [OutputTensor]) throws {
-        let block = try TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features)
-        var first = 0
-        for tile in block.tiles {
-            let rows = plan.tileRange(tile).count, slots = rows * candidates
-            var ids = Array(block.ids[first..<(first + slots)]), scores = Array(block.scores[first..<(first + slots)])
-            first += slots
-            warm.withLock { state in
-                var lists = 1
-                if let known = state[tile] {
-                    ids += known.ids
-                    scores += known.scores
-                    lists = 2
-                }
-                // Row r of each list side by side, cut to its best (sorted, best first).
-                let sources = (0..<rows).flatMap { row in (0..<lists).map { $0 * rows + row } }
-                state[tile] = TileCandidates.best(ids: ids, scores: scores, width: candidates, sources: sources,
-                                                  offsets: Array(stride(from: 0, through: sources.count, by: lists)),
-                                                  perRow: candidates)
+        var lists = try TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features)
+        let blockTiles = lists.tiles
+        warm.withLock { state in
+            // The block's lists and the known ones of the same tiles, cut to one list per tile
+            // (`reduced` sorts every row, best first, as a seed must be).
+            for tile in blockTiles {
+                guard let known = state[tile] else { continue }
+                lists.tiles.append(tile)
+                lists.ids += known.ids
+                lists.scores += known.scores
+            }
+            let best = lists.reduced()
+            var first = 0
+            for tile in best.tiles {
+                let slots = plan.tileRange(tile).count * candidates
+                state[tile] = (Array(best.ids[first..<(first + slots)]), Array(best.scores[first..<(first + slots)]))
+                first += slots
             }
         }
     }

@@ -107,7 +107,8 @@ struct TileCandidates {
                     offsets: Array(0...lists.rows), perRow: perRow)
     }
 
-    /// One list per row of each distinct tile, the tiles in order; a tile listed once is kept as it is.
+    /// One list per row of each distinct tile, the tiles in order, each row cut to its best and
+    /// sorted best first (a tile listed once too).
     func reduced() -> TileCandidates {
         var starts: [Int: [Int]] = [:]
         var row = 0
