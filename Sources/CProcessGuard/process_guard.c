@@ -76,11 +76,35 @@ static void write_all(const char *text) {
     }
 }
 
+/* Set by the first thread that ends the process: two threads that find the same fault at once
+   (two cores reading a truncated input) must not both print, or their lines interleave. The
+   others wait for the first one's _exit. */
+static atomic_flag ending = ATOMIC_FLAG_INIT;
+
+static void wait_for_the_end(void) {
+    for (;;) pause();
+}
+
+/* One line in one write(2), so that nothing else on stderr can land inside it. */
+static void write_line(const char *first, const char *second, const char *third) {
+    char line[3 * PATH_BYTES];
+    size_t n = 0;
+    const char *parts[3] = {first, second, third};
+    for (int i = 0; i < 3; i++) {
+        size_t length = strlen(parts[i]);
+        if (length > sizeof line - 2 - n) length = sizeof line - 2 - n;
+        memcpy(line + n, parts[i], length);
+        n += length;
+    }
+    line[n++] = '\n';
+    line[n] = 0;
+    write_all(line);
+}
+
 void saegeo_guard_die(const char *message, int status) {
+    if (atomic_flag_test_and_set(&ending)) wait_for_the_end();
     saegeo_guard_unlink_temporaries();
-    write_all("saegeo: error: ");
-    write_all(message);
-    write_all("\n");
+    write_line("saegeo: error: ", message, "");
     _exit(status);
 }
 
@@ -96,11 +120,11 @@ static void on_fault(int signal_number, siginfo_t *info, void *context) {
             break;
         }
     }
+    if (atomic_flag_test_and_set(&ending)) wait_for_the_end();
     saegeo_guard_unlink_temporaries();
-    write_all("saegeo: error: ");
-    write_all(path ? path : "an input file");
-    write_all(" became shorter while saegeo was reading it (truncated or replaced in place); "
-              "leave the inputs of a running job alone and run it again\n");
+    write_line("saegeo: error: ", path ? path : "an input file",
+               " became shorter while saegeo was reading it (truncated or replaced in place); "
+               "leave the inputs of a running job alone and run it again");
     _exit(1);
 }
 

@@ -84,6 +84,7 @@ struct Contrast: ParsableCommand {
             if let ids { outputs.append(("--ids", ids)) }
             if let summary { outputs.append(("--summary", summary)) }
             let job = try Job("contrast", inputs: [sae.sae, activations, baseline] + (toxic.map { [$0] } ?? []), outputs: outputs)
+            if shardSpec != nil { try ShardCheckpoint.checkFolder(besides: output) }
             let format = [".jsonl", ".csv", ".safetensors"].first(where: output.lowercased().hasSuffix)
                 ?? (OutputTarget.isStream(output) ? ".jsonl" : "")
             guard !format.isEmpty else {
@@ -103,6 +104,7 @@ struct Contrast: ParsableCommand {
             for (set, flag) in [(a, "--activations"), (b, "--baseline")] where set.samples == 0 {
                 throw SaegeoError(.badInput, "\(flag) \(set.path) holds no samples; there is nothing to contrast")
             }
+            try job.confirmOutputs()
             var contrast = try DatasetContrast(encoder: encoder, a: a, b: b, paired: paired)
             let engines = try compute.engines()
             try contrast.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
@@ -114,7 +116,7 @@ struct Contrast: ParsableCommand {
             let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
             if let shardSpec {
                 try runShard(shardSpec, contrast: contrast, engines: engines, dead: (0..<decoder.features).map { norms.isLive($0) ? 0 : 1 },
-                             job: job, progress: report)
+                             checkpointFiles: checkpoint.files, job: job, progress: report)
                 return
             }
             let result = try contrast.run(on: engines, cancellation: ProcessGuard.cancellation, progress: report)
@@ -159,12 +161,12 @@ struct Contrast: ParsableCommand {
 extension Contrast {
     /// One shard: the statistics of its part of the work, saved per block as it goes (resumable),
     /// written with its manifest for `merge`.
-    func runShard(_ spec: ShardSpec, contrast: DatasetContrast, engines: [ComputeEngine], dead: [Int64], job: Job,
+    func runShard(_ spec: ShardSpec, contrast: DatasetContrast, engines: [ComputeEngine], dead: [Int64], checkpointFiles: [String], job: Job,
                   progress: @escaping @Sendable (String, ProgressReport) -> Void) throws {
         let items = try contrast.workItems()
         let range = spec.range(of: items)
-        let fingerprint = JobFingerprint.of(
-            files: [sae.sae, activations, baseline],
+        let fingerprint = try JobFingerprint.of(
+            files: checkpointFiles + [activations, baseline],
             options: ["contrast", sae.sae, activations, activationsTensor ?? "", offsets ?? "", baseline, baselineTensor ?? "",
                       baselineOffsets ?? "", paired ? "paired" : "", String(topk ?? 0), String(contrast.rowChunk)])
         let saved = ShardCheckpoint(output: output, job: fingerprint + " shard " + spec.description)

@@ -46,6 +46,7 @@ struct Neighbors: ParsableCommand {
             let mutualFormat = try cross.mutual.map { try MutualPairsFile.format(of: $0) }
             let job = try Job("neighbors", inputs: [sae.sae] + (cross.keysSAE.map { [$0] } ?? []) + idFiles,
                               outputs: [("-o", output)] + (cross.mutual.map { [("--mutual", $0)] } ?? []))
+            if shard != nil { try ShardCheckpoint.checkFolder(besides: output) }
             let otherFormats = [".jsonl", ".json", ".csv", ".txt", ".npy", ".npz", ".pt"]
             guard !otherFormats.contains(where: output.lowercased().hasSuffix) else {
                 throw SaegeoError(.usage, "-o \(output): neighbours are written as safetensors; name the output *.safetensors")
@@ -68,6 +69,7 @@ struct Neighbors: ParsableCommand {
             let keyIds = try keySelection.resolve(features: (keyDictionary ?? dictionary).features,
                                                   role: keyDictionary == nil ? "keys" : "keys (of --keys-sae)")
             try NeighborSearch.validate(k: k, queries: queryIds.count, keys: keyIds.count)
+            try job.confirmOutputs()
             let engines = try compute.engines()
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
             let budget = try compute.budgetBytes()
@@ -76,9 +78,8 @@ struct Neighbors: ParsableCommand {
             // The job: inputs and options that every shard of it shares (not the device).
             // B's file and path join them for two dictionaries, so that no shard or checkpoint of
             // one pair of dictionaries is taken for another's.
-            let keysSource = keysCheckpoint.map { [$0.decoderTensor.sourcePath] } ?? []
-            let fingerprint = JobFingerprint.of(
-                files: [checkpoint.decoderTensor.sourcePath] + keysSource + idFiles,
+            let fingerprint = try JobFingerprint.of(
+                files: checkpoint.files + (keysCheckpoint?.files ?? []) + idFiles,
                 options: ["neighbors", sae.sae, querySelection.label, keySelection.label, String(k), String(allQueries.count)]
                     + (cross.keysSAE.map { ["keys-sae", $0] } ?? []))
             var details = [
@@ -200,7 +201,7 @@ extension Neighbors {
         }
         let tensors = try search.output(joined: joined)
         var manifest = ShardManifest(command: .neighborPairs, job: fingerprint, shard: shard, total: search.plan.pairs.count,
-                                     range: pairs, details: details.merging(PairShardMerge.details(
+                                     range: pairs, details: details.merging(try PairShardMerge.details(
                                         plan: search.planLabel, sae: sae.sae, decoderFile: checkpoint.decoderTensor.sourcePath,
                                         tensor: sae.reading.tensor, layout: sae.reading.layout?.rawValue)) { $1 })
         manifest.checksum = manifest.checksum(of: tensors)

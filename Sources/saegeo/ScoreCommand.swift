@@ -73,6 +73,7 @@ struct Score: ParsableCommand {
                 outputs.append(("the shard manifest", ShardManifest.path(besides: output)))
             }
             let job = try Job("score", inputs: [sae.sae, toxic, activations], outputs: outputs)
+            if shardSpec != nil { try ShardCheckpoint.checkFolder(besides: output) }
             guard [".jsonl", ".csv", ".safetensors"].contains(where: lower.hasSuffix) else {
                 throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
             }
@@ -107,6 +108,7 @@ struct Score: ParsableCommand {
             guard data.samples > 0 else {
                 throw SaegeoError(.badInput, "\(activations) holds no samples; there is nothing to score")
             }
+            try job.confirmOutputs()
             let engines = try compute.engines()
             let started = Date()
             let cancellation = ProcessGuard.cancellation
@@ -123,8 +125,8 @@ struct Score: ParsableCommand {
             try scorer.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
 
             // The job: inputs and options that every shard of it shares (not the device).
-            let fingerprint = JobFingerprint.of(
-                files: [checkpoint.decoderTensor.sourcePath, checkpoint.encoder?.weight.sourcePath ?? "", toxic, activations],
+            let fingerprint = try JobFingerprint.of(
+                files: checkpoint.files + [toxic, activations],
                 options: ["score", sae.sae, toxic, activations, activationsTensor ?? "", offsets ?? "", chosen?.description ?? "",
                           String(topk ?? 0), String(scorer.explain), String(data.samples), String(scorer.rowChunk),
                           skipNonFinite ? "skip-nonfinite" : ""])

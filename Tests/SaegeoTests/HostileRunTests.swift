@@ -85,7 +85,7 @@ struct HostileRunTests: HostileSuite {
     /// Interrupts a neighbours shard once it has saved a block; returns its arguments.
     func checkpointed(_ folder: String, k: Int, output: String) throws -> [String] {
         let arguments = ["neighbors", "--sae", Self.example.saePath, "-k", String(k), "-o", output, "--shard", "0/2", "--device", "cpu"]
-        let run = try Self.interfere(arguments, ready: { _ in ((try? FileManager.default.contentsOfDirectory(atPath: output + ".checkpoint"))?.count ?? 0) >= 2 },
+        let run = try Self.interfere(arguments, ready: { _ in ((try? FileManager.default.contentsOfDirectory(atPath: output + ".checkpoint"))?.filter { $0.hasPrefix("block-") }.count ?? 0) >= 2 },
                                      act: { kill($0, SIGTERM) })
         #expect(run.interfered && run.status == 1, "\(run.stderr)")
         return arguments

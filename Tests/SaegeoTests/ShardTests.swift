@@ -118,7 +118,7 @@ struct ShardTests {
         let checkpoint = output + ".checkpoint"
         let deadline = Date().addingTimeInterval(120)
         while process.isRunning, Date() < deadline,
-              ((try? FileManager.default.contentsOfDirectory(atPath: checkpoint))?.count ?? 0) < 1 {
+              ((try? FileManager.default.contentsOfDirectory(atPath: checkpoint))?.filter { $0.hasPrefix("block-") }.count ?? 0) < 1 {
             usleep(1000)
         }
         kill(process.processIdentifier, SIGSTOP)

@@ -109,7 +109,7 @@ struct SymmetricShardTests {
     static func seedCheckpoint(_ dictionary: TestDictionary, output: String, k: Int, shard: ShardSpec, blocks: Int) throws -> Int {
         let checkpoint = try SAECheckpoint.open(dictionary.path)
         let search = PairShardSearch(dictionary: try checkpoint.decoder(), k: k, shard: shard, memoryBudget: nil)
-        let fingerprint = JobFingerprint.of(files: [checkpoint.decoderTensor.sourcePath],
+        let fingerprint = try JobFingerprint.of(files: checkpoint.files,
                                             options: ["neighbors", dictionary.path, "all", "all", String(k), String(dictionary.features)])
         let saved = ShardCheckpoint(output: output, job: "\(fingerprint) \(search.planLabel) shard \(shard)")
         let size = search.blockSize

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A shard's progress, saved block by block in a folder next to its output (`OUT.checkpoint/`),
 /// so that a shard stopped by SIGTERM (Slurm's preemption and time-limit signal) resumes where it
@@ -42,7 +45,8 @@ public struct ShardCheckpoint {
     /// Reads and checks the saved block for `block`; `holds` says whether tensors hold a block's items.
     func saved(_ block: Range<Int>, holds: ([OutputTensor], Range<Int>) -> Bool) -> Saved {
         let path = path(ofBlockAt: block.lowerBound)
-        guard FileManager.default.fileExists(atPath: path) else { return .absent }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return .absent }
         do {
             return check(try SafetensorsFile(path: path), block: block, holds: holds)
         } catch let error as SaegeoError {
@@ -78,21 +82,23 @@ public struct ShardCheckpoint {
 
     /// Saves one finished block (atomically: a block is there whole or not at all).
     public func save(block: Range<Int>, tensors: [OutputTensor]) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try CheckpointFolder.create(directory, job: job)
         try SafetensorsWriter.write(tensors, metadata: [
             Key.job: job, Key.block: "\(block.lowerBound)..<\(block.upperBound)",
             Key.checksum: Self.checksum(job: job, block: block, tensors: tensors),
         ], to: path(ofBlockAt: block.lowerBound))
     }
 
-    /// Removes the checkpoint (once the output is written, or when it is not ours).
+    /// Removes the checkpoint (once the output is written, or when it is not ours): the files
+    /// saegeo wrote in it, then the folder if nothing else is left.
     public func discard() throws {
-        guard FileManager.default.fileExists(atPath: directory) else { return }
-        do {
-            try FileManager.default.removeItem(atPath: directory)
-        } catch {
-            throw SaegeoError.io("cannot remove the checkpoint \(directory): \(error.localizedDescription)")
-        }
+        try CheckpointFolder.removeOwnFiles(directory)
+    }
+
+    /// Checks, before any work, that the checkpoint folder of `output` is absent or saegeo's own
+    /// (see CheckpointFolder), so that a shard never computes for an hour and then fails to save.
+    public static func checkFolder(besides output: String) throws {
+        try CheckpointFolder.check(output + ".checkpoint")
     }
 
     /// Computes `items` in blocks of `blockSize`, saving each block as it finishes and using the
@@ -105,10 +111,7 @@ public struct ShardCheckpoint {
                     holds: ([OutputTensor], Range<Int>) -> Bool,
                     absorb: ([OutputTensor]) throws -> Void = { _ in },
                     compute: (Range<Int>) throws -> [OutputTensor]) throws -> [OutputTensor] {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw SaegeoError.io("\(directory) is in the way of this run's checkpoint folder; move it away")
-        }
+        try CheckpointFolder.check(directory)
         if items == 0 { return try OutputTensor.joined([compute(0..<0)]) }
         let size = max(1, blockSize)
         let plan = stride(from: 0, to: items, by: size).map { $0..<min(items, $0 + size) }
@@ -121,7 +124,7 @@ public struct ShardCheckpoint {
                 log("checkpoint block \(path(ofBlockAt: block.lowerBound)) cannot be used: \(reason); computing it again")
             case .foreign:
                 log("ignoring the checkpoint in \(directory): it belongs to another job (other inputs, options or shard); starting over")
-                try discard()
+                try CheckpointFolder.removeOwnFiles(directory, keepingFolder: true)
                 reused = [:]
                 break scan
             }

@@ -130,7 +130,17 @@ public struct SAECheckpoint: Sendable {
         }
     }
 
+    /// Every file the checkpoint was read from (weights, configs, hyperparameters), in the order
+    /// first opened: what a job fingerprints and protects, whichever family it is.
+    public internal(set) var files: [String] = []
+
     public static func open(_ path: String, options: Options = .init()) throws -> SAECheckpoint {
+        var (checkpoint, opened) = try InputLedger.recording { try openFormat(path, options: options) }
+        checkpoint.files = opened.map(\.path)
+        return checkpoint
+    }
+
+    static func openFormat(_ path: String, options: Options) throws -> SAECheckpoint {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SaegeoError.io("SAE checkpoint \(path) does not exist; check the path")

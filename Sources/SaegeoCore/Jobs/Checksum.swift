@@ -25,3 +25,46 @@ public struct Checksum: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { String(format: "crc32:%08x", value) }
 }
+
+extension Checksum {
+    /// Pieces of a file read and checksummed by one core at a time.
+    static let filePiece = 8 << 20
+
+    /// The CRC-32 of a whole open file's `size` bytes: pieces read on all cores, their CRCs
+    /// combined in order (zlib's crc32_combine), so the value is that of one pass over the bytes
+    /// at a fraction of its time (zlib's CRC-32 runs at about 2 GB/s a core).
+    static func ofFile(_ descriptor: Int32, size: Int, path: String) throws -> Checksum {
+        let pieces = (size + filePiece - 1) / filePiece
+        let crcs = Locked([UInt32](repeating: 0, count: pieces))
+        let failure = Locked<SaegeoError?>(nil)
+        parallelChunks(pieces) { group in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: filePiece, alignment: 64)
+            defer { buffer.deallocate() }
+            for piece in group {
+                let start = piece * filePiece
+                let count = min(filePiece, size - start)
+                var done = 0
+                while done < count {
+                    let n = pread(descriptor, buffer.baseAddress! + done, count - done, off_t(start + done))
+                    if n < 0, errno == EINTR { continue }
+                    guard n > 0 else {
+                        let reason = n < 0 ? systemError() : "it became shorter while saegeo was reading it"
+                        failure.withLock { $0 = $0 ?? SaegeoError.io("cannot read \(path): \(reason); leave the inputs of a running job alone and run it again") }
+                        return
+                    }
+                    done += n
+                }
+                var sum = Checksum()
+                sum.add(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
+                crcs.withLock { $0[piece] = sum.value }
+            }
+        }
+        if let error = failure.current { throw error }
+        var whole = Checksum()
+        for (piece, crc) in crcs.current.enumerated() {
+            let length = min(filePiece, size - piece * filePiece)
+            whole.value = UInt32(crc32_combine(uLong(whole.value), uLong(crc), off_t(length)))
+        }
+        return whole
+    }
+}

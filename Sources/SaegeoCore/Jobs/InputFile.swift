@@ -24,6 +24,7 @@ public enum InputFile {
             throw SaegeoError.badInput("\(what) \(path) is \(kind(info.st_mode)), not a regular file; pass the file itself")
         }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        InputLedger.opened(path, what: what, info: info)
         return descriptor
     }
 

@@ -18,8 +18,11 @@ public final class Job {
     public let command: String
     private let inputs: [(path: String, identity: FileIdentity)]
     private var targets: [String: OutputTarget] = [:]
+    private var roles: [String: String] = [:]
     private var order: [String] = []
     private var staged: [String: Staged] = [:]
+    /// Every file opened as an input while this job is alive (InputLedger), declared or not.
+    private let opened = Locked<[InputLedger.Entry]>([])
 
     /// A staged temporary of one regular-file output.
     private struct Staged {
@@ -49,7 +52,24 @@ public final class Job {
             }
             seen.append((output.role, output.path, identity))
             targets[output.path] = target
+            roles[output.path] = output.role
             order.append(output.path)
+        }
+        InputLedger.listen(ObjectIdentifier(self), into: opened)
+    }
+
+    /// Checks the outputs against every file this job has opened as an input so far (a config
+    /// beside the weights, an id file: whatever the readers opened, declared or not). Commands
+    /// call it once their inputs are open, before the work; `write` and `commit` check again.
+    public func confirmOutputs() throws {
+        for path in order { try confirm(path) }
+    }
+
+    private func confirm(_ path: String) throws {
+        guard targets[path]?.isStream == false else { return }
+        if let input = opened.current.first(where: { InputLedger.isSameFile($0, path) }) {
+            let role = roles[path] ?? "output"
+            throw SaegeoError(.usage, "\(role) \(path) is the \(input.what) \(input.path), which this job reads; saegeo never overwrites an input: write somewhere else")
         }
     }
 
@@ -59,6 +79,7 @@ public final class Job {
             preconditionFailure("\(command) writes \(path), which it did not declare")
         }
         try ProcessGuard.cancellation.check()
+        try confirm(path)
         let target = try OutputTarget.check(path, open: true)
         guard target.isStream == declared.isStream else {
             throw SaegeoError.io("\(path) changed kind while the job ran; run it again")
@@ -131,12 +152,20 @@ public final class Job {
     }
 
     /// Puts every written output in place, or none: each staged file gets a name beside its
-    /// target (and the replaced file's mode), then all are renamed over their targets.
+    /// target (and the replaced file's mode), then all are renamed over their targets. A file
+    /// being replaced is kept under a second name until every rename has succeeded, so that a
+    /// rename that still fails (the disk, a folder put in the way) puts every old file back.
     public func commit() throws {
         try ProcessGuard.cancellation.check()
         let missing = order.filter { targets[$0]?.isStream == false && staged[$0] == nil }
         precondition(missing.isEmpty, "\(command) did not write \(missing)")
-        try ProcessGuard.commitLock.withLock { _ in try renameAll() }
+        try confirmOutputs()
+        do {
+            try ProcessGuard.commitLock.withLock { _ in try renameAll() }
+        } catch {
+            abandon()
+            throw error
+        }
     }
 
     /// commit()'s renames, under the commit lock.
@@ -152,22 +181,66 @@ public final class Job {
                     ProcessGuard.forgetTemporary(entry.slot)
                     entry.slot = -1
                     staged[path] = entry
-                    throw SaegeoError.io("cannot write \(target): \(reason)")
+                    throw SaegeoError.io("cannot write \(target): \(reason); no output was changed")
                 }
                 entry.temporaryPath = named
                 staged[path] = entry
             }
         }
+        var done: [Replacement] = []
         for path in order {
-            guard case .file(let target, _, _, _)? = targets[path], let entry = staged[path],
+            guard case .file(let target, let folder, let name, _)? = targets[path], let entry = staged[path],
                   let temporary = entry.temporaryPath else { continue }
+            let replacement = Replacement(target: target, previous: keepPrevious(target, folder: folder, name: name))
             guard rename(temporary, target) == 0 else {
-                throw SaegeoError.io("cannot rename \(temporary) to \(target): \(systemError())")
+                let reason = systemError()
+                replacement.finish()   // this target is unchanged: only its second name goes
+                for earlier in done.reversed() { earlier.undo() }
+                throw SaegeoError.io("cannot write \(target): \(reason); no output was changed")
             }
+            done.append(replacement)
             close(entry.descriptor)
             ProcessGuard.forgetTemporary(entry.slot)
             staged[path] = nil
         }
+        for replacement in done { replacement.finish() }
+    }
+
+    /// One rename of a commit, and how to take it back.
+    private struct Replacement {
+        let target: String
+        /// The replaced file's second name (and its guard slot), or nil where there was none.
+        let previous: (path: String, slot: Int32)?
+
+        /// Puts the old file back, or removes the new one where there was no old file.
+        func undo() {
+            if let previous {
+                if rename(previous.path, target) == 0 { ProcessGuard.forgetTemporary(previous.slot) }
+            } else {
+                unlink(target)
+            }
+        }
+
+        func finish() {
+            guard let previous else { return }
+            unlink(previous.path)
+            ProcessGuard.forgetTemporary(previous.slot)
+        }
+    }
+
+    /// A second name (a hard link) for the file a commit is about to replace, so that it can be
+    /// put back; nil where there is no such file, or where the file system has no hard links
+    /// (that one replacement then cannot be taken back).
+    private func keepPrevious(_ target: String, folder: String, name: String) -> (path: String, slot: Int32)? {
+        var info = stat()
+        guard lstat(target, &info) == 0 else { return nil }
+        let path = Self.temporaryName(folder: folder, name: name)
+        let slot = ProcessGuard.rememberTemporary(path)
+        guard link(target, path) == 0 else {
+            ProcessGuard.forgetTemporary(slot)
+            return nil
+        }
+        return (path, slot)
     }
 
     /// Removes whatever was staged and not committed.
@@ -175,7 +248,10 @@ public final class Job {
         for path in Array(staged.keys) { discard(path) }
     }
 
-    deinit { abandon() }
+    deinit {
+        abandon()
+        InputLedger.stopListening(ObjectIdentifier(self))
+    }
 
     /// Writes and commits a single output (a job of one file).
     public static func writeOne(_ path: String, role: String = "output", inputs: [String] = [],

@@ -21,6 +21,10 @@ public enum OutputTarget {
     /// Classifies `path` without changing anything; `open` also opens a stream's descriptor.
     static func check(_ path: String, what: String = "output", open: Bool = false) throws -> OutputTarget {
         guard !path.isEmpty else { throw SaegeoError(.usage, "the \(what) path is empty; give a file name") }
+        // `x/` names a folder whether or not it exists: the rename at commit would fail on it.
+        guard !path.hasSuffix("/") else {
+            throw SaegeoError(.usage, "\(what) \(path) names a folder (it ends in '/'); give a file name")
+        }
         if let descriptor = standardStreams[path] {
             return .stream(path: path, descriptor: open ? dup(descriptor) : -1)
         }

@@ -16,8 +16,8 @@ public enum PairShardMerge {
     }
 
     /// The shard-only manifest keys of a shard: the plan, and how to open the dictionary again.
-    public static func details(plan: String, sae: String, decoderFile: String, tensor: String?, layout: String?) -> [String: String] {
-        var details = [Key.plan: plan, Key.dictionary: JobFingerprint.contents(of: decoderFile),
+    public static func details(plan: String, sae: String, decoderFile: String, tensor: String?, layout: String?) throws -> [String: String] {
+        var details = [Key.plan: plan, Key.dictionary: try JobFingerprint.contents(of: decoderFile),
                        Key.sae: URL(fileURLWithPath: sae).standardizedFileURL.path]
         details[Key.tensor] = tensor
         details[Key.layout] = layout
@@ -61,7 +61,8 @@ public enum PairShardMerge {
             format: first.details["saegeo.sae_format"].flatMap(SAECheckpoint.Format.init(rawValue:)),
             tensor: first.details[Key.tensor], layout: first.details[Key.layout].flatMap(FeatureMatrix.Layout.init(rawValue:))))
         let dictionary = try checkpoint.decoder()
-        guard JobFingerprint.contents(of: checkpoint.decoderTensor.sourcePath) == first.details[Key.dictionary],
+        try job.confirmOutputs()
+        guard try JobFingerprint.contents(of: checkpoint.decoderTensor.sourcePath) == first.details[Key.dictionary],
               dictionary.features == features else {
             throw SaegeoError.badInput("\(saePath) is not the dictionary the shards ran on (its size or contents differ); give the shards' dictionary with --sae")
         }
