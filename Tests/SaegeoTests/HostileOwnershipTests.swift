@@ -149,7 +149,10 @@ struct HostileOwnershipTests: HostileSuite {
         let folder = try Self.folder("fingerprint")
         let path = folder + "/data.bin"
         var rng = SeededGenerator(seed: 3)
-        var bytes = (0..<(3 * Checksum.filePiece + 12_345)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        // Random 64 KiB repeated (fast to make in a debug build), then random bytes sprinkled in.
+        let block = (0..<(1 << 16)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        var bytes = [UInt8](Array(repeating: block, count: 3 * Checksum.filePiece / block.count + 1).joined()) + block.prefix(12_345)
+        for _ in 0..<1000 { bytes[Int.random(in: bytes.indices, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let original = try JobFingerprint.contents(of: path)
         // The combined CRC is the CRC of the whole file in one pass.
