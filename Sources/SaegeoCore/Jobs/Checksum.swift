@@ -27,8 +27,11 @@ public struct Checksum: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Checksum {
-    /// Pieces of a file read and checksummed by one core at a time.
+    /// Pieces of a file checksummed by one core at a time (their CRCs are combined in order).
     static let filePiece = 8 << 20
+    /// The bytes a core reads at once: small, so that the pass adds next to nothing to the
+    /// process's peak memory.
+    static let fileRead = 1 << 20
 
     /// The CRC-32 of a whole open file's `size` bytes: pieces read on all cores, their CRCs
     /// combined in order (zlib's crc32_combine), so the value is that of one pass over the bytes
@@ -37,25 +40,28 @@ extension Checksum {
         let pieces = (size + filePiece - 1) / filePiece
         let crcs = Locked([UInt32](repeating: 0, count: pieces))
         let failure = Locked<SaegeoError?>(nil)
-        parallelChunks(pieces) { group in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: filePiece, alignment: 64)
+        let next = Locked(0)
+        let cores = min(pieces, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: max(cores, 1)) { _ in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: fileRead, alignment: 64)
             defer { buffer.deallocate() }
-            for piece in group {
-                let start = piece * filePiece
-                let count = min(filePiece, size - start)
-                var done = 0
-                while done < count {
-                    let n = pread(descriptor, buffer.baseAddress! + done, count - done, off_t(start + done))
+            while failure.current == nil {
+                let piece = next.withLock { value in defer { value += 1 }; return value }
+                guard piece < pieces else { return }
+                var sum = Checksum()
+                var offset = piece * filePiece
+                let end = min(size, offset + filePiece)
+                while offset < end {
+                    let n = pread(descriptor, buffer.baseAddress!, min(fileRead, end - offset), off_t(offset))
                     if n < 0, errno == EINTR { continue }
                     guard n > 0 else {
                         let reason = n < 0 ? systemError() : "it became shorter while saegeo was reading it"
                         failure.withLock { $0 = $0 ?? SaegeoError.io("cannot read \(path): \(reason); leave the inputs of a running job alone and run it again") }
                         return
                     }
-                    done += n
+                    sum.add(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n))
+                    offset += n
                 }
-                var sum = Checksum()
-                sum.add(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
                 crcs.withLock { $0[piece] = sum.value }
             }
         }
