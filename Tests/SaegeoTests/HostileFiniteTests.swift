@@ -82,6 +82,31 @@ struct HostileFiniteTests: HostileSuite {
         }
     }
 
+    @Test("a gated SAE's magnitude path: exp(r_mag) past float32 or a NaN b_mag is refused naming tensor and index")
+    func gatedMagnitudeRefused() throws {
+        let gated = "{\"architecture\": \"gated\", \"d_in\": 48, \"d_sae\": 700, \"apply_b_dec_to_input\": false}"
+        for (name, tensor, index, value, words) in [("r-mag", "r_mag", 7, Float(100), ["r_mag", "[7]", "overflows float32"]),
+                                                    ("b-mag", "b_mag", 9, Float.nan, ["'b_mag'", "[9]", "nan"])] {
+            let folder = try Self.folder("finite-gated-\(name)")
+            let sae = try SafetensorsContents(path: Self.example.saePath + "/sae_weights.safetensors")
+            let n = 700
+            var tensors: [(String, [Int], [Float])] = ["W_enc", "W_dec", "b_dec"].map { ($0, sae.tensors[$0]!.shape, sae.float32($0)) }
+            tensors += [("b_gate", [n], sae.float32("b_enc")), ("r_mag", [n], [Float](repeating: 0, count: n)),
+                        ("b_mag", [n], sae.float32("b_enc"))]
+            let bytes = tensors.map { t in
+                var values = t.2
+                if t.0 == tensor { values[index] = value }
+                return CheckpointBytes.Tensor(name: t.0, dtype: "F32", shape: t.1, bytes: CheckpointBytes.encode(values, as: "F32"))
+            }
+            try FileManager.default.createDirectory(atPath: folder + "/sae", withIntermediateDirectories: true)
+            try CheckpointBytes.write(CheckpointBytes.safetensors(bytes), to: folder + "/sae/sae_weights.safetensors")
+            try gated.write(toFile: folder + "/sae/cfg.json", atomically: true, encoding: .utf8)
+            let scores = folder + "/scores.jsonl"
+            Self.expectOneLineError(try score(folder + "/sae", Self.example.activationsPath, scores, "cpu"), words[0], words[1], words[2])
+            #expect(!FileManager.default.fileExists(atPath: scores))
+        }
+    }
+
     @Test("activations near 3e38 (finite) are refused naming the sample, not scored NaN", arguments: devices)
     func overflowingActivationsRefused(_ device: String) throws {
         guard Self.hasDevice(device) else { return }

@@ -24,12 +24,20 @@ enum FiniteTensors {
             let base = UnsafeSendablePointer(out.baseAddress!)
             switch matrix.layout {
             case .rows:
-                parallelChunks(features) { range in
-                    let row = UnsafeMutablePointer<Float>.allocate(capacity: d)
-                    defer { row.deallocate() }
-                    for f in range {
-                        base.pointer[f] = matrix.withFeatureInPlace(f, scratch: row) { Exact.norm($0, count: d) }
+                // A large encoder in chunks whose pages are dropped afterwards (a pass over one larger
+                // than memory must not leave it resident); a smaller one stays, since the CPU engine
+                // multiplies it straight from the mapping next.
+                let chunk = matrix.byteCount > Self.residentLimit ? max(1, (64 << 20) / (d * matrix.scalarType.byteSize)) : features
+                for start in stride(from: 0, to: features, by: chunk) {
+                    let end = min(features, start + chunk)
+                    parallelChunks(end - start) { range in
+                        let row = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                        defer { row.deallocate() }
+                        for f in (start + range.lowerBound)..<(start + range.upperBound) {
+                            base.pointer[f] = matrix.withFeatureInPlace(f, scratch: row) { Exact.norm($0, count: d) }
+                        }
                     }
+                    if chunk < features { matrix.releasePages(ofFeatures: start..<end) }
                 }
             case .columns:
                 let block = 512, blocks = (features + block - 1) / block
@@ -47,6 +55,7 @@ enum FiniteTensors {
                     }
                     for j in 0..<width { base.pointer[f0 + j] = squares[j].squareRoot() }
                 }
+                if matrix.byteCount > Self.residentLimit { matrix.releaseAllPages() }
             }
         }
         guard let f = norms.firstIndex(where: { !$0.isFinite }) else { return norms }
@@ -55,6 +64,9 @@ enum FiniteTensors {
         let i = row.prefix(d).firstIndex { !$0.isFinite } ?? 0
         throw nonFinite(row[i], tensor: tensor.name, index: featureAxis == 0 ? [f, i] : [i, f], in: path)
     }
+
+    /// Encoders up to this size stay resident after the scan.
+    static let residentLimit = 1 << 30
 
     static func nonFinite(_ value: Float, tensor: String, index: [Int], in path: String) -> SaegeoError {
         SaegeoError.badFile("\(path): tensor '\(tensor)' holds \(value) at [\(index.map(String.init).joined(separator: ", "))]; every value the encoder uses must be finite (it would make scores NaN or silently turn features off); fix or re-export the checkpoint")
