@@ -75,5 +75,6 @@ extension DatasetContrast.Result {
             throw SaegeoError.badInput("\(source) holds no contrast statistics; merge the shards of a 'saegeo contrast --shard' job")
         }
         self.init(a: a, b: b, differences: try set("d"))
+        try requireFinite(source: source)
     }
 }

@@ -13,6 +13,15 @@ public enum ContrastWriter {
 
     public static func write(_ ranking: [FeatureContrast], format: String, metadata: [String: String] = [:],
                              into sink: OutputSink) throws {
+        // Finite out: t alone may be infinite (the Definitions' x/0), written as above; anything
+        // else not finite would be a token no JSON or CSV reader takes, and is refused.
+        for row in ranking {
+            let values = [("t", row.t), ("log_odds", row.logOdds), ("rate_a", row.rateA), ("rate_b", row.rateB),
+                          ("mean_a", row.meanA), ("mean_b", row.meanB)]
+            if let (name, value) = values.first(where: { $0.1.isNaN || ($0.0 != "t" && !$0.1.isFinite) }) {
+                throw SaegeoError.badInput("feature \(row.feature)'s \(name) is \(value); contrast writes only finite figures (t may be +-inf); check the activations' scale")
+            }
+        }
         if format.hasSuffix(".safetensors") {
             try SafetensorsWriter.write(tensors(ranking), metadata: metadata, into: sink)
             return

@@ -24,6 +24,19 @@ public struct DatasetContrast: Sendable {
             b.merge(other.b)
             if let d = other.differences { differences?.merge(d) }
         }
+
+        /// Finite out: every feature's mean and variance on each set must be finite before it is
+        /// ranked or written (a non-finite one would rank as noise and write tokens no JSON reader
+        /// takes); refused naming the feature. The encoder keeps them finite (EncoderRange), so this
+        /// is the check that no path, shards and merges included, lets one through.
+        public func requireFinite(source: String) throws {
+            for (name, set) in [("A", a), ("B", b), ("the paired differences", differences)] {
+                guard let set else { continue }
+                for f in 0..<set.features where !set.mean(f).isFinite || !set.variance(f).isFinite {
+                    throw SaegeoError.badInput("\(source): feature \(f)'s statistics on \(name) are not finite (mean \(set.mean(f)), variance \(set.variance(f))); its activations overflow: check the activations' scale")
+                }
+            }
+        }
     }
 
     public let encoder: SAEEncoder
@@ -92,10 +105,13 @@ public struct DatasetContrast: Sendable {
                     cancellation: Cancellation = Cancellation(),
                     progress: (@Sendable (String, ProgressReport) -> Void)? = nil) throws -> Result {
         let rangeA = rangeA ?? 0..<a.samples, rangeB = rangeB ?? 0..<b.samples
-        if paired { return try runPaired(rangeA, on: engines, cancellation: cancellation, progress: progress) }
-        return Result(a: try reduce(a, rangeA, "A", on: engines, cancellation: cancellation, progress: progress),
-                      b: try reduce(b, rangeB, "B", on: engines, cancellation: cancellation, progress: progress),
-                      differences: nil)
+        let result = paired
+            ? try runPaired(rangeA, on: engines, cancellation: cancellation, progress: progress)
+            : Result(a: try reduce(a, rangeA, "A", on: engines, cancellation: cancellation, progress: progress),
+                     b: try reduce(b, rangeB, "B", on: engines, cancellation: cancellation, progress: progress),
+                     differences: nil)
+        try result.requireFinite(source: "\(a.path) and \(b.path)")
+        return result
     }
 
     /// One set's statistics, streamed.

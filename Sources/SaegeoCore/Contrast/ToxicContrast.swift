@@ -63,8 +63,10 @@ public struct ToxicContrast: Sendable, Encodable {
             let null = sets.map(weighted)
             let mean = null.isEmpty ? 0 : null.reduce(0, +) / Double(null.count)
             let std = null.count < 2 ? 0 : (null.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(null.count - 1)).squareRoot()
+            // A spread so small that z overflows is no spread: no z, as for a spread of 0.
+            let z = std > 0 ? (observed - mean) / std : .nan
             return Side(features: features, meanProximity: observed, nullMean: mean, nullStd: std,
-                        zScore: std > 0 ? (observed - mean) / std : nil)
+                        zScore: z.isFinite ? z : nil)
         }
         // B over A: the most negative t first, ties to the lower id.
         let reversed = live.sorted { $0.t != $1.t ? $0.t < $1.t : $0.feature < $1.feature }

@@ -65,6 +65,26 @@ public struct SampleAccumulators: Sendable {
         }
     }
 
+    /// The first sum that is not finite: its sample (nil for a chunk's per-feature total), its
+    /// feature where it has one, what it is, and its value. Activations are positive, so a sum that
+    /// overflowed is inf, and inf times a proximity of 0 is NaN: every overflow shows here.
+    func firstNonFinite() -> (sample: Int?, feature: Int?, what: String, value: Double)? {
+        for s in numerator.indices {
+            if !denominator[s].isFinite { return (s, nil, "the sum of its activations", denominator[s]) }
+            if !numerator[s].isFinite { return (s, nil, "the sum of its activations times proximity", numerator[s]) }
+            for entry in keepFeatures ? features[s] : [] where !entry.sum.isFinite {
+                return (s, Int(entry.feature), "the sum of the activations", entry.sum)
+            }
+            for entry in explain > 0 ? best[s] : [] where !entry.activation.isFinite || !entry.contribution.isFinite {
+                return (s, entry.feature, "the sum of the activations", entry.activation)
+            }
+        }
+        if let (f, value) = featureActivation.filter({ !$0.value.isFinite }).min(by: { $0.key < $1.key }) {
+            return (nil, f, "the total activation", value)
+        }
+        return nil
+    }
+
     func explanation(_ s: Int) -> [(feature: Int, activation: Double)] {
         best[s].sorted { $0.contribution != $1.contribution ? $0.contribution > $1.contribution : $0.feature < $1.feature }
             .map { ($0.feature, $0.activation) }

@@ -36,6 +36,10 @@ public struct DatasetScorer: Sendable {
         guard activations.rows.dimension == encoder.dimension else {
             throw SaegeoError.badInput("\(activations.path): activations have d_model \(activations.rows.dimension) but the SAE expects \(encoder.dimension)")
         }
+        // Cosines of live directions are finite by construction (DESIGN.md: a non-finite norm is dead).
+        if let f = proximity.firstIndex(where: { !$0.isFinite }) {
+            throw SaegeoError.badInput("the toxic proximity of feature \(f) is \(proximity[f]); proximities must be finite")
+        }
         self.encoder = encoder
         self.proximity = proximity
         self.activations = activations
@@ -129,6 +133,10 @@ public struct DatasetScorer: Sendable {
         let rows = activations.sampleStarts[range.upperBound] - firstRow
         let chunk = ActivationChunk(values: try readRows(firstRow, rows), rows: rows, dimension: encoder.dimension,
                                     rowStarts: activations.sampleStarts[range.lowerBound...range.upperBound].map { $0 - firstRow })
+        // Finite through: rows whose pre-activations could overflow float32 never reach a device.
+        try encoder.range.check(chunk.values, rows: rows, dimension: encoder.dimension, rowStarts: chunk.rowStarts,
+                                firstSample: range.lowerBound, firstRow: firstRow, skippingNaN: skipNonFinite,
+                                path: activations.path)
         try engine.setActivations(chunk)
         let topK = encoder.activation.k
         var selection = TopKState(encoder.activation, features: features, rows: rows)
@@ -148,7 +156,11 @@ public struct DatasetScorer: Sendable {
             }
         }
         activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
-        guard topK > 0 else { return [AccumulatorPart(first: range.lowerBound, accumulators: sums)] }
+        guard topK > 0 else {
+            let parts = [AccumulatorPart(first: range.lowerBound, accumulators: sums)]
+            try requireFinite(parts)
+            return parts
+        }
         // TopK's sums from the selection, on the host: the chunk's samples split among the cores,
         // each core filling its own part.
         let cores = min(range.count, ProcessInfo.processInfo.activeProcessorCount)
@@ -166,6 +178,19 @@ public struct DatasetScorer: Sendable {
                                               rowStarts: rowStarts[offset...(offset + part.pointee.accumulators.numerator.count)])
             }
         }
+        try requireFinite(parts)
         return parts
+    }
+
+    /// Finite out: the sums that leave the engines, whichever backend made them, are checked once
+    /// here before anything is merged or written (EncoderRange keeps them finite; this is the
+    /// check that no path, present or future, lets a NaN or an infinity through to the outputs).
+    func requireFinite(_ parts: [AccumulatorPart]) throws {
+        for part in parts {
+            guard let bad = part.accumulators.firstNonFinite() else { continue }
+            let sample = bad.sample.map { "sample \(part.first + $0)'s" } ?? "samples \(part.first)..<\(part.first + part.accumulators.numerator.count)'s"
+            let feature = bad.feature.map { " of feature \($0)" } ?? ""
+            throw SaegeoError.badInput("\(activations.path): \(sample) activations overflow float32 through the encoder (\(bad.what)\(feature) is \(bad.value)); check the activations' scale")
+        }
     }
 }

@@ -53,8 +53,15 @@ public struct DatasetSummary: Sendable, Encodable {
         let mean = null.isEmpty ? 0 : null.reduce(0, +) / Double(null.count)
         let variance = null.count < 2 ? 0 : null.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(null.count - 1)
         let std = variance.squareRoot()
+        // Finite out: the figures come from finite scores and activations (DatasetScorer checks
+        // them); a spread so small that z overflows is no spread: no z, as for a spread of 0.
+        for (name, value) in [("mean score", meanScore), ("mean proximity", observed), ("null mean", mean), ("null std", std)]
+            where !value.isFinite {
+            throw SaegeoError.badInput("the dataset's \(name) is \(value); the summary holds only finite figures; check the activations' scale")
+        }
+        let z = std > 0 ? (observed - mean) / std : .nan
         return DatasetSummary(samples: samples, meanScore: meanScore, meanProximity: observed, nullSets: null.count,
-                              nullMean: mean, nullStd: std, zScore: std > 0 ? (observed - mean) / std : nil)
+                              nullMean: mean, nullStd: std, zScore: z.isFinite ? z : nil)
     }
 
     /// The toxic proximity of every feature to each null set: the values one ToxicProximity pass

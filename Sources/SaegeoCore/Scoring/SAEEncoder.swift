@@ -17,6 +17,8 @@ public struct SAEEncoder: Sendable {
     public let activation: Activation
     /// A gated encoder's magnitude path (`bias` is then the gate's bias).
     public let magnitude: MagnitudePath?
+    /// The bound that keeps every pre-activation finite (checked per chunk of rows).
+    let range: EncoderRange
 
     public var features: Int { weights.features }
     public var dimension: Int { weights.dimension }
@@ -26,13 +28,24 @@ public struct SAEEncoder: Sendable {
         guard let encoder = checkpoint.encoder else {
             throw SaegeoError.badInput("\(checkpoint.path) is a bare decoder matrix; scoring needs a full SAE checkpoint of one of the families --format lists")
         }
+        let path = checkpoint.path
         weights = try encoder.weight.featureMatrix(featureAxis: encoder.weightFeatureAxis)
+        // Every value computed with is checked once here (FiniteTensors): W_enc in one pass on all
+        // cores that also gives the row norms the overflow bound needs.
+        let weightNorms = try FiniteTensors.featureNorms(weights, tensor: encoder.weight,
+                                                         featureAxis: encoder.weightFeatureAxis, in: path)
         bias = try encoder.bias.floatValues()
+        try FiniteTensors.require(bias, of: encoder.bias, in: path)
         decoderBias = encoder.subtractDecoderBias ? try encoder.decoderBias.floatValues() : nil
+        if let decoderBias { try FiniteTensors.require(decoderBias, of: encoder.decoderBias, in: path) }
         rowNormalization = encoder.inputScaling == .layerNorm ? .layerNorm : encoder.inputScaling == .unitNorm ? .unitNorm : .none
         switch encoder.inputScaling {
         case .none, .layerNorm, .unitNorm: inputScale = 1
-        case .constant(let s): inputScale = Float(s)
+        case .constant(let s):
+            inputScale = Float(s)
+            guard inputScale.isFinite else {
+                throw SaegeoError.badFile("\(path): the input scaling factor \(s) is not a finite float32; fix the checkpoint's configuration")
+            }
         case .normalize(let mode):
             throw SaegeoError.badInput("\(checkpoint.path): normalize_activations '\(mode)' needs the dataset's average norm, which saegeo does not estimate yet; export activations already normalised and set it to none")
         }
@@ -50,8 +63,14 @@ public struct SAEEncoder: Sendable {
             }
             activation = .gated
             thresholds = nil
-            magnitude = MagnitudePath(scale: try path.logScale.floatValues().map { Float(exp(Double($0))) },
-                                      bias: try path.bias.floatValues())
+            let logScale = try path.logScale.floatValues(), magnitudeBias = try path.bias.floatValues()
+            try FiniteTensors.require(logScale, of: path.logScale, in: checkpoint.path)
+            try FiniteTensors.require(magnitudeBias, of: path.bias, in: checkpoint.path)
+            let scale = logScale.map { Float(exp(Double($0))) }
+            if let f = scale.firstIndex(where: { !$0.isFinite }) {
+                throw SaegeoError.badFile("\(checkpoint.path): exp(\(path.logScale.name)[\(f)]) = exp(\(logScale[f])) overflows float32; every value the encoder uses must be finite; fix or re-export the checkpoint")
+            }
+            magnitude = MagnitudePath(scale: scale, bias: magnitudeBias)
         case .relu:
             magnitude = nil
             activation = .relu
@@ -60,17 +79,37 @@ public struct SAEEncoder: Sendable {
             magnitude = nil
             activation = .jumpReLU
             switch encoder.threshold {
-            case .perFeature(let t): thresholds = try t.floatValues()
-            case .scalar(let t): thresholds = [Float](repeating: Float(t), count: weights.features)
+            case .perFeature(let t):
+                let values = try t.floatValues()
+                try FiniteTensors.require(values, of: t, in: path)
+                thresholds = values
+            case .scalar(let t):
+                guard Float(t).isFinite else {
+                    throw SaegeoError.badFile("\(path): the JumpReLU threshold \(t) is not a finite float32; fix the checkpoint's configuration")
+                }
+                thresholds = [Float](repeating: Float(t), count: weights.features)
             case .exponent(let t, let overDecoderNorm):
-                let decoder = try checkpoint.decoder()
-                let norms = overDecoderNorm ? FeatureNorms(of: decoder, features: Array(0..<decoder.features)).norms : nil
-                thresholds = try t.floatValues().enumerated().map { f, log in
+                let logs = try t.floatValues()
+                try FiniteTensors.require(logs, of: t, in: path)
+                var norms: [Double]? = nil
+                if overDecoderNorm {
+                    // The thresholds divide by the decoder's norms: W_dec is an input of the encoder
+                    // here, so a non-finite entry is refused rather than read as a dead direction.
+                    let decoder = try checkpoint.decoder()
+                    _ = try FiniteTensors.featureNorms(decoder, tensor: checkpoint.decoderTensor,
+                                                       featureAxis: checkpoint.decoderFeatureAxis, in: path)
+                    norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features)).norms
+                }
+                let values = logs.enumerated().map { f, log -> Float in
                     let threshold = exp(Double(log))
                     guard let norms else { return Float(threshold) }
                     // A dead direction never passes: pre * 0 > threshold is false for every pre.
                     return norms[f] > 0 ? Float(threshold / norms[f]) : .infinity
                 }
+                if let f = values.indices.first(where: { !values[$0].isFinite && (norms == nil || norms![$0] > 0) }) {
+                    throw SaegeoError.badFile("\(path): the JumpReLU threshold of feature \(f), exp(\(t.name)[\(f)] = \(logs[f]))\(overDecoderNorm ? " / |W_dec[\(f)]|" : ""), overflows float32; every value the encoder uses must be finite; fix or re-export the checkpoint")
+                }
+                thresholds = values
             case nil:
                 throw SaegeoError.badInput("\(checkpoint.path) has no JumpReLU threshold; choose --architecture relu or topk")
             }
@@ -89,6 +128,7 @@ public struct SAEEncoder: Sendable {
             magnitude = nil
             thresholds = nil
         }
+        range = EncoderRange(norms: weightNorms, bias: bias, magnitudeScale: magnitude?.scale, magnitudeBias: magnitude?.bias)
     }
 }
 
