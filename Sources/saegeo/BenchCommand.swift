@@ -26,7 +26,7 @@ struct BenchRun: ParsableCommand {
     @Flag(help: "Shorter probes and smaller workloads: --budget 25.")
     var quick = false
 
-    @Option(help: "About how many seconds each device may take (default 120).")
+    @Option(help: "About how many seconds each device may take (default 120).", transform: NumberArgument.double)
     var budget: Double?
 
     @Option(help: "Also write every figure to this JSON file (for 'saegeo bench compare').")

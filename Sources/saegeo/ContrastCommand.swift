@@ -38,13 +38,13 @@ struct Contrast: ParsableCommand {
     @Flag(help: "A and B hold the same tokens through two models: statistics over per-sample differences (paired t); row counts and offsets must agree.")
     var paired = false
 
-    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.")
+    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.", transform: NumberArgument.int)
     var topk: Int?
 
     @Option(name: .short, help: "Output, ranked: .jsonl, .csv or .safetensors (written atomically).")
     var output: String
 
-    @Option(parsing: .unconditional, help: "Features in the top sets (--ids, the toxic measurement).")
+    @Option(parsing: .unconditional, help: "Features in the top sets (--ids, the toxic measurement).", transform: NumberArgument.int)
     var top = 20
 
     @Option(help: "Write the --top highest-ranked feature ids here, one per line (the format --toxic and --queries take).")
@@ -56,10 +56,10 @@ struct Contrast: ParsableCommand {
     @Option(help: "Also write the run's figures (and the toxic measurement) to this JSON file.")
     var summary: String?
 
-    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "Random non-toxic sets of --top features in the null (at most \(Score.maxNullSets)).")
+    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "Random non-toxic sets of --top features in the null (at most \(Score.maxNullSets)).", transform: NumberArgument.int)
     var nullSets = 200
 
-    @Option(help: "Seed of the null sets.")
+    @Option(parsing: .unconditional, help: "Seed of the null sets.", transform: NumberArgument.seed)
     var seed: UInt64 = 0
 
     @OptionGroup var compute: ComputeOptions

@@ -21,7 +21,7 @@ struct CrossDictionaryOptions: ParsableArguments {
     var mutual: String?
 
     @Option(name: .customLong("min-cosine"), parsing: .unconditional,
-            help: "With --mutual: the summary also gives the share of the queries in a pair of at least this cosine.")
+            help: "With --mutual: the summary also gives the share of the queries in a pair of at least this cosine.", transform: NumberArgument.float)
     var minCosine: Float = 0.7
 
     /// The refusals that need no file: the B-only options without B, --mutual without B.

@@ -10,19 +10,19 @@ struct Generate: ParsableCommand {
     @Argument(help: "The folder to write (created if needed).")
     var folder: String
 
-    @Option(parsing: .unconditional, help: "SAE features (d_sae).")
+    @Option(parsing: .unconditional, help: "SAE features (d_sae).", transform: NumberArgument.int)
     var features = 4096
 
-    @Option(parsing: .unconditional, help: "Residual-stream width (d_model).")
+    @Option(parsing: .unconditional, help: "Residual-stream width (d_model).", transform: NumberArgument.int)
     var dimension = 256
 
-    @Option(parsing: .unconditional, help: "Dataset samples.")
+    @Option(parsing: .unconditional, help: "Dataset samples.", transform: NumberArgument.int)
     var samples = 2000
 
-    @Option(parsing: .unconditional, help: "Tokens (activation rows) per sample.")
+    @Option(parsing: .unconditional, help: "Tokens (activation rows) per sample.", transform: NumberArgument.int)
     var tokens = 8
 
-    @Option(help: "Seed of the generator.")
+    @Option(parsing: .unconditional, help: "Seed of the generator.", transform: NumberArgument.seed)
     var seed: UInt64 = 7
 
     func run() throws {

@@ -22,7 +22,7 @@ struct Neighbors: ParsableCommand {
     @Option(help: "'all', or a text file with one feature id per line.")
     var keys = "all"
 
-    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.")
+    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.", transform: NumberArgument.int)
     var k: Int
 
     @Option(name: .short, help: "Output .safetensors file (written atomically).")

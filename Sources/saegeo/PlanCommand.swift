@@ -19,7 +19,7 @@ struct Plan: ParsableCommand {
     @Option(help: "'all', or a text file with one feature id per line.")
     var keys = "all"
 
-    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.")
+    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.", transform: NumberArgument.int)
     var k: Int
 
     @OptionGroup var compute: ComputeOptions
@@ -30,10 +30,10 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("assume-max-allocation"), help: "Largest single buffer of the assumed GPU (default: a quarter of its memory).")
     var assumeMaxAllocation: String?
 
-    @Option(name: .customLong("assume-gflops"), parsing: .unconditional, help: "Sustained GFLOP/s per device, to estimate the time.")
+    @Option(name: .customLong("assume-gflops"), parsing: .unconditional, help: "Sustained GFLOP/s per device, to estimate the time.", transform: NumberArgument.double)
     var assumeGflops: Double?
 
-    @Option(parsing: .unconditional, help: "Plan a job of N shards ('neighbors --shard I/N'): all pairs of one dictionary divide the symmetric schedule's tile pairs, other jobs the queries; prints the largest shard's work.")
+    @Option(parsing: .unconditional, help: "Plan a job of N shards ('neighbors --shard I/N'): all pairs of one dictionary divide the symmetric schedule's tile pairs, other jobs the queries; prints the largest shard's work.", transform: NumberArgument.int)
     var shards: Int?
 
     @Flag(help: "Print JSON.")

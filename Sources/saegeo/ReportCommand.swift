@@ -37,13 +37,13 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Toxic feature ids, one per line: picks the neighbours' rows to show.")
     var toxic: String?
 
-    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q whose cut the histogram marks, as filter drops it.")
+    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q whose cut the histogram marks, as filter drops it.", transform: NumberArgument.double)
     var dropFraction = 0.05
 
-    @Option(parsing: .unconditional, help: "Riskiest samples (and contrast features, neighbour rows) shown.")
+    @Option(parsing: .unconditional, help: "Riskiest samples (and contrast features, neighbour rows) shown.", transform: NumberArgument.int)
     var top = 50
 
-    @Option(parsing: .unconditional, help: "Bins of the score histogram.")
+    @Option(parsing: .unconditional, help: "Bins of the score histogram.", transform: NumberArgument.int)
     var bins = 60
 
     @Option(name: .short, help: "The report: an .html file (written atomically).")

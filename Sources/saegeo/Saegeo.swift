@@ -28,6 +28,7 @@ struct Saegeo: ParsableCommand {
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         do {
+            try RepeatedOptions.check(arguments, root: Saegeo.self)
             var command = try parseAsRoot(arguments)
             try command.run()
         } catch let code as ExitCode {
@@ -35,12 +36,21 @@ struct Saegeo: ParsableCommand {
         } catch {
             // Help and --version print in full; a usage error is one line.
             guard exitCode(for: error) != .success else { exit(withError: error) }
-            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let line = Self.oneLine(message(for: error))
             let help = arguments.first.flatMap { word in configuration.subcommands.first { $0._commandName == word } }
                 .map { "saegeo \($0._commandName) --help" } ?? "saegeo --help"
             Console.error("\(line.hasPrefix("Error: ") ? String(line.dropFirst(7)) : line) (see \(help))")
             Foundation.exit(exitCode(for: error).rawValue)
         }
+    }
+
+    /// argument-parser's message as one line: its lists (a bad `--format` gets one value per
+    /// line) joined with commas, never cut after the first line.
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let first = lines.first else { return message }
+        let rest = lines.dropFirst().map { $0.hasPrefix("- ") ? String($0.dropFirst(2)) : $0 }
+        return rest.isEmpty ? first : first + " " + rest.joined(separator: ", ")
     }
 
     /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.

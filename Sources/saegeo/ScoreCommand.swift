@@ -32,25 +32,25 @@ struct Score: ParsableCommand {
     @Option(help: "Override the checkpoint's architecture: relu, jumprelu, topk.")
     var architecture: ArchitectureChoice?
 
-    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.")
+    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.", transform: NumberArgument.int)
     var topk: Int?
 
     @Option(name: .short, help: "Output: .jsonl, .csv or .safetensors (written atomically).")
     var output: String
 
-    @Option(parsing: .unconditional, help: "In .jsonl output, explain each sample with its M features of largest summed a p.")
+    @Option(parsing: .unconditional, help: "In .jsonl output, explain each sample with its M features of largest summed a p.", transform: NumberArgument.int)
     var explain = 0
 
     @Option(help: "Also write the dataset-level figures to this JSON file.")
     var summary: String?
 
     @Option(name: .customLong("null-sets"), parsing: .unconditional,
-            help: "Random non-toxic feature sets in the null of the dataset z-score (at most \(Score.maxNullSets); each costs one toxic-proximity pass over the dictionary).")
+            help: "Random non-toxic feature sets in the null of the dataset z-score (at most \(Score.maxNullSets); each costs one toxic-proximity pass over the dictionary).", transform: NumberArgument.int)
     var nullSets = 20
 
     static let maxNullSets = 1000
 
-    @Option(help: "Seed of the null sets.")
+    @Option(parsing: .unconditional, help: "Seed of the null sets.", transform: NumberArgument.seed)
     var seed: UInt64?
 
     @Flag(name: .customLong("skip-nonfinite"), help: "Leave out token rows holding NaN or infinity (counted and reported) instead of refusing the activations.")
