@@ -59,7 +59,7 @@ struct BenchRun: ParsableCommand {
                                      host: DeviceBench.host(), devices: devices)
             print(BenchTable.render([(nil, report)]))
             if let json {
-                let data = try BenchReport.encoder().encode(report)
+                let data = try JSONCoding.encode(report, what: "--json \(json)", snakeCase: true)
                 try AtomicOutput.write(to: json) { try $0.write(contentsOf: data) }
                 Console.info("wrote \(json)")
             }

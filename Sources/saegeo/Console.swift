@@ -46,16 +46,15 @@ enum Console {
         FileHandle.standardError.write(Data(String(format: "saegeo: %@ (%.0f s elapsed)\n", message, elapsed).utf8))
     }
 
-    /// A value as pretty, key-sorted JSON.
-    static func json<T: Encodable>(_ value: T) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(value)
+    /// A value as pretty, key-sorted JSON, for `what` (the option and file it is written to). A
+    /// value JSON cannot hold is refused naming the field (JSONCoding), in saegeo's words.
+    static func json<T: Encodable>(_ value: T, what: String) throws -> Data {
+        try JSONCoding.encode(value, what: what)
     }
 
     /// Prints a value as pretty, key-sorted JSON on stdout.
     static func printJSON<T: Encodable>(_ value: T) throws {
-        print(String(decoding: try json(value), as: UTF8.self))
+        print(String(decoding: try json(value, what: "the JSON output"), as: UTF8.self))
     }
 
     /// A progress line: redrawn in place on a terminal (at most 5 times a second); in a log, a

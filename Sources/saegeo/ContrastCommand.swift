@@ -136,7 +136,7 @@ struct Contrast: ParsableCommand {
             if let summary {
                 let figures = ContrastSummary(samplesA: result.a.samples, samplesB: result.b.samples, paired: paired,
                                               top: ranking.prefix(top).map(\.feature), toxic: measurement)
-                try job.write(summary) { try $0.write(contentsOf: try Console.json(figures)) }
+                try job.write(summary) { try $0.write(contentsOf: try Console.json(figures, what: "--summary \(summary)")) }
             }
             try job.commit()
 

@@ -63,9 +63,24 @@ struct Saegeo: ParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch {
-            // Anything else (Foundation's errors) still ends as one line, never a raw dump.
-            Console.error(error.localizedDescription.split(separator: "\n").first.map(String.init) ?? "\(error)")
+            // Anything else still ends as one line in saegeo's words: never a raw dump, and never
+            // Foundation's own sentences ("The data isn't in the correct format."), which name
+            // neither the file nor what to do.
+            Console.error(foreignErrorLine(error))
             throw ExitCode(1)
         }
+    }
+
+    /// An error that is not a SaegeoError (a coder's, a file system call's) as saegeo's one line:
+    /// coders' errors by field (JSONCoding), a file error by its path and the system's reason.
+    static func foreignErrorLine(_ error: Error) -> String {
+        if error is EncodingError || error is DecodingError { return "cannot read or write JSON: " + JSONCoding.describe(error) }
+        let ns = error as NSError
+        let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+        let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
+        if let posix = [ns, underlying].compactMap({ $0 }).first(where: { $0.domain == NSPOSIXErrorDomain }) {
+            return "\(path ?? "a file"): \(String(cString: strerror(Int32(posix.code)))); check the path and its permissions"
+        }
+        return "unexpected \(ns.domain) error \(ns.code)\(path.map { " on \($0)" } ?? ""); run the command again, and report it if it persists"
     }
 }

@@ -165,7 +165,7 @@ struct Score: ParsableCommand {
                                                          memoryBudget: try compute.budgetBytes(), norms: norms)
                 try write(result, proximity: proximity, manifest: manifest, job: job)
                 if let summary {
-                    try job.write(summary) { try $0.write(contentsOf: try Console.json(figures)) }
+                    try job.write(summary) { try $0.write(contentsOf: try Console.json(figures, what: "--summary \(summary)")) }
                 }
                 try job.commit()
                 Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
