@@ -87,9 +87,15 @@ struct Plan: ParsableCommand {
             try NeighborSearch.validate(k: k, queries: queryIds.count, keys: keyIds.count)
             let budget = try compute.budgetBytes()
             var devices: [TilePlanner.Device]
+            if assumeMaxAllocation != nil, assumeMemory == nil {
+                throw SaegeoError(.usage, "--assume-max-allocation describes the GPU of --assume-memory, and there is none: add --assume-memory, or drop --assume-max-allocation")
+            }
             if let assumeMemory {
                 let memory = try ByteCount.parse(assumeMemory)
                 let allocation = try assumeMaxAllocation.map(ByteCount.parse) ?? memory / 4
+                guard allocation <= memory else {
+                    throw SaegeoError(.usage, "--assume-max-allocation \(assumeMaxAllocation!) is more than --assume-memory \(assumeMemory): one buffer cannot be larger than the device's memory")
+                }
                 // A GPU as saegeo's OpenCL engine would use it: 64-row tiles, 16-float rows.
                 let layout = TileLayout(rowAlignment: 64, dimensionAlignment: 16, maxAllocationBytes: allocation)
                 devices = [TilePlanner.Device(id: "assumed-gpu", capabilities: OpenCLEngine.capabilities(layout: layout),
