@@ -26,11 +26,11 @@ enum Console {
     static func startClock() { _ = logClock.current }
 
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("saegeo: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("saegeo: error: \(TerminalText.safe(message))\n".utf8))
     }
 
     static func info(_ message: String) {
-        FileHandle.standardError.write(Data("\(isTerminal ? "\r\u{1B}[K" : "")saegeo: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(isTerminal ? "\r\u{1B}[K" : "")saegeo: \(TerminalText.safe(message))\n".utf8))
     }
 
     static let isTerminal = isatty(STDERR_FILENO) == 1
@@ -39,11 +39,11 @@ enum Console {
     /// step under way once per interval.
     static func status(_ message: String) {
         if isTerminal {
-            FileHandle.standardError.write(Data("\r\u{1B}[Ksaegeo: \(message)".utf8))
+            FileHandle.standardError.write(Data("\r\u{1B}[Ksaegeo: \(TerminalText.safe(message))".utf8))
             return
         }
         guard let elapsed = logLineDue() else { return }
-        FileHandle.standardError.write(Data(String(format: "saegeo: %@ (%.0f s elapsed)\n", message, elapsed).utf8))
+        FileHandle.standardError.write(Data(String(format: "saegeo: %@ (%.0f s elapsed)\n", TerminalText.safe(message), elapsed).utf8))
     }
 
     /// A value as pretty, key-sorted JSON, for `what` (the option and file it is written to). A

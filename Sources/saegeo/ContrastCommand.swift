@@ -179,6 +179,7 @@ extension Contrast {
     func runShard(_ spec: ShardSpec, contrast: DatasetContrast, engines: [ComputeEngine], dead: [Int64], job: Job,
                   progress: @escaping @Sendable (String, ProgressReport) -> Void) throws {
         let items = try contrast.workItems()
+        try spec.requireWork(items: items, unit: "chunks of samples")
         let range = spec.range(of: items)
         let fingerprint = JobFingerprint.of(
             files: [sae.sae, activations, baseline],

@@ -27,6 +27,10 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try Saegeo.reporting {
+            // A folder that holds anything is someone's: generate writes a new job, never over files.
+            if let entries = try? FileManager.default.contentsOfDirectory(atPath: folder), !entries.isEmpty {
+                throw SaegeoError(.usage, "\(folder) exists and holds \(entries.count) entr\(entries.count == 1 ? "y" : "ies"); generate writes into a new or empty folder: name another")
+            }
             var size = ExampleJob.Size()
             size.features = features
             size.dimension = dimension
