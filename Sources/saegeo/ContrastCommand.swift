@@ -110,6 +110,8 @@ struct Contrast: ParsableCommand {
             for (set, flag) in [(a, "--activations"), (b, "--baseline")] where set.samples == 0 {
                 throw SaegeoError(.badInput, "\(flag) \(set.path) holds no samples; there is nothing to contrast")
             }
+            // In samples, the work as the user counts it (a shard of whole chunks may still be empty).
+            try shardSpec?.requireWork(items: paired ? a.samples : a.samples + b.samples, unit: paired ? "sample pairs" : "samples of A and B")
             var contrast = try DatasetContrast(encoder: encoder, a: a, b: b, paired: paired)
             let engines = try compute.engines()
             try contrast.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
@@ -179,7 +181,6 @@ extension Contrast {
     func runShard(_ spec: ShardSpec, contrast: DatasetContrast, engines: [ComputeEngine], dead: [Int64], job: Job,
                   progress: @escaping @Sendable (String, ProgressReport) -> Void) throws {
         let items = try contrast.workItems()
-        try spec.requireWork(items: items, unit: "chunks of samples")
         let range = spec.range(of: items)
         let fingerprint = JobFingerprint.of(
             files: [sae.sae, activations, baseline],

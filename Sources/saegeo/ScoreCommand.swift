@@ -131,7 +131,8 @@ struct Score: ParsableCommand {
             // Shards and checkpoint blocks are whole chunks of samples, so that every sample is
             // scored in the same chunk as in a single run (and gets the same bits).
             let boundaries = scorer.chunkBoundaries()
-            try shardSpec?.requireWork(items: boundaries.count - 1, unit: "chunks of samples")
+            // In samples, the work as the user counts it (a shard of whole chunks may still be empty).
+            try shardSpec?.requireWork(items: data.samples, unit: "samples")
             let chunks = shardSpec?.range(of: boundaries.count - 1) ?? 0..<(boundaries.count - 1)
             let samples = boundaries[chunks.lowerBound]..<boundaries[chunks.upperBound]
             let manifest = ShardManifest(command: .score, job: fingerprint, shard: shardSpec, total: data.samples, range: samples,

@@ -32,10 +32,10 @@ public enum FeatureSelection: Sendable, Equatable {
             for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-                // The id as written (DecimalNumber): "+3", "-0", " 3" and "0x3" are not ids.
-                guard let id = DecimalNumber.nonNegativeInt(line) else {
-                    let problem = DecimalNumber.isDecimal(line, integer: true) && !line.hasPrefix("-") ? "too large to be" : "not"
-                    throw SaegeoError.badInput("\(path) line \(index + 1): \(JSONValue.quoted(String(line.prefix(40)))) is \(problem) a feature id; write one id (digits only, no sign or spaces) per line")
+                // The id (DecimalNumber; spaces around it are the line's layout): "+3", "-0", "0x3" are not ids.
+                guard let id = DecimalNumber.nonNegativeInt(trimmed) else {
+                    let problem = DecimalNumber.isDecimal(trimmed, integer: true) && !trimmed.hasPrefix("-") ? "too large to be" : "not"
+                    throw SaegeoError.badInput("\(path) line \(index + 1): \(JSONValue.quoted(String(trimmed.prefix(40)))) is \(problem) a feature id; write one id (digits only, no sign) per line")
                 }
                 guard id >= 0, id < features else {
                     throw SaegeoError.badInput("\(path) line \(index + 1): feature id \(id) is out of range; the dictionary has features 0..<\(features)")
