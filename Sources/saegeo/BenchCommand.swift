@@ -26,7 +26,7 @@ struct BenchRun: ParsableCommand {
     @Flag(help: "Shorter probes and smaller workloads: --budget 25.")
     var quick = false
 
-    @Option(help: "About how many seconds each device may take (default 120).")
+    @Option(help: "About how many seconds each device may take (default 120).", transform: NumberArgument.double)
     var budget: Double?
 
     @Option(help: "Also write every figure to this JSON file (for 'saegeo bench compare').")
@@ -59,7 +59,7 @@ struct BenchRun: ParsableCommand {
                                      host: DeviceBench.host(), devices: devices)
             print(BenchTable.render([(nil, report)]))
             if let json {
-                let data = try BenchReport.encoder().encode(report)
+                let data = try JSONCoding.encode(report, what: "--json \(json)", snakeCase: true)
                 try AtomicOutput.write(to: json) { try $0.write(contentsOf: data) }
                 Console.info("wrote \(json)")
             }

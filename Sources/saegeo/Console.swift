@@ -26,11 +26,11 @@ enum Console {
     static func startClock() { _ = logClock.current }
 
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("saegeo: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("saegeo: error: \(TerminalText.safe(message))\n".utf8))
     }
 
     static func info(_ message: String) {
-        FileHandle.standardError.write(Data("\(isTerminal ? "\r\u{1B}[K" : "")saegeo: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(isTerminal ? "\r\u{1B}[K" : "")saegeo: \(TerminalText.safe(message))\n".utf8))
     }
 
     static let isTerminal = isatty(STDERR_FILENO) == 1
@@ -39,23 +39,22 @@ enum Console {
     /// step under way once per interval.
     static func status(_ message: String) {
         if isTerminal {
-            FileHandle.standardError.write(Data("\r\u{1B}[Ksaegeo: \(message)".utf8))
+            FileHandle.standardError.write(Data("\r\u{1B}[Ksaegeo: \(TerminalText.safe(message))".utf8))
             return
         }
         guard let elapsed = logLineDue() else { return }
-        FileHandle.standardError.write(Data(String(format: "saegeo: %@ (%.0f s elapsed)\n", message, elapsed).utf8))
+        FileHandle.standardError.write(Data(String(format: "saegeo: %@ (%.0f s elapsed)\n", TerminalText.safe(message), elapsed).utf8))
     }
 
-    /// A value as pretty, key-sorted JSON.
-    static func json<T: Encodable>(_ value: T) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(value)
+    /// A value as pretty, key-sorted JSON, for `what` (the option and file it is written to). A
+    /// value JSON cannot hold is refused naming the field (JSONCoding), in saegeo's words.
+    static func json<T: Encodable>(_ value: T, what: String) throws -> Data {
+        try JSONCoding.encode(value, what: what)
     }
 
     /// Prints a value as pretty, key-sorted JSON on stdout.
     static func printJSON<T: Encodable>(_ value: T) throws {
-        print(String(decoding: try json(value), as: UTF8.self))
+        print(String(decoding: try json(value, what: "the JSON output"), as: UTF8.self))
     }
 
     /// A progress line: redrawn in place on a terminal (at most 5 times a second); in a log, a

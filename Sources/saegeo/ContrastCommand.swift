@@ -38,13 +38,13 @@ struct Contrast: ParsableCommand {
     @Flag(help: "A and B hold the same tokens through two models: statistics over per-sample differences (paired t); row counts and offsets must agree.")
     var paired = false
 
-    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.")
+    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.", transform: NumberArgument.int)
     var topk: Int?
 
     @Option(name: .short, help: "Output, ranked: .jsonl, .csv or .safetensors (written atomically).")
     var output: String
 
-    @Option(parsing: .unconditional, help: "Features in the top sets (--ids, the toxic measurement).")
+    @Option(parsing: .unconditional, help: "Features in the top sets (--ids, the toxic measurement).", transform: NumberArgument.int)
     var top = 20
 
     @Option(help: "Write the --top highest-ranked feature ids here, one per line (the format --toxic and --queries take).")
@@ -56,11 +56,15 @@ struct Contrast: ParsableCommand {
     @Option(help: "Also write the run's figures (and the toxic measurement) to this JSON file.")
     var summary: String?
 
-    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "Random non-toxic sets of --top features in the null (at most \(Score.maxNullSets)).")
-    var nullSets = 200
+    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "With --toxic: random non-toxic sets of --top features in the null (at most \(Score.maxNullSets); default 200).", transform: NumberArgument.int)
+    var nullSetsOption: Int?
 
-    @Option(help: "Seed of the null sets.")
-    var seed: UInt64 = 0
+    @Option(name: .customLong("seed"), parsing: .unconditional, help: "With --toxic: seed of the null sets (default 0).", transform: NumberArgument.seed)
+    var seedOption: UInt64?
+
+    // Optional as declared so that --null-sets or --seed without --toxic (where no null is drawn) is seen.
+    var nullSets: Int { nullSetsOption ?? 200 }
+    var seed: UInt64 { seedOption ?? 0 }
 
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var progress: ProgressOptions
@@ -79,6 +83,9 @@ struct Contrast: ParsableCommand {
                 guard ids == nil, toxic == nil, summary == nil else {
                     throw SaegeoError(.usage, "--ids, --toxic and --summary need the whole ranking, which a shard does not have; run them on the merged output's job without --shard")
                 }
+            }
+            if toxic == nil, let stray = [("--null-sets", nullSetsOption != nil), ("--seed", seedOption != nil)].first(where: \.1) {
+                throw SaegeoError(.usage, "\(stray.0) shapes the null of the toxic measurement, and there is no --toxic: add --toxic FILE, or drop \(stray.0)")
             }
             var outputs = [("-o", output)]
             if let ids { outputs.append(("--ids", ids)) }
@@ -105,6 +112,8 @@ struct Contrast: ParsableCommand {
                 throw SaegeoError(.badInput, "\(flag) \(set.path) holds no samples; there is nothing to contrast")
             }
             try job.confirmOutputs()
+            // In samples, the work as the user counts it (a shard of whole chunks may still be empty).
+            try shardSpec?.requireWork(items: paired ? a.samples : a.samples + b.samples, unit: paired ? "sample pairs" : "samples of A and B")
             var contrast = try DatasetContrast(encoder: encoder, a: a, b: b, paired: paired)
             let engines = try compute.engines()
             try contrast.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
@@ -114,6 +123,16 @@ struct Contrast: ParsableCommand {
             let report: @Sendable (String, ProgressReport) -> Void = { name, report in bars[String(name.prefix(1))]?.update(report) }
             let decoder = try checkpoint.decoder()
             let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
+            // The null draws sets of --top live non-toxic features (ToxicContrast); with fewer such
+            // features than that it could draw none, and z would be "n/a": refuse before the work.
+            if let toxicIds, nullSets > 0 {
+                let toxicSet = Set(toxicIds)
+                let live = (0..<decoder.features).filter { norms.isLive($0) }
+                let pool = live.filter { !toxicSet.contains($0) }.count
+                guard pool >= min(top, live.count) else {
+                    throw SaegeoError(.usage, "--top \(top): the null draws sets of \(min(top, live.count)) live non-toxic features, and the SAE has \(pool) (\(live.count) live of \(decoder.features), \(toxicSet.count) toxic): give --top at most \(pool), or --null-sets 0")
+                }
+            }
             if let shardSpec {
                 try runShard(shardSpec, contrast: contrast, engines: engines, dead: (0..<decoder.features).map { norms.isLive($0) ? 0 : 1 },
                              checkpointFiles: checkpoint.files, job: job, progress: report)
@@ -138,7 +157,7 @@ struct Contrast: ParsableCommand {
             if let summary {
                 let figures = ContrastSummary(samplesA: result.a.samples, samplesB: result.b.samples, paired: paired,
                                               top: ranking.prefix(top).map(\.feature), toxic: measurement)
-                try job.write(summary) { try $0.write(contentsOf: try Console.json(figures)) }
+                try job.write(summary) { try $0.write(contentsOf: try Console.json(figures, what: "--summary \(summary)")) }
             }
             try job.commit()
 

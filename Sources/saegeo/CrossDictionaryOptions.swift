@@ -21,8 +21,11 @@ struct CrossDictionaryOptions: ParsableArguments {
     var mutual: String?
 
     @Option(name: .customLong("min-cosine"), parsing: .unconditional,
-            help: "With --mutual: the summary also gives the share of the queries in a pair of at least this cosine.")
-    var minCosine: Float = 0.7
+            help: "With --mutual: the summary also gives the share of the queries in a pair of at least this cosine (default 0.7).", transform: NumberArgument.float)
+    var minCosineOption: Float?
+
+    /// Optional as declared so that a --min-cosine without --mutual (which it would not change) is seen.
+    var minCosine: Float { minCosineOption ?? 0.7 }
 
     /// The refusals that need no file: the B-only options without B, --mutual without B.
     func validate(shard: String?) throws {
@@ -32,6 +35,9 @@ struct CrossDictionaryOptions: ParsableArguments {
             if let first = stray.first {
                 throw SaegeoError(.usage, "\(first) is for neighbours across two dictionaries: add --keys-sae PATH, or drop it")
             }
+        }
+        if minCosineOption != nil, mutual == nil {
+            throw SaegeoError(.usage, "--min-cosine sets a cut in the summary of the mutual pairs, and there is no --mutual: add --mutual PAIRS, or drop --min-cosine")
         }
         if mutual != nil, shard != nil {
             throw SaegeoError(.usage, "--mutual needs every query's top-1 and cannot run with --shard: run it without --shard (or shard without --mutual)")

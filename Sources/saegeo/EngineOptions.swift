@@ -16,7 +16,7 @@ struct EngineOptions {
         var options = EngineOptions()
         func number(_ key: String) throws -> Int? {
             guard let text = env[key] else { return nil }
-            guard let n = Int(text), n > 0 else {
+            guard let n = DecimalNumber.int(text), n > 0 else {
                 throw SaegeoError(.usage, "\(key)=\(text) is not a positive integer")
             }
             return n

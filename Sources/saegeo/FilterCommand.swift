@@ -17,13 +17,13 @@ struct Filter: ParsableCommand {
     @Option(help: "Scores from 'saegeo score': .jsonl, .csv or .safetensors.")
     var scores: String
 
-    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q of the samples to drop, from 0 to 1.")
+    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q of the samples to drop, from 0 to 1.", transform: NumberArgument.double)
     var dropFraction: Double
 
     @Option(help: "geometry (highest scores) or random.")
     var strategy: SampleFilter.Strategy = .geometry
 
-    @Option(help: "Seed of the random strategy (default 0).")
+    @Option(parsing: .unconditional, help: "Seed of the random strategy (default 0).", transform: NumberArgument.seed)
     var seed: UInt64?
 
     @Option(help: "The dataset, one sample per line (JSONL).")

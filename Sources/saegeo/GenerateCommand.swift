@@ -10,23 +10,27 @@ struct Generate: ParsableCommand {
     @Argument(help: "The folder to write (created if needed).")
     var folder: String
 
-    @Option(parsing: .unconditional, help: "SAE features (d_sae).")
+    @Option(parsing: .unconditional, help: "SAE features (d_sae).", transform: NumberArgument.int)
     var features = 4096
 
-    @Option(parsing: .unconditional, help: "Residual-stream width (d_model).")
+    @Option(parsing: .unconditional, help: "Residual-stream width (d_model).", transform: NumberArgument.int)
     var dimension = 256
 
-    @Option(parsing: .unconditional, help: "Dataset samples.")
+    @Option(parsing: .unconditional, help: "Dataset samples.", transform: NumberArgument.int)
     var samples = 2000
 
-    @Option(parsing: .unconditional, help: "Tokens (activation rows) per sample.")
+    @Option(parsing: .unconditional, help: "Tokens (activation rows) per sample.", transform: NumberArgument.int)
     var tokens = 8
 
-    @Option(help: "Seed of the generator.")
+    @Option(parsing: .unconditional, help: "Seed of the generator.", transform: NumberArgument.seed)
     var seed: UInt64 = 7
 
     func run() throws {
         try Saegeo.reporting {
+            // A folder that holds anything is someone's: generate writes a new job, never over files.
+            if let entries = try? FileManager.default.contentsOfDirectory(atPath: folder), !entries.isEmpty {
+                throw SaegeoError(.usage, "\(folder) exists and holds \(entries.count) entr\(entries.count == 1 ? "y" : "ies"); generate writes into a new or empty folder: name another")
+            }
             var size = ExampleJob.Size()
             size.features = features
             size.dimension = dimension

@@ -78,22 +78,25 @@ struct Inspect: ParsableCommand {
         }
     }
 
+    /// The human-readable form: every text that came from the file goes through TerminalText, so a
+    /// tensor named with an ESC sequence shows the escape instead of running it (--json escapes too).
     func text(_ r: Report) -> String {
+        let safe: (String) -> String = { TerminalText.safe($0) }
         var lines = [
             "format        \(r.format)",
-            "path          \(r.path)",
+            "path          \(safe(r.path))",
             "file size     \(r.fileBytes) bytes (\(String(format: "%.2f", Double(r.fileBytes) / Double(1 << 30))) GiB)",
             "d_sae         \(r.dSAE)",
             "d_model       \(r.dModel)",
-            "dtype         \(r.dtype) (decoder)",
-            "architecture  \(r.architecture ?? "unknown (bare decoder matrix)")",
+            "dtype         \(safe(r.dtype)) (decoder)",
+            "architecture  \(safe(r.architecture ?? "unknown (bare decoder matrix)"))",
         ]
-        for key in r.details.keys.sorted() { lines.append("\(key.padding(toLength: 13, withPad: " ", startingAt: 0)) \(r.details[key]!)") }
-        if let encoder = r.encoder { lines.append("encoder       \(encoder)") }
+        for key in r.details.keys.sorted() { lines.append("\(safe(key).padding(toLength: 13, withPad: " ", startingAt: 0)) \(safe(r.details[key]!))") }
+        if let encoder = r.encoder { lines.append("encoder       \(safe(encoder))") }
         lines.append("tensors:")
-        let width = r.tensors.map(\.name.count).max() ?? 0
+        let width = r.tensors.map { safe($0.name).count }.max() ?? 0
         for t in r.tensors {
-            lines.append("  \(t.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(t.dtype.padding(toLength: 4, withPad: " ", startingAt: 0))  \(t.shape)")
+            lines.append("  \(safe(t.name).padding(toLength: width, withPad: " ", startingAt: 0))  \(safe(t.dtype).padding(toLength: 4, withPad: " ", startingAt: 0))  \(t.shape)")
         }
         if let dead = r.deadFeatures {
             let ids = (r.deadFeatureIds ?? []).prefix(20).map(String.init).joined(separator: ", ")

@@ -22,7 +22,7 @@ struct Neighbors: ParsableCommand {
     @Option(help: "'all', or a text file with one feature id per line.")
     var keys = "all"
 
-    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.")
+    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.", transform: NumberArgument.int)
     var k: Int
 
     @Option(name: .short, help: "Output .safetensors file (written atomically).")
@@ -65,6 +65,10 @@ struct Neighbors: ParsableCommand {
                                                       names: ("--sae \(sae.sae)", "--keys-sae \(cross.keysSAE!)"))
             }
             let allQueries = try querySelection.resolve(features: dictionary.features, role: "queries")
+            // Sharded all pairs divides tile pairs instead, and checks its own count (runPairShard).
+            if let shardSpec, keyDictionary != nil || querySelection != .all || keySelection != .all {
+                try shardSpec.requireWork(items: allQueries.count, unit: "queries")
+            }
             let queryIds = shardSpec.map { Array(allQueries[$0.range(of: allQueries.count)]) } ?? allQueries
             let keyIds = try keySelection.resolve(features: (keyDictionary ?? dictionary).features,
                                                   role: keyDictionary == nil ? "keys" : "keys (of --keys-sae)")

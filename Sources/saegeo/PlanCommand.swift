@@ -19,7 +19,7 @@ struct Plan: ParsableCommand {
     @Option(help: "'all', or a text file with one feature id per line.")
     var keys = "all"
 
-    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.")
+    @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.", transform: NumberArgument.int)
     var k: Int
 
     @OptionGroup var compute: ComputeOptions
@@ -30,10 +30,10 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("assume-max-allocation"), help: "Largest single buffer of the assumed GPU (default: a quarter of its memory).")
     var assumeMaxAllocation: String?
 
-    @Option(name: .customLong("assume-gflops"), parsing: .unconditional, help: "Sustained GFLOP/s per device, to estimate the time.")
+    @Option(name: .customLong("assume-gflops"), parsing: .unconditional, help: "Sustained GFLOP/s per device, to estimate the time.", transform: NumberArgument.double)
     var assumeGflops: Double?
 
-    @Option(parsing: .unconditional, help: "Plan a job of N shards ('neighbors --shard I/N'): all pairs of one dictionary divide the symmetric schedule's tile pairs, other jobs the queries; prints the largest shard's work.")
+    @Option(parsing: .unconditional, help: "Plan a job of N shards ('neighbors --shard I/N'): all pairs of one dictionary divide the symmetric schedule's tile pairs, other jobs the queries; prints the largest shard's work.", transform: NumberArgument.int)
     var shards: Int?
 
     @Flag(help: "Print JSON.")
@@ -87,9 +87,15 @@ struct Plan: ParsableCommand {
             try NeighborSearch.validate(k: k, queries: queryIds.count, keys: keyIds.count)
             let budget = try compute.budgetBytes()
             var devices: [TilePlanner.Device]
+            if assumeMaxAllocation != nil, assumeMemory == nil {
+                throw SaegeoError(.usage, "--assume-max-allocation describes the GPU of --assume-memory, and there is none: add --assume-memory, or drop --assume-max-allocation")
+            }
             if let assumeMemory {
                 let memory = try ByteCount.parse(assumeMemory)
                 let allocation = try assumeMaxAllocation.map(ByteCount.parse) ?? memory / 4
+                guard allocation <= memory else {
+                    throw SaegeoError(.usage, "--assume-max-allocation \(assumeMaxAllocation!) is more than --assume-memory \(assumeMemory): one buffer cannot be larger than the device's memory")
+                }
                 // A GPU as saegeo's OpenCL engine would use it: 64-row tiles, 16-float rows.
                 let layout = TileLayout(rowAlignment: 64, dimensionAlignment: 16, maxAllocationBytes: allocation)
                 devices = [TilePlanner.Device(id: "assumed-gpu", capabilities: OpenCLEngine.capabilities(layout: layout),

@@ -6,7 +6,7 @@ import SaegeoCore
 /// line per interval, never a flood. On a terminal the line redraws itself as before.
 struct ProgressOptions: ParsableArguments {
     @Option(name: .customLong("progress-interval"), parsing: .unconditional,
-            help: "Seconds between progress lines when stderr is not a terminal (a Slurm log); 0 turns them off.")
+            help: "Seconds between progress lines when stderr is not a terminal (a Slurm log); 0 turns them off.", transform: NumberArgument.double)
     var progressInterval: Double = 60
 
     /// Checks the value and makes it the interval of every progress line and status of this run.

@@ -37,13 +37,13 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Toxic feature ids, one per line: picks the neighbours' rows to show.")
     var toxic: String?
 
-    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q whose cut the histogram marks, as filter drops it.")
-    var dropFraction = 0.05
+    @Option(name: .customLong("drop-fraction"), parsing: .unconditional, help: "Fraction Q whose cut the histogram of --scores marks, as filter drops it (default 0.05).", transform: NumberArgument.double)
+    var dropFraction: Double?
 
-    @Option(parsing: .unconditional, help: "Riskiest samples (and contrast features, neighbour rows) shown.")
+    @Option(parsing: .unconditional, help: "Riskiest samples (and contrast features, neighbour rows) shown.", transform: NumberArgument.int)
     var top = 50
 
-    @Option(parsing: .unconditional, help: "Bins of the score histogram.")
+    @Option(parsing: .unconditional, help: "Bins of the score histogram.", transform: NumberArgument.int)
     var bins = 60
 
     @Option(name: .short, help: "The report: an .html file (written atomically).")
@@ -59,7 +59,12 @@ struct ReportCommand: ParsableCommand {
             request.dataset = dataset
             request.sae = sae
             request.toxic = toxic
-            request.dropFraction = dropFraction
+            if let dropFraction {
+                guard scores != nil else {
+                    throw SaegeoError(.usage, "--drop-fraction marks a cut in the histogram of --scores, and there is no --scores: give it too, or drop --drop-fraction")
+                }
+                request.dropFraction = dropFraction
+            }
             request.top = top
             request.bins = bins
             request.version = Saegeo.version

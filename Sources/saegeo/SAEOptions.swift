@@ -2,7 +2,10 @@ import ArgumentParser
 import SaegeoCore
 
 extension SAECheckpoint.Format: ExpressibleByArgument {}
-extension FeatureMatrix.Layout: ExpressibleByArgument {}
+extension FeatureMatrix.Layout: ExpressibleByArgument {
+    /// The values a bad `--layout` lists (the enum is not CaseIterable, so argument-parser has none).
+    public static var allValueStrings: [String] { [Self.rows, .columns].map(\.rawValue) }
+}
 
 /// How to read a checkpoint whose path does not say it all: the format, and for bare matrices
 /// which tensor and layout.

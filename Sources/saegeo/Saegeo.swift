@@ -28,6 +28,7 @@ struct Saegeo: ParsableCommand {
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         do {
+            try RepeatedOptions.check(arguments, root: Saegeo.self)
             var command = try parseAsRoot(arguments)
             try command.run()
         } catch let code as ExitCode {
@@ -35,12 +36,21 @@ struct Saegeo: ParsableCommand {
         } catch {
             // Help and --version print in full; a usage error is one line.
             guard exitCode(for: error) != .success else { exit(withError: error) }
-            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let line = Self.oneLine(message(for: error))
             let help = arguments.first.flatMap { word in configuration.subcommands.first { $0._commandName == word } }
                 .map { "saegeo \($0._commandName) --help" } ?? "saegeo --help"
             Console.error("\(line.hasPrefix("Error: ") ? String(line.dropFirst(7)) : line) (see \(help))")
             Foundation.exit(exitCode(for: error).rawValue)
         }
+    }
+
+    /// argument-parser's message as one line: its lists (a bad `--format` gets one value per
+    /// line) joined with commas, never cut after the first line.
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let first = lines.first else { return message }
+        let rest = lines.dropFirst().map { $0.hasPrefix("- ") ? String($0.dropFirst(2)) : $0 }
+        return rest.isEmpty ? first : first + " " + rest.joined(separator: ", ")
     }
 
     /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.
@@ -53,9 +63,24 @@ struct Saegeo: ParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch {
-            // Anything else (Foundation's errors) still ends as one line, never a raw dump.
-            Console.error(error.localizedDescription.split(separator: "\n").first.map(String.init) ?? "\(error)")
+            // Anything else still ends as one line in saegeo's words: never a raw dump, and never
+            // Foundation's own sentences ("The data isn't in the correct format."), which name
+            // neither the file nor what to do.
+            Console.error(foreignErrorLine(error))
             throw ExitCode(1)
         }
+    }
+
+    /// An error that is not a SaegeoError (a coder's, a file system call's) as saegeo's one line:
+    /// coders' errors by field (JSONCoding), a file error by its path and the system's reason.
+    static func foreignErrorLine(_ error: Error) -> String {
+        if error is EncodingError || error is DecodingError { return "cannot read or write JSON: " + JSONCoding.describe(error) }
+        let ns = error as NSError
+        let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+        let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
+        if let posix = [ns, underlying].compactMap({ $0 }).first(where: { $0.domain == NSPOSIXErrorDomain }) {
+            return "\(path ?? "a file"): \(String(cString: strerror(Int32(posix.code)))); check the path and its permissions"
+        }
+        return "unexpected \(ns.domain) error \(ns.code)\(path.map { " on \($0)" } ?? ""); run the command again, and report it if it persists"
     }
 }

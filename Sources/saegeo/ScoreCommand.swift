@@ -32,25 +32,25 @@ struct Score: ParsableCommand {
     @Option(help: "Override the checkpoint's architecture: relu, jumprelu, topk.")
     var architecture: ArchitectureChoice?
 
-    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.")
+    @Option(parsing: .unconditional, help: "K of a TopK SAE when the checkpoint does not say.", transform: NumberArgument.int)
     var topk: Int?
 
     @Option(name: .short, help: "Output: .jsonl, .csv or .safetensors (written atomically).")
     var output: String
 
-    @Option(parsing: .unconditional, help: "In .jsonl output, explain each sample with its M features of largest summed a p.")
+    @Option(parsing: .unconditional, help: "In .jsonl output, explain each sample with its M features of largest summed a p.", transform: NumberArgument.int)
     var explain = 0
 
     @Option(help: "Also write the dataset-level figures to this JSON file.")
     var summary: String?
 
     @Option(name: .customLong("null-sets"), parsing: .unconditional,
-            help: "Random non-toxic feature sets in the null of the dataset z-score (at most \(Score.maxNullSets); each costs one toxic-proximity pass over the dictionary).")
+            help: "Random non-toxic feature sets in the null of the dataset z-score (at most \(Score.maxNullSets); each costs one toxic-proximity pass over the dictionary).", transform: NumberArgument.int)
     var nullSets = 20
 
     static let maxNullSets = 1000
 
-    @Option(help: "Seed of the null sets.")
+    @Option(parsing: .unconditional, help: "Seed of the null sets.", transform: NumberArgument.seed)
     var seed: UInt64?
 
     @Flag(name: .customLong("skip-nonfinite"), help: "Leave out token rows holding NaN or infinity (counted and reported) instead of refusing the activations.")
@@ -133,6 +133,8 @@ struct Score: ParsableCommand {
             // Shards and checkpoint blocks are whole chunks of samples, so that every sample is
             // scored in the same chunk as in a single run (and gets the same bits).
             let boundaries = scorer.chunkBoundaries()
+            // In samples, the work as the user counts it (a shard of whole chunks may still be empty).
+            try shardSpec?.requireWork(items: data.samples, unit: "samples")
             let chunks = shardSpec?.range(of: boundaries.count - 1) ?? 0..<(boundaries.count - 1)
             let samples = boundaries[chunks.lowerBound]..<boundaries[chunks.upperBound]
             let manifest = ShardManifest(command: .score, job: fingerprint, shard: shardSpec, total: data.samples, range: samples,
@@ -167,7 +169,7 @@ struct Score: ParsableCommand {
                                                          memoryBudget: try compute.budgetBytes(), norms: norms)
                 try write(result, proximity: proximity, manifest: manifest, job: job)
                 if let summary {
-                    try job.write(summary) { try $0.write(contentsOf: try Console.json(figures)) }
+                    try job.write(summary) { try $0.write(contentsOf: try Console.json(figures, what: "--summary \(summary)")) }
                 }
                 try job.commit()
                 Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",

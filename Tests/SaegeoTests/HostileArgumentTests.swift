@@ -160,7 +160,9 @@ struct HostileArgumentTests {
         let plan = ["plan", "--sae", Self.job.saePath, "-k", "3", "--device", "cpu"]
         for value in ["0", "nan", "inf"] {
             for json in [[], ["--json"]] {
-                try Self.expectRefused(plan + json + ["--assume-gflops", value], mentions: ["--assume-gflops", "not a speed"])
+                // nan and inf are not decimal numbers, refused as the option is read (DecimalNumber).
+                try Self.expectRefused(plan + json + ["--assume-gflops", value],
+                                       mentions: ["--assume-gflops", value == "0" ? "not a speed" : "not a decimal number"])
             }
         }
         try Self.expectSuccess(plan + ["--assume-gflops", "50"])

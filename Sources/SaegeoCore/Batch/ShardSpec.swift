@@ -17,22 +17,30 @@ public struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
 
     public static func parse(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ShardSpec {
         if text == "slurm" {
-            guard let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init),
-                  let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) else {
+            guard let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(DecimalNumber.int),
+                  let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(DecimalNumber.int) else {
                 throw SaegeoError(.usage, "--shard slurm needs SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT; run it inside an sbatch --array job")
             }
             // Arrays may start above 0 (--array=1-4): count from the first task.
-            let first = environment["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
+            let first = environment["SLURM_ARRAY_TASK_MIN"].flatMap(DecimalNumber.int) ?? 0
             return try ShardSpec(index: id - first, count: count)
         }
         let parts = text.split(separator: "/")
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]) else {
+        guard parts.count == 2, let index = DecimalNumber.int(parts[0]), let count = DecimalNumber.int(parts[1]) else {
             throw SaegeoError(.usage, "--shard \(text): write I/N (e.g. 0/4) or slurm")
         }
         return try ShardSpec(index: index, count: count)
     }
 
     public var description: String { "\(index)/\(count)" }
+
+    /// Refuses, before any work, more shards than the job has items: a shard past the last item
+    /// would write an empty output with exit status 0, which looks like finished work. The
+    /// commands call this as soon as they know the number of items (queries, chunks of samples).
+    public func requireWork(items: Int, unit: String) throws {
+        guard count > max(items, 1) else { return }
+        throw SaegeoError(.usage, "--shard \(self): the job has \(items) \(unit), so at most \(max(items, 1)) shards have work; split it into at most \(max(items, 1)) shards")
+    }
 
     /// This shard's items of `total`: contiguous, sizes differing by at most one.
     public func range(of total: Int) -> Range<Int> {

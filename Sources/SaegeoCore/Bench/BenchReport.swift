@@ -68,21 +68,9 @@ public struct BenchReport: Codable, Sendable {
         public var projectedSeconds: Double
     }
 
-    public static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return encoder
-    }
-
     public static func read(_ path: String) throws -> BenchReport {
         let data = try InputFile.contents(path, what: "bench report", limit: 64 << 20)
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do {
-            return try decoder.decode(BenchReport.self, from: data)
-        } catch {
-            throw SaegeoError.badInput("\(path) is not a 'saegeo bench --json' file: \(error.localizedDescription)")
-        }
+        // JSONCoding names the field that is missing or of the wrong type, in saegeo's words.
+        return try JSONCoding.decode(BenchReport.self, from: data, path: path, what: "a 'saegeo bench --json' file", snakeCase: true)
     }
 }

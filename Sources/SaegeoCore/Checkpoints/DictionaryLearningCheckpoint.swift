@@ -1,11 +1,12 @@
 import Foundation
 
 extension SAECheckpoint {
-    /// The trainer section of dictionary_learning's `trainer_N/config.json`, if one is beside.
-    static func dictionaryLearningConfig(_ folder: String) -> [String: Any]? {
+    /// The trainer section of dictionary_learning's `trainer_N/config.json`, if one is beside. A
+    /// config that is there but malformed is an error, not taken as missing: it names the class.
+    static func dictionaryLearningConfig(_ folder: String) throws -> JSONConfig? {
         let path = PathName.join(folder, "config.json")
-        guard FileManager.default.fileExists(atPath: path), let config = try? JSONConfig(path: path) else { return nil }
-        return config.object("trainer")
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try JSONConfig(path: path).section("trainer")
     }
 
     /// dictionary_learning (saprmarks): `<submodule>/trainer_N/config.json` and ae.pt, a state dict
@@ -20,9 +21,9 @@ extension SAECheckpoint {
     ///   threshold (their default at inference), i.e. JumpReLU with one threshold.
     static func openDictionaryLearning(_ path: String, file: TorchCheckpointFile) throws -> SAECheckpoint {
         let check = ShapeCheck(path: path)
-        let trainer = dictionaryLearningConfig(PathName.folder(path))
+        let trainer = try dictionaryLearningConfig(PathName.folder(path))
         let names = Set(file.tensors.map(\.name))
-        let declared = trainer?["dict_class"] as? String
+        let declared = try trainer?.string("dict_class")
         let dictClass = declared ?? (names.contains("mag_bias") ? "GatedAutoEncoder"
             : names.contains("group_sizes") ? "MatryoshkaBatchTopKSAE"
             : names.contains("W_enc") ? "JumpReluAutoEncoder"
@@ -82,10 +83,10 @@ extension SAECheckpoint {
         }
         let (features, dimension) = weightAxis == 0 ? (encoderWeight.shape[0], encoderWeight.shape[1])
             : (encoderWeight.shape[1], encoderWeight.shape[0])
-        if let size = (trainer?["dict_size"] as? NSNumber)?.intValue, size != features {
+        if let size = try trainer?.int("dict_size"), size != features {
             throw SaegeoError.badFile("\(path): config.json's dict_size is \(size) but the encoder has \(features) features")
         }
-        if let size = (trainer?["activation_dim"] as? NSNumber)?.intValue, size != dimension {
+        if let size = try trainer?.int("activation_dim"), size != dimension {
             throw SaegeoError.badFile("\(path): config.json's activation_dim is \(size) but the encoder reads \(dimension)")
         }
         let encoder = Encoder(weight: encoderWeight, weightFeatureAxis: weightAxis, bias: bias, decoderBias: decoderBias,

@@ -28,7 +28,7 @@ extension SAECheckpoint {
         if let w = tensor("w_dec"), w.shape.count == 3 {
             throw SaegeoError.badFile("\(weightsPath): w_dec has shape \(w.shape), a multi-layer crosscoder or transcoder decoder [d_sae, n_layers, d_model]; saegeo reads single-layer SAEs and transcoders (w_dec [d_sae, d_model])")
         }
-        if let declared = config?.string("architecture"), !["jump_relu", "jumprelu"].contains(declared.lowercased()) {
+        if let declared = try config?.string("architecture"), !["jump_relu", "jumprelu"].contains(declared.lowercased()) {
             throw SaegeoError.badFile("\(configPath): architecture '\(declared)' is not a Gemma Scope 2 SAE (they are jump_relu)")
         }
         let decoder = try check.matrix(tensor("w_dec"), "w_dec")
@@ -52,7 +52,7 @@ extension SAECheckpoint {
         if let skip = tensor("affine_skip_connection") { _ = try check.require(skip, skip.name, shape: [dIn, dOut]) }
 
         let site = gemmaScope2Site(folder: folder, config: config)
-        let hookIn = config?.string("hf_hook_point_in"), hookOut = config?.string("hf_hook_point_out")
+        let hookIn = try config?.string("hf_hook_point_in"), hookOut = try config?.string("hf_hook_point_out")
         if site != "transcoder", dIn != dOut {
             throw SaegeoError.badFile("\(weightsPath): w_enc reads d_in \(dIn) but w_dec writes \(dOut); only a transcoder may differ")
         }
@@ -82,7 +82,7 @@ extension SAECheckpoint {
         for part in parts {
             if let site = sites.first(where: { part == $0 || part.hasPrefix($0 + "_") }) { return site }
         }
-        if let hook = config?.string("hf_hook_point_in") {
+        if let hook = try? config?.string("hf_hook_point_in") {
             if hook.contains("pre_feedforward_layernorm") { return "transcoder" }
             if hook.contains("o_proj") { return "attn_out" }
             if hook.contains("post_feedforward_layernorm") { return "mlp_out" }

@@ -32,7 +32,7 @@ extension SAECheckpoint {
         }
         let threshold = try config.double("jump_relu_threshold")
         var scaling = Encoder.InputScaling.none
-        if let norms = config.object("dataset_average_activation_norm"), let inNorm = (norms["in"] as? NSNumber)?.doubleValue {
+        if let norms = try config.section("dataset_average_activation_norm"), let inNorm = try norms.double("in") {
             guard inNorm > 0, inNorm.isFinite else {
                 throw SaegeoError.badFile("\(configPath): dataset_average_activation_norm.in is \(inNorm); it must be a positive number")
             }

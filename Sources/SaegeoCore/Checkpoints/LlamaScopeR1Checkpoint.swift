@@ -28,7 +28,7 @@ extension SAECheckpoint {
         let decoder = try check.matrix(tensor("decoder.weight"), "decoder.weight")
         let decoderAxis = try check.featureAxis(decoder, features: dSAE, dimension: dModel, preferred: 1)
 
-        let act = (config.string("act_fn") ?? "jumprelu").lowercased()
+        let act = (try config.string("act_fn") ?? "jumprelu").lowercased()
         var architecture: Architecture
         var threshold: Encoder.Threshold? = nil
         switch act {
@@ -36,13 +36,13 @@ extension SAECheckpoint {
             architecture = .jumpReLU
             if let log = tensor("log_jumprelu_threshold", "activation_function.log_jumprelu_threshold") {
                 threshold = .exponent(try check.require(log, log.name, shape: [dSAE]),
-                                      overDecoderNorm: config.bool("sparsity_include_decoder_norm") ?? true)
+                                      overDecoderNorm: try config.bool("sparsity_include_decoder_norm") ?? true)
             } else if let scalar = try config.double("jump_relu_threshold") {
                 threshold = .scalar(scalar)
             } else {
                 throw SaegeoError.badFile("\(weightsPath): tensor 'log_jumprelu_threshold' is missing; a JumpReLU Llama Scope R1 SAE needs it")
             }
-        case "topk": architecture = .topK(try config.int("top_k"))
+        case "topk": architecture = .topK(try config.topK("top_k", features: dSAE))
         case "relu": architecture = .relu
         default:
             throw SaegeoError.badFile("\(configPath): act_fn '\(act)' is not supported; saegeo reads jumprelu, topk and relu")
@@ -50,12 +50,12 @@ extension SAECheckpoint {
 
         var scaling = Encoder.InputScaling.none
         var unsupported: String?
-        if (config.string("norm_activation") ?? "dataset-wise") == "dataset-wise" {
-            let hook = config.string("hook_point_in") ?? ""
+        if (try config.string("norm_activation") ?? "dataset-wise") == "dataset-wise" {
+            let hook = try config.string("hook_point_in") ?? ""
             let stored = tensor("dataset_average_activation_norm.\(hook)", "dataset_average_activation_norm.in")
-            let norms = config.object("dataset_average_activation_norm")
+            let norms = try config.section("dataset_average_activation_norm")
             let number = try stored.map { Double(try $0.floatValues().first ?? 0) }
-                ?? ((norms?[hook] ?? norms?["in"]) as? NSNumber)?.doubleValue
+                ?? norms?.double(hook) ?? norms?.double("in")
             if let number {
                 guard number > 0, number.isFinite else {
                     throw SaegeoError.badFile("\(path): dataset_average_activation_norm is \(number); it must be a positive number")
@@ -71,14 +71,14 @@ extension SAECheckpoint {
             bias: try check.require(tensor("encoder.bias"), "encoder.bias", shape: [dSAE]),
             decoderBias: try check.require(tensor("decoder.bias"), "decoder.bias", shape: [dModel]),
             threshold: threshold,
-            subtractDecoderBias: config.bool("apply_decoder_bias_to_pre_encoder") ?? false,
+            subtractDecoderBias: try config.bool("apply_decoder_bias_to_pre_encoder") ?? false,
             inputScaling: scaling)
         var checkpoint = SAECheckpoint(path: path, format: .llamaScopeR1, fileBytes: weights.file.size + fileSize(configPath),
                                        tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: decoderAxis,
                                        architecture: architecture, encoder: encoder)
         checkpoint.encoderUnsupported = unsupported
-        if let hook = config.string("hook_point_in") { checkpoint.details.append(Detail("reads", hook)) }
-        if let hook = config.string("hook_point_out"), hook != config.string("hook_point_in") {
+        if let hook = try config.string("hook_point_in") { checkpoint.details.append(Detail("reads", hook)) }
+        if let hook = try config.string("hook_point_out"), hook != (try config.string("hook_point_in")) {
             checkpoint.details.append(Detail("writes", hook))
         }
         return checkpoint

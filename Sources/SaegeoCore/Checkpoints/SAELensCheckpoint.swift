@@ -21,7 +21,7 @@ extension SAECheckpoint {
         if let declared = try config.int("d_sae"), declared != dSAE {
             throw SaegeoError.badFile("\(configPath): d_sae is \(declared) but W_dec has shape \(decoder.shape) (d_sae \(dSAE))")
         }
-        let name = (config.string("architecture") ?? (tensor("b_gate") != nil ? "gated" : "standard")).lowercased()
+        let name = (try config.string("architecture") ?? (tensor("b_gate") != nil ? "gated" : "standard")).lowercased()
         // A checkpoint without its encoder's tensors still has a decoder: neighbours work, and
         // score says what is missing. (Tensors present with the wrong shapes mean a damaged file.)
         let needed = ["W_enc", "b_dec"] + (name == "gated" ? ["b_gate", "r_mag", "b_mag"] : ["b_enc"])
@@ -49,7 +49,7 @@ extension SAECheckpoint {
         if !transcoder, dOut != dIn {
             throw SaegeoError.badFile("\(weightsPath): W_enc reads d_in \(dIn) but W_dec writes \(dOut); only a transcoder's architecture may differ (cfg.json says '\(name)')")
         }
-        let version6 = (config.string("sae_lens_version") ?? config.string("sae_lens_training_version"))
+        let version6 = (try config.string("sae_lens_version") ?? config.string("sae_lens_training_version"))
             .flatMap { Int($0.split(separator: ".").first ?? "") }.map { $0 >= 6 } ?? false
 
         var architecture: Architecture
@@ -74,7 +74,7 @@ extension SAECheckpoint {
                 threshold = .scalar(Double(try scalar.floatValues()[0]))
             }
         case "topk":
-            let k = try config.int("k") ?? (config.object("activation_fn_kwargs")?["k"] as? NSNumber)?.intValue
+            let k = try config.topK("k", features: dSAE) ?? config.section("activation_fn_kwargs")?.topK("k", features: dSAE)
             architecture = .topK(k)
         case "gated":
             architecture = .gated
@@ -84,7 +84,8 @@ extension SAECheckpoint {
         default:
             throw SaegeoError.badFile("\(configPath): architecture '\(name)' is not supported; saegeo reads standard, jumprelu, topk, gated, batchtopk, matryoshka_batchtopk and the transcoder variants")
         }
-        if transcoder, config.bool("apply_b_dec_to_input") == true {
+        let applyDecoderBias = try config.bool("apply_b_dec_to_input")
+        if transcoder, applyDecoderBias == true {
             throw SaegeoError.badFile("\(configPath): a transcoder never subtracts b_dec from its input (SAELens refuses apply_b_dec_to_input); set it to false")
         }
         let encoder = Encoder(
@@ -93,7 +94,7 @@ extension SAECheckpoint {
             bias: try check.require(bias, architecture == .gated ? "b_gate" : "b_enc", shape: [dSAE]),
             decoderBias: try check.require(tensor("b_dec"), "b_dec", shape: [dOut]),
             threshold: threshold,
-            subtractDecoderBias: !transcoder && (config.bool("apply_b_dec_to_input") ?? (architecture != .jumpReLU)),
+            subtractDecoderBias: !transcoder && (applyDecoderBias ?? (architecture != .jumpReLU)),
             inputScaling: try inputScaling(config, version6: version6),
             magnitude: magnitude)
         return SAECheckpoint(path: path, format: .saelens, fileBytes: weights.file.size + fileSize(configPath),
@@ -105,10 +106,10 @@ extension SAECheckpoint {
     /// dataset-wide factors (expected_average_only_in, covariance_whitening) into the saved
     /// weights, so only the per-row ones remain to apply; before 6 those factors were not folded.
     private static func inputScaling(_ config: JSONConfig, version6: Bool) throws -> Encoder.InputScaling {
-        if let flag = config.bool("normalize_activations"), !(config.value("normalize_activations") is String) {
+        if let flag = config.value("normalize_activations")?.boolValue {
             return flag ? .normalize("expected_average_only_in") : .none
         }
-        switch config.string("normalize_activations") ?? "none" {
+        switch try config.string("normalize_activations") ?? "none" {
         case "none": return .none
         case "layer_norm": return .layerNorm
         case "constant_norm_rescale": return .unitNorm

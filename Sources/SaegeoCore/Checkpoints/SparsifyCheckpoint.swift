@@ -23,7 +23,7 @@ extension SAECheckpoint {
         if let declaredLatents, declaredLatents != latents {
             throw SaegeoError.badFile("\(configPath): num_latents (or d_in x expansion_factor) is \(declaredLatents) but encoder.weight has shape \(encoderWeight.shape) (\(latents) latents)")
         }
-        let transcoder = config.bool("transcode") ?? false
+        let transcoder = try config.bool("transcode") ?? false
         let decoderWeight = try check.matrix(weights.tensor("W_dec"), "W_dec")
         guard decoderWeight.shape.contains(latents) else {
             throw SaegeoError.badFile("\(weightsPath): W_dec has shape \(decoderWeight.shape), which has no axis of the \(latents) latents of encoder.weight")
@@ -34,14 +34,14 @@ extension SAECheckpoint {
         }
         let decoderAxis = try check.featureAxis(decoderWeight, features: latents, dimension: dOut, preferred: 0)
 
-        let activationName = (config.string("activation") ?? "topk").lowercased()
+        let activationName = (try config.string("activation") ?? "topk").lowercased()
         let k = try config.int("k")
         var architecture: Architecture?
         var unsupported: String?
-        if config.bool("signed") == true {
+        if try config.bool("signed") == true {
             unsupported = "\(path) is a signed sparsify coder (top-k by absolute value, no ReLU), which saegeo does not encode; neighbours of its decoder work, scoring does not"
         } else if activationName == "topk" {
-            architecture = .topK(k)
+            architecture = .topK(try config.topK("k", features: latents))
         } else if activationName == "groupmax" {
             guard let k, k >= 1 else {
                 throw SaegeoError.badFile("\(configPath): a groupmax coder needs k, its number of groups")

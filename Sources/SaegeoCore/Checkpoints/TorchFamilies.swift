@@ -7,7 +7,9 @@ extension SAECheckpoint {
         if names.contains("encoder_linear.weight") { return .goodfire }
         if names.contains("pre_bias") || names.contains("latent_bias") { return .openai }
         let folder = PathName.folder(path)
-        if PathName.name(path) == "ae.pt" || dictionaryLearningConfig(folder) != nil { return .dictionaryLearning }
+        // Only a telling sign here: a config that is not dictionary_learning's (or is malformed) leaves
+        // the file a bare state dict; opening it as dictionary_learning then reads the config strictly.
+        if PathName.name(path) == "ae.pt" || (try? dictionaryLearningConfig(folder)) != nil { return .dictionaryLearning }
         if PathName.name(path).lowercased().hasSuffix(".sae.pt") { return .qwenScope }
         return .torch
     }

@@ -56,6 +56,10 @@ public enum PairShardMerge {
               let planLabel = first.details[Key.plan], let features = first.details["saegeo.d_sae"].flatMap(Int.init) else {
             throw SaegeoError.badInput("\(shards[0].path) does not say which dictionary, k and plan it ran; merge the shards saegeo wrote")
         }
+        // The path the shards recorded may be gone (moved, another machine): say how to name it.
+        if sae == nil, !FileManager.default.fileExists(atPath: saePath) {
+            throw SaegeoError.badInput("the shards ran on the dictionary \(saePath), which does not exist here: pass --sae with that dictionary's path")
+        }
         let job = try Job("merge", inputs: paths + [saePath], outputs: [("-o", output)])
         let checkpoint = try SAECheckpoint.open(saePath, options: .init(
             format: first.details["saegeo.sae_format"].flatMap(SAECheckpoint.Format.init(rawValue:)),

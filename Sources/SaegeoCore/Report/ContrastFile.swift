@@ -1,8 +1,10 @@
-/// Reads a per-feature contrast ranking leniently: `.jsonl` objects or `.csv` rows with at least a
+/// Reads a per-feature contrast ranking: `.jsonl` objects or `.csv` rows with at least a
 /// `feature` (integer) and a `t` column, any others shown as they are: `contrast`'s own output or
-/// any such file, so the reader asks only for those two names. A `t` written as text ("inf", as
-/// contrast writes an infinity) is read as a number where it parses; one that does not (null,
-/// "nan") and a feature marked `dead` rank last. Keeps the `limit` features of highest t (ties to the lower id), trimming as it goes.
+/// any such file, so the reader asks only for those two names. Those two are read strictly: a
+/// feature id is a decimal integer of at least 0 and appears once; t is a decimal number, or
+/// "inf" / "-inf" as contrast writes an infinity. A feature marked `dead` ranks last whatever its
+/// t (null or "nan" allowed there only: a ranking by t means nothing for a t that is not a number).
+/// Keeps the `limit` features of highest t (ties to the lower id), trimming as it goes.
 enum ContrastFile {
     /// Extra columns shown beside feature and t.
     static let shownColumns = 6
@@ -17,6 +19,7 @@ enum ContrastFile {
         var extra: [String] = []
         var kept: [ContrastTable.Row] = []
         var features = 0
+        var seen = Set<Int>()
         func trim() {
             kept.sort { a, b in
                 switch (a.t, b.t) {
@@ -33,7 +36,7 @@ enum ContrastFile {
             var fields: [String: String] = [:]
             if csv {
                 let cells = line.split(separator: 0x2C, omittingEmptySubsequences: false)
-                    .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+                    .map { String(decoding: $0, as: UTF8.self) }
                 guard let names = header else {
                     guard cells.contains("feature"), cells.contains("t") else {
                         throw SaegeoError.badInput("\(path): the first line must name the columns feature,t[,...]")
@@ -56,13 +59,24 @@ enum ContrastFile {
                 }
                 for (key, value) in object.members { fields[key] = describe(value) }
             }
-            guard let feature = fields["feature"].flatMap({ ScoreLines.integer($0.utf8) }), feature >= 0, let t = fields["t"] else {
-                throw SaegeoError.badInput("\(path) line \(number): expected a feature id (an integer) and a t value")
+            guard let feature = fields["feature"].flatMap({ DecimalNumber.nonNegativeInt($0) }), let t = fields["t"] else {
+                throw SaegeoError.badInput("\(path) line \(number): expected a feature id (an integer of at least 0) and a t value")
+            }
+            guard seen.insert(feature).inserted else {
+                throw SaegeoError.badInput("\(path) line \(number): feature \(feature) appears a second time; a ranking names each feature once")
             }
             features += 1
             // A dead feature (contrast's `dead` column) ranks last, as contrast ranks it.
             let dead = ["true", "1"].contains(fields["dead"] ?? "")
-            let value = dead ? nil : Double(t).flatMap { $0.isNaN ? nil : $0 }
+            let parsed: Double? = switch t {
+            case "inf": .infinity
+            case "-inf": -.infinity
+            default: DecimalNumber.double(t)
+            }
+            guard parsed != nil || dead else {
+                throw SaegeoError.badInput("\(path) line \(number): feature \(feature)'s t is '\(t.prefix(40))', not a number (a decimal, inf or -inf); give contrast's output")
+            }
+            let value = dead ? nil : parsed
             kept.append(ContrastTable.Row(feature: feature, t: value, values: extra.map { fields[$0] ?? "" }))
             if kept.count >= 2 * max(limit, 1024) { trim() }
             return true

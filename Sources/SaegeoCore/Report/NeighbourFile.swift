@@ -35,6 +35,11 @@ enum NeighbourFile {
         if let toxic {
             chosen = toxic.compactMap { id in rowOf[id].map { (id, $0) } }
             missing = toxic.filter { rowOf[$0] == nil }
+            // A toxic id the file has no row for: the neighbours are of other queries than these
+            // toxic features, and a report of them would show some other set as the toxic one.
+            if !missing.isEmpty {
+                throw SaegeoError.badInput("\(path) has no row for \(missing.count) of the \(toxic.count) toxic features (\(missing.prefix(5).map(String.init).joined(separator: ", "))\(missing.count > 5 ? ", ..." : "")): give the neighbours of these toxic ids (neighbors --queries TOXIC), or the toxic ids the neighbours were computed for")
+            }
         } else {
             chosen = (0..<min(count, rowLimit)).map { (int64(queryFile, queryOffset, $0), $0) }
             missing = []

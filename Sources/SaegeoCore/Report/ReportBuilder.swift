@@ -31,6 +31,9 @@ public struct ReportRequest: Sendable {
         guard dataset == nil || scores != nil else {
             throw SaegeoError(.usage, "--dataset gives the texts of the riskiest samples, which come from --scores: give --scores too")
         }
+        guard toxic == nil || neighbours != nil else {
+            throw SaegeoError(.usage, "--toxic picks the rows of --neighbors to show, and there is no --neighbors: give it too, or drop --toxic")
+        }
         guard top >= 0 else { throw SaegeoError(.usage, "--top must not be negative (got \(top))") }
         guard (1...1000).contains(bins) else { throw SaegeoError(.usage, "--bins must be between 1 and 1000 (got \(bins))") }
         _ = try SampleFilter.dropCount(samples: 1, fraction: dropFraction)   // the range check, before any reading

@@ -58,8 +58,9 @@ enum ScoreRecords {
         var columns: (sample: Int, score: Int, active: Int?, count: Int)?
         try LineReader.forEachLine(of: path, what: "scores file") { number, line in
             if LineReader.isBlank(line) { return true }
+            // Fields as written: a space is part of the field, so " 0.5" is not a number.
             let fields = line.split(separator: 0x2C, omittingEmptySubsequences: false)   // ,
-                .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+                .map { String(decoding: $0, as: UTF8.self) }
             guard let known = columns else {
                 guard number == 1, let sample = fields.firstIndex(of: "sample"), let score = fields.firstIndex(of: "score") else {
                     throw SaegeoError.badInput("\(path): the first line must name the columns sample,score[,active]")
@@ -67,11 +68,17 @@ enum ScoreRecords {
                 columns = (sample, score, fields.firstIndex(of: "active"), fields.count)
                 return true
             }
-            guard fields.count == known.count, let sample = ScoreLines.integer(fields[known.sample].utf8),
-                  let score = Float(fields[known.score]) else {
-                throw SaegeoError.badInput("\(path) line \(number): expected \(known.count) columns with a sample number and a score")
+            guard fields.count == known.count, let sample = DecimalNumber.int(fields[known.sample]),
+                  let score = DecimalNumber.double(fields[known.score]).map(Float.init) else {
+                throw SaegeoError.badInput("\(path) line \(number): expected \(known.count) columns with a sample number and a decimal score (no spaces, '+', hex, nan or inf)")
             }
-            try take(ScoreRecord(sample: sample, score: score, active: known.active.flatMap { Int(fields[$0]) }, details: nil),
+            let active = try known.active.map { column in
+                guard let count = DecimalNumber.nonNegativeInt(fields[column]) else {
+                    throw SaegeoError.badInput("\(path) line \(number): active is '\(fields[column].prefix(40))', not a count of features")
+                }
+                return count
+            }
+            try take(ScoreRecord(sample: sample, score: score, active: active, details: nil),
                      " line \(number)")
             return true
         }

@@ -18,12 +18,22 @@ enum SummaryFigures {
             }
             return value
         }
+        // Counts and a deviation cannot be negative: such a file was not written by score.
+        for key in ["samples", "null_sets"] where object[key] != nil {
+            guard let count = object[key]?.intValue, count >= 0 else {
+                throw SaegeoError.badInput("\(path): \"\(key)\" is \(object[key]!.jsonText); it must be a count (an integer of at least 0)")
+            }
+        }
+        let nullStd = try number("null_std")
+        guard nullStd >= 0 else {
+            throw SaegeoError.badInput("\(path): \"null_std\" is \(nullStd); a standard deviation is at least 0; give the file score --summary wrote")
+        }
         let z = object["z_score"]
         guard z == nil || z!.isNull || z!.doubleValue != nil else {
             throw SaegeoError.badInput("\(path): \"z_score\" is \(z!.kindName); it must be a number or null")
         }
         return NullComparison(path: path, samples: object["samples"]?.intValue, meanScore: object["mean_score"]?.doubleValue,
                               meanProximity: try number("mean_proximity"), nullMean: try number("null_mean"),
-                              nullStd: try number("null_std"), nullSets: object["null_sets"]?.intValue, zScore: z?.doubleValue)
+                              nullStd: nullStd, nullSets: object["null_sets"]?.intValue, zScore: z?.doubleValue)
     }
 }

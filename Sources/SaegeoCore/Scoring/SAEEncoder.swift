@@ -54,7 +54,9 @@ public struct SAEEncoder: Sendable {
             guard case .topK = chosen else {
                 throw SaegeoError(.usage, "--topk applies to TopK SAEs, and \(checkpoint.path) is \(chosen): drop --topk, or add --architecture topk")
             }
-            guard topK >= 1 else { throw SaegeoError(.usage, "--topk must be at least 1 (got \(topK))") }
+            guard (1...max(1, weights.features)).contains(topK) else {
+                throw SaegeoError(.usage, "--topk must be between 1 and the SAE's \(weights.features) features (got \(topK))")
+            }
         }
         switch chosen {
         case .gated:
@@ -114,10 +116,14 @@ public struct SAEEncoder: Sendable {
                 throw SaegeoError.badInput("\(checkpoint.path) has no JumpReLU threshold; choose --architecture relu or topk")
             }
         case .topK(let k):
-            guard let k = topK ?? k, k >= 1 else {
-                throw SaegeoError.badInput("\(checkpoint.path): a TopK SAE needs its K; pass --topk K")
+            guard let k = topK ?? k else {
+                throw SaegeoError.badInput("\(checkpoint.path): a TopK SAE needs its K and the checkpoint does not say it; pass --topk K")
             }
-            activation = .topK(min(k, weights.features))
+            // The checkpoint's own K (a .pt buffer; configs are checked as they are read).
+            guard (1...max(1, weights.features)).contains(k) else {
+                throw SaegeoError.badInput("\(checkpoint.path): the checkpoint's K is \(k), not a valid K for its \(weights.features) features (1 to \(weights.features)); fix it, or pass --topk K")
+            }
+            activation = .topK(k)
             magnitude = nil
             thresholds = nil
         case .groupMax(let groups):

@@ -24,14 +24,16 @@ public struct SampleScores: Sendable, Equatable {
             let text = String(decoding: data, as: UTF8.self)
             if text.allSatisfy(\.isWhitespace) { return try assemble([], path: path) }
             let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-            guard let header = lines.first?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }),
+            guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
                   let sampleColumn = header.firstIndex(of: "sample"), let scoreColumn = header.firstIndex(of: "score") else {
                 throw SaegeoError.badInput("\(path): the first line must name the columns sample,score[,active]")
             }
             for (index, line) in lines.enumerated().dropFirst() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard fields.count == header.count, let sample = ScoreLines.integer(fields[sampleColumn].utf8), let score = Float(fields[scoreColumn]) else {
-                    throw SaegeoError.badInput("\(path) line \(index + 1): expected \(header.joined(separator: ",")) with a sample number and a score")
+                // Fields as written (DecimalNumber): " 0.5", "+0.5" and "0x1p-1" are not scores.
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                guard fields.count == header.count, let sample = DecimalNumber.int(fields[sampleColumn]),
+                      let score = DecimalNumber.double(fields[scoreColumn]).map(Float.init) else {
+                    throw SaegeoError.badInput("\(path) line \(index + 1): expected \(header.joined(separator: ",")) with a sample number and a decimal score (no spaces, '+', hex, nan or inf)")
                 }
                 pairs.append((sample, score))
             }

@@ -29,11 +29,13 @@ public enum FeatureSelection: Sendable, Equatable {
             }
             var ids: [Int] = []
             // "\r\n" is one Character in Swift, so split on any newline rather than on "\n".
-            for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-                let line = rawLine.trimmingCharacters(in: .whitespaces)
-                if line.isEmpty || line.hasPrefix("#") { continue }
-                guard let id = Int(line) else {
-                    throw SaegeoError.badInput("\(path) line \(index + 1): '\(line.prefix(40))' is not a feature id; write one integer per line")
+            for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                // The id (DecimalNumber; spaces around it are the line's layout): "+3", "-0", "0x3" are not ids.
+                guard let id = DecimalNumber.nonNegativeInt(trimmed) else {
+                    let problem = DecimalNumber.isDecimal(trimmed, integer: true) && !trimmed.hasPrefix("-") ? "too large to be" : "not"
+                    throw SaegeoError.badInput("\(path) line \(index + 1): \(JSONValue.quoted(String(trimmed.prefix(40)))) is \(problem) a feature id; write one id (digits only, no sign) per line")
                 }
                 guard id >= 0, id < features else {
                     throw SaegeoError.badInput("\(path) line \(index + 1): feature id \(id) is out of range; the dictionary has features 0..<\(features)")

@@ -135,8 +135,11 @@ enum TorchGlobal: Equatable {
     static func storage(persistentID id: PickleValue, path: String) throws -> PickleValue {
         guard let items = id.tupleItems, items.count == 5 || items.count == 6, items[0].stringValue == "storage",
               case .global(.storageType(let dtype)) = items[1], let key = items[2].stringValue,
-              items[3].stringValue != nil, let count = items[4].intValue, count >= 0 else {
+              items[3].stringValue != nil, let count = items[4].intValue else {
             throw SaegeoError.badFile("\(path): the pickle's persistent id is \(id.kindName), not ('storage', storage class, key, location, size); the file is corrupt or not a state dict")
+        }
+        guard count >= 0 else {
+            throw SaegeoError.badFile("\(path): storage \(printable(key)) declares a negative size (\(count) elements); the file is corrupt")
         }
         if items.count == 6, case .none = items[5] {} else if items.count == 6 {
             throw SaegeoError.badFile("\(path): storage \(printable(key)) is a view of another storage (written by torch before 1.0); load and re-save the checkpoint with a current torch")
