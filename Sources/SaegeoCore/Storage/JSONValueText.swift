@@ -19,7 +19,8 @@ extension JSONValue: CustomStringConvertible {
         }
     }
 
-    /// A string as a JSON string literal.
+    /// A string as a JSON string literal (also the safetensors writer's, so files and messages
+    /// escape alike).
     public static func quoted(_ s: String) -> String {
         var text = "\""
         for scalar in s.unicodeScalars {
@@ -29,7 +30,7 @@ extension JSONValue: CustomStringConvertible {
             case "\n": text += "\\n"
             case "\r": text += "\\r"
             case "\t": text += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            case _ where scalar.value < 0x20:
                 text += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
             default: text.unicodeScalars.append(scalar)
             }
