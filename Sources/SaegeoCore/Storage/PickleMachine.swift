@@ -7,8 +7,9 @@
 /// before it happens (a BINUNICODE8 length past the end is refused, not allocated), the stack
 /// cannot be popped below the current MARK (as Python's metastack does), and opcodes, MARK depth
 /// and memo entries have limits, and every value made is charged to a PickleBudget, so memory
-/// stays within a small multiple of the pickle's size. The machine is a class so that `finish` can empty every
-/// container it made before they are released (see PickleValue on cycles and deep chains).
+/// stays within a small multiple of the pickle's size. The machine is a class so that `finish`
+/// can empty every container it made before they are released (see PickleValue on cycles and
+/// deep chains).
 final class PickleMachine {
     static let maxOpcodes = 1 << 26
     static let maxMarks = 10_000
@@ -93,9 +94,11 @@ final class PickleMachine {
         return Int(value)
     }
 
+    /// A string's bytes, charged once they are read (so a long string counts its own length).
     private func text(_ count: Int, _ what: String) throws -> String {
+        let range = try take(count, what)
         try charge(PickleBudget.object + count)
-        return String(decoding: bytes[try take(count, what)], as: UTF8.self)
+        return String(decoding: bytes[range], as: UTF8.self)
     }
 
     /// A line of GLOBAL's text form (module or name), at most 256 bytes.
