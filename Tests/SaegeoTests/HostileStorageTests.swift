@@ -97,6 +97,14 @@ struct HostileStorageTests {
         // Quotes, spacing, implicit concatenation and a trailing comment are Python's, not a pattern's.
         let spelled = try Self.npyFile(Self.npy(header: "{\"descr\" :'<'  'f4',\n 'fortran_order':True,'sha' 'pe':( 4 ,\t4 ,),} # numpy"))
         #expect(spelled.shape == [4, 4] && spelled.fortranOrder && spelled.dtype == "F32")
+        // numpy's second try at a version 1 or 2 header (its _filter_header, whose tokenizer
+        // depends on the Python version, so these are fixed here as numpy 2.4 on Python 3.11
+        // reads them): Python 2 longs, and a last line of padding after a newline.
+        let long = try Self.npyFile(Self.npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 8L)}"))
+        #expect(long.shape == [2, 8])
+        #expect(try Self.npyFile(Self.npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\n\n", version: 2)).shape == [4, 4])
+        Self.expectRefused("indent") { _ = try Self.npyFile(Self.npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\n\n", version: 3)) }
+        Self.expectRefused("indent") { _ = try Self.npyFile(Self.npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\r", version: 2)) }
     }
 
     @Test(".npy: headers numpy refuses are refused", arguments: [
@@ -130,7 +138,6 @@ struct HostileStorageTests {
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 8), 'extra': 1}", 1),
             ("{'descr': '<f4', 'fortran_order': 'False', 'shape': (2, 8)}", 1),
             ("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 4), 'fortran_order': False}", 1),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 8L)}", 1),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 8L)}", 3),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (0x2, 0o10)}", 2),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (1_6,)}", 1),
@@ -141,9 +148,7 @@ struct HostileStorageTests {
             ("{'descr': '\\x3cf4', 'fortran_order': False, 'shape': (4, 4)}", 1),
             ("{'descr': r'<f4', 'fortran_order': False, 'shape': (4, 4)}", 1),
             ("{'descr': '''<f4''', 'fortran_order': False, 'shape': (4, 4)}", 1),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\n\n", 1),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\n\n", 3),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\r", 2),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\n", 3),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)}\n  #c", 3),
             ("  {'descr': '<f4', # comment\n 'fortran_order': False, 'shape': (4, 4)}", 1),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4)} # c", 1),
