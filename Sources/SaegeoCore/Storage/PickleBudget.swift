@@ -40,4 +40,14 @@ final class PickleBudget {
     static let slot = MemoryLayout<PickleValue>.stride
     /// An object's header and allocation overhead (a list, a dict, a string's buffer).
     static let object = 48
+
+    /// What a value that a global's call or a persistent id made takes (REDUCE, BINPERSID).
+    static func cost(of value: PickleValue) -> Int {
+        switch value {
+        case .dict(let dict): object + 8 + 2 * dict.entries.count * slot
+        case .tensor(let view): 2 * object + 16 * view.size.count
+        case .storage: 2 * object
+        default: 0
+        }
+    }
 }

@@ -114,10 +114,7 @@ final class PickleMachine {
     private func long(_ count: Int) throws -> PickleValue {
         let r = try take(count, "an integer")
         guard count > 0 else { return .int(0) }
-        guard count <= 8 else {
-            try charge(PickleBudget.object + count)
-            return .bigInt(Array(bytes[r]))
-        }
+        guard count <= 8 else { try charge(PickleBudget.object + count); return .bigInt(Array(bytes[r])) }
         var value = r.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[$1]) }
         if count < 8, bytes[r.upperBound - 1] & 0x80 != 0 { value |= ~UInt64(0) << (8 * UInt64(count)) }
         return .int(Int(Int64(bitPattern: value)))
@@ -127,10 +124,7 @@ final class PickleMachine {
 
     private func push(_ value: PickleValue) throws {
         stack.append(value)
-        if stack.count > stackHighWater {
-            stackHighWater = stack.count
-            try charge(PickleBudget.slot)
-        }
+        if stack.count > stackHighWater { stackHighWater = stack.count; try charge(PickleBudget.slot) }
     }
 
     /// Pops one value, never below the current MARK.
@@ -261,17 +255,12 @@ final class PickleMachine {
                     throw fail("calls \(callable.kindName) with \(args.kindName); only allowed globals can be called, with a tuple", at: at)
                 }
                 let result = try global.call(items, path: path)
-                switch result {
-                case .dict(let dict):
-                    try charge(PickleBudget.object + 8 + 2 * dict.entries.count * PickleBudget.slot)
-                    containers.append(dict)
-                case .tensor(let view): try charge(2 * PickleBudget.object + 16 * view.size.count)
-                default: break
-                }
+                try charge(PickleBudget.cost(of: result))
+                if case .dict(let dict) = result { containers.append(dict) }
                 try push(result)
             case 0x51:                                                // BINPERSID
                 let storage = try TorchGlobal.storage(persistentID: try pop(), path: path)
-                try charge(2 * PickleBudget.object)
+                try charge(PickleBudget.cost(of: storage))
                 if case .storage(let reference) = storage { storageReferences.append(reference) }
                 try push(storage)
             case 0x62:                                                // BUILD
@@ -281,7 +270,7 @@ final class PickleMachine {
                 }
                 _ = state  // the state dict's `_metadata` (module versions): not needed
             default:
-                throw fail("has opcode 0x\(String(opcode, radix: 16)) (\(Self.opcodeName(opcode))), which a torch.save state dict never uses; saegeo refuses it", at: at)
+                throw fail("has opcode 0x\(String(opcode, radix: 16)) (\(PickleOpcodes.name(opcode))), which a torch.save state dict never uses; saegeo refuses it", at: at)
             }
         }
     }
@@ -306,16 +295,5 @@ final class PickleMachine {
         guard pairs.count % 2 == 0 else { throw fail("sets dict items from an odd number of values", at: at) }
         try charge(pairs.count * PickleBudget.slot)
         for i in stride(from: 0, to: pairs.count, by: 2) { dict.entries.append((pairs[i], pairs[i + 1])) }
-    }
-
-    /// Names of the opcodes that are refused, for the message.
-    static func opcodeName(_ opcode: UInt8) -> String {
-        let names: [UInt8: String] = [
-            0x69: "INST", 0x6F: "OBJ", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
-            0x50: "PERSID", 0x49: "INT", 0x4C: "LONG", 0x46: "FLOAT", 0x53: "STRING", 0x56: "UNICODE",
-            0x64: "DICT", 0x6C: "LIST", 0x70: "PUT", 0x67: "GET", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS",
-            0x91: "FROZENSET", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
-        ]
-        return names[opcode] ?? "unknown"
     }
 }
