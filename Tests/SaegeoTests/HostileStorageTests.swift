@@ -6,7 +6,7 @@ import Testing
 /// headers read exactly as numpy reads them, zip CRCs checked for every member read (npz and
 /// .pt), pickle memory bounded by the pickle's size, member lookups in linear time, and strided
 /// PyTorch views read as torch.load reads them. Every fixture is built here, byte by byte.
-struct HostileStorageTests {
+struct HostileStorageTests: HostileSuite {
     // MARK: Building files
 
     /// A protocol 2 pickle written opcode by opcode.
@@ -240,6 +240,23 @@ struct HostileStorageTests {
         var order = Self.plainCheckpoint()
         order[Self.find(Array("little".utf8), in: order) + 5] = UInt8(ascii: "E")
         Self.expectRefused("CRC-32") { _ = try Self.parse(order) }
+    }
+
+    @Test("neighbors on a .pt decoder with one flipped byte in archive/data/0: one line, exit 1, no output")
+    func ptCRCCommand() throws {
+        let folder = try Self.folder("pt-crc")
+        var random = SystemRandomNumberGenerator()
+        let values = (0..<(64 * 16)).map { _ in Float.random(in: -1...1, using: &random) }
+        let pickle = Pickle.stateDict([("W_dec", "0", 64 * 16, 0, [64, 16], [16, 1])])
+        var bytes = Self.torchZip(pickle: pickle, storages: [("0", values)])
+        try CheckpointBytes.write(bytes, to: folder + "/good.pt")
+        let good = try CommandRunner.saegeo(["neighbors", "--sae", folder + "/good.pt", "-k", "3", "-o", folder + "/good.safetensors", "--device", "cpu"])
+        #expect(good.status == 0, "\(good.stderr)")
+        bytes[Self.find(CheckpointBytes.encode(values, as: "F32"), in: bytes) + 100] ^= 0x01
+        try CheckpointBytes.write(bytes, to: folder + "/flipped.pt")
+        let flipped = try CommandRunner.saegeo(["neighbors", "--sae", folder + "/flipped.pt", "-k", "3", "-o", folder + "/flipped.safetensors", "--device", "cpu"])
+        Self.expectOneLineError(flipped, "flipped.pt member archive/data/0", "CRC-32", "re-save it with torch.save")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/flipped.safetensors"))
     }
 
     // MARK: Item 9: member lookups in linear time
