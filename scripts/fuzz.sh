@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 pickle_zip_seconds="${1:-120}"
 other_seconds="${2:-60}"
 export SWIFT_BACKTRACE=enable=no
+# SwiftPM keeps the parent package's list of source files in its build plan and may miss a new
+# file: plan again each time (cheap; what was compiled is kept).
+rm -f .build-fuzz/debug.yaml .build-fuzz/*/debug/description.json
 # Every module gets ASan and libFuzzer's coverage; only the fuzz executable links libFuzzer itself.
 swift build --package-path Fuzz --scratch-path .build-fuzz --product saegeo-fuzz \
     -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
