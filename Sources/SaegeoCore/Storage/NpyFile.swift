@@ -65,46 +65,82 @@ struct NpyHeader {
         default:
             throw SaegeoError.badFile("\(name): unsupported .npy version \(bytes[6]); save it with numpy.save")
         }
-        guard headerLength <= 1 << 20, headerStart + headerLength <= bytes.count else {
+        // A character takes at most 4 bytes: a longer header is over numpy's limit however it decodes.
+        guard headerLength <= 4 * Self.maxCharacters else {
+            throw SaegeoError.badFile("\(name): the .npy header has \(headerLength) bytes, more than numpy's limit of \(Self.maxCharacters) characters (np.load refuses it too); save it with numpy.save")
+        }
+        guard headerStart + headerLength <= bytes.count else {
             throw SaegeoError.badFile("\(name): .npy header of \(headerLength) bytes runs past the end of the data (\(bytes.count) bytes)")
         }
-        let text = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
         dataOffset = headerStart + headerLength
-
-        func value(of key: String) -> Substring? {
-            guard let keyRange = text.range(of: "'\(key)'") else { return nil }
-            var rest = text[keyRange.upperBound...].drop { $0 == " " }
-            guard rest.first == ":" else { return nil }
-            rest = rest.dropFirst().drop { $0 == " " }
-            return rest
-        }
-        guard let descrField = value(of: "descr"), descrField.first == "'",
-              let descrEnd = descrField.dropFirst().firstIndex(of: "'") else {
-            throw SaegeoError.badFile("\(name): .npy header has no 'descr' field")
-        }
-        let descr = String(descrField[descrField.index(after: descrField.startIndex)..<descrEnd])
-        guard let (dtype, size) = Self.dtypes[descr] else {
-            throw SaegeoError.badFile("\(name): dtype '\(descr)' is not supported; store the matrix as little-endian float32 (<f4) or float16 (<f2)")
-        }
-        self.dtype = dtype
-        elementSize = size
-        guard let orderField = value(of: "fortran_order") else {
-            throw SaegeoError.badFile("\(name): .npy header has no 'fortran_order' field")
-        }
-        fortranOrder = orderField.hasPrefix("True")
-        guard let shapeField = value(of: "shape"), shapeField.first == "(",
-              let close = shapeField.firstIndex(of: ")") else {
-            throw SaegeoError.badFile("\(name): .npy header has no 'shape' field")
-        }
-        var dims: [Int] = []
-        for part in shapeField[shapeField.index(after: shapeField.startIndex)..<close].split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            guard let n = Int(trimmed), n >= 0 else {
-                throw SaegeoError.badFile("\(name): .npy shape entry '\(trimmed.prefix(20))' is not a size")
+        let raw = bytes[headerStart..<(headerStart + headerLength)]
+        // numpy decodes versions 1 and 2 as latin-1 (every byte a character), version 3 as UTF-8.
+        let characters: [Unicode.Scalar]
+        if bytes[6] == 3 {
+            guard let text = String(bytes: raw, encoding: .utf8) else {
+                throw SaegeoError.badFile("\(name): the version 3 .npy header is not UTF-8; save it with numpy.save")
             }
-            dims.append(n)
+            characters = Array(text.unicodeScalars)
+        } else {
+            characters = raw.map { Unicode.Scalar($0) }
         }
-        shape = dims
+        // np.load refuses longer headers unless the file is trusted with allow_pickle.
+        guard characters.count <= Self.maxCharacters else {
+            throw SaegeoError.badFile("\(name): the .npy header has \(characters.count) characters, more than numpy's limit of \(Self.maxCharacters) (np.load refuses it too); save it with numpy.save")
+        }
+        var parser = PythonLiteralParser(characters, numpyRetries: bytes[6] <= 2)
+        let literal: PythonLiteral
+        do {
+            literal = try parser.parse()
+        } catch let error as PythonLiteralError {
+            throw SaegeoError.badFile("\(name): the .npy header \(error.reason) (at character \(error.offset)); saegeo reads the headers numpy.save writes, save it with numpy.save")
+        }
+        (dtype, elementSize, fortranOrder, shape) = try Self.fields(of: literal, name: name)
+    }
+
+    /// np.load's default `max_header_size`.
+    static let maxCharacters = 10_000
+
+    /// The header's fields, checked as numpy checks them, in its order: a dict (a key given
+    /// twice keeps its last value), exactly the keys descr, fortran_order and shape, shape a
+    /// tuple of integers, fortran_order a bool, descr a dtype saegeo reads.
+    private static func fields(of literal: PythonLiteral, name: String) throws -> (String, Int, Bool, [Int]) {
+        guard case .dict(let entries) = literal else {
+            throw SaegeoError.badFile("\(name): the .npy header is \(literal.shortDescription), not a dictionary; save it with numpy.save")
+        }
+        var fields: [String: PythonLiteral] = [:]
+        var keys: [String] = []
+        for (key, value) in entries {
+            guard case .string(let text) = key else {
+                keys.append(key.shortDescription)
+                continue
+            }
+            if fields.updateValue(value, forKey: text) == nil { keys.append(key.shortDescription) }
+        }
+        guard keys.count == 3, Set(fields.keys) == ["descr", "fortran_order", "shape"] else {
+            throw SaegeoError.badFile("\(name): the .npy header has the keys \(printable(keys.joined(separator: ", "), limit: 120)); numpy requires exactly 'descr', 'fortran_order' and 'shape'; save it with numpy.save")
+        }
+        // A bool is an int to Python's isinstance, but numpy cannot make an array of that shape.
+        let shapeField = fields["shape"]!
+        guard case .tuple(let items) = shapeField, items.allSatisfy({ if case .int = $0 { true } else if case .bigInt = $0 { true } else { false } }) else {
+            throw SaegeoError.badFile("\(name): the .npy header's shape is \(shapeField.shortDescription), not a tuple of integers; save it with numpy.save")
+        }
+        var shape: [Int] = []
+        for item in items {
+            guard case .int(let n) = item, n >= 0 else {
+                throw SaegeoError.badFile("\(name): the .npy header's shape holds \(item.shortDescription), not a size; the file is corrupt")
+            }
+            shape.append(n)
+        }
+        guard case .bool(let fortranOrder) = fields["fortran_order"]! else {
+            throw SaegeoError.badFile("\(name): the .npy header's fortran_order is \(fields["fortran_order"]!.shortDescription), not True or False; save it with numpy.save")
+        }
+        guard case .string(let descr) = fields["descr"]! else {
+            throw SaegeoError.badFile("\(name): the .npy header's descr is \(fields["descr"]!.shortDescription), not a dtype string; save it with numpy.save")
+        }
+        guard let (dtype, size) = dtypes[descr] else {
+            throw SaegeoError.badFile("\(name): dtype '\(printable(descr, limit: 30))' is not supported; store the matrix as little-endian float32 (<f4) or float16 (<f2)")
+        }
+        return (dtype, size, fortranOrder, shape)
     }
 }

@@ -4,10 +4,14 @@ import Foundation
 /// directory with ZIP64 support (numpy always writes ZIP64 extra fields), validated before use.
 /// Stored members are used in place in the mapped file (their CRC-32 checked on first use);
 /// deflated members are inflated as a stream to a temporary file only when their data is needed
-/// (their headers come from a small prefix).
+/// (their headers come from a small prefix). This is also the zip reader of PyTorch checkpoints
+/// (see `Kind`): every member either format reads goes through `Member.verifiedRange()` or the
+/// inflation, so none is used without its CRC-32 checked.
 public struct NpzArchive: Sendable {
     public let file: MappedFile
     public let members: [Member]
+    /// Each member's position in `members`, by name (lookups in constant time, for 150,000 members).
+    private let index: [String: Int]
 
     public final class Member: Sendable {
         public let name: String          // without ".npy"
@@ -16,20 +20,23 @@ public struct NpzArchive: Sendable {
         let uncompressedSize: Int
         let crc: UInt32
         let archive: MappedFile
+        let kind: Kind
         /// What the first use found: the inflated file of a deflated member, or a stored member's
-        /// actual CRC-32 (computed once). Held while a use is under way, so it happens once.
+        /// actual CRC-32 (computed once). Held while a use is under way, so it happens once, however
+        /// many tensors share the member (a PyTorch storage record holds several views).
         private let found = Locked<(inflatedFile: MappedFile?, storedCRC: UInt32?)>((nil, nil))
 
-        init(name: String, method: Int, dataRange: Range<Int>, uncompressedSize: Int, crc: UInt32, archive: MappedFile) {
+        init(name: String, method: Int, dataRange: Range<Int>, uncompressedSize: Int, crc: UInt32, archive: MappedFile, kind: Kind) {
             self.name = name
             self.method = method
             self.dataRange = dataRange
             self.uncompressedSize = uncompressedSize
             self.crc = crc
             self.archive = archive
+            self.kind = kind
         }
 
-        var label: String { "\(archive.path) member \(printable(name, limit: 200)).npy" }
+        var label: String { "\(archive.path) member \(printable(name, limit: 200))\(kind.stripsNpySuffix ? ".npy" : "")" }
 
         /// The member's .npy header, reading (or inflating) only its first bytes.
         func header() throws -> NpyHeader {
@@ -42,7 +49,7 @@ public struct NpzArchive: Sendable {
                 let (start, length) = prefix[6] == 1
                     ? (10, Int(prefix[8]) | Int(prefix[9]) << 8)
                     : (12, (0..<4).reduce(0) { $0 | Int(prefix[8 + $1]) << (8 * $1) })
-                if start + length > prefix.count, start + length <= (1 << 20) + 12 {
+                if start + length > prefix.count, start + length <= 4 * NpyHeader.maxCharacters + 12 {
                     prefix = try inflatedPrefix(start + length)
                 }
             }
@@ -75,12 +82,9 @@ public struct NpzArchive: Sendable {
         /// `header()`, so inspecting stays cheap); a deflated one is inflated (once) into a
         /// temporary file in `temporaryFolder` (default: TMPDIR, else /tmp).
         func data(temporaryFolder: String? = nil) throws -> (MappedFile, Int) {
-            try found.withLock { found in
-                let header = try self.header()
-                if method == 0 {
-                    try checkStoredCRC(&found.storedCRC)
-                    return (archive, dataRange.lowerBound + header.dataOffset)
-                }
+            let header = try self.header()
+            if method == 0 { return (archive, try verifiedRange().lowerBound + header.dataOffset) }
+            return try found.withLock { found in
                 if let inflatedFile = found.inflatedFile { return (inflatedFile, header.dataOffset) }
                 let folder = temporaryFolder ?? ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
                 let mapped = try inflate(in: folder)
@@ -89,23 +93,27 @@ public struct NpzArchive: Sendable {
             }
         }
 
-        /// Compares a stored member's bytes with the CRC-32 the archive records, once: the result
-        /// is kept, so a multi-gigabyte member is read for it only the first time. Its pages are
-        /// let go piece by piece, so the check does not leave the member resident.
-        private func checkStoredCRC(_ storedCRC: inout UInt32?) throws {
-            let actual: UInt32
-            if let storedCRC {
-                actual = storedCRC
-            } else {
-                let start = dataRange.lowerBound
-                actual = Inflater.crc(of: UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange])) { piece in
+        /// A stored member's bytes in the archive (absolute), after comparing them with the CRC-32
+        /// the archive records: the only way to a stored member's bytes, for .npz and .pt alike.
+        /// Checked once (the result is kept), on every core, so a multi-gigabyte member is read
+        /// for it only the first time; its pages are let go piece by piece, so the check does not
+        /// leave the member resident.
+        func verifiedRange() throws -> Range<Int> {
+            guard method == 0 else {
+                throw SaegeoError.badFile("\(label) is compressed where saegeo reads it in place; \(kind.methodHint)")
+            }
+            let actual = found.withLock { found in
+                let start = dataRange.lowerBound, archive = archive
+                let computed = found.storedCRC ?? Inflater.crc(of: UnsafeRawBufferPointer(rebasing: archive.bytes[dataRange])) { piece in
                     archive.release(byteRange: (start + piece.lowerBound)..<(start + piece.upperBound))
                 }
-                storedCRC = actual
+                found.storedCRC = computed
+                return computed
             }
             guard actual == crc else {
-                throw SaegeoError.badFile("\(label): stored bytes have CRC-32 \(String(actual, radix: 16)) but the archive records \(String(crc, radix: 16)); the archive is corrupt, re-save it with numpy.savez")
+                throw SaegeoError.badFile("\(label): stored bytes have CRC-32 \(String(actual, radix: 16)) but the archive records \(String(crc, radix: 16)); the archive is corrupt, \(kind.resaveHint)")
             }
+            return dataRange
         }
 
         /// Inflates the whole member into a temporary file that is unlinked as soon as it is
@@ -159,12 +167,13 @@ public struct NpzArchive: Sendable {
 
     /// Which kind of zip archive is being read, for names and messages: an .npz (members named
     /// without their ".npy") or another zip, such as a PyTorch checkpoint (names kept whole).
-    struct Kind {
+    struct Kind: Sendable {
         let what: String            // "zip (.npz) archive"
         let saveHint: String        // "save it with numpy.savez"
         let plainOnly: String       // "saegeo reads plain numpy archives only"
         let methodHint: String      // "re-save with numpy.savez or numpy.savez_compressed"
         let stripsNpySuffix: Bool
+        var resaveHint: String { "re-" + saveHint }
         static let npz = Kind(what: "zip (.npz) archive", saveHint: "save it with numpy.savez",
                               plainOnly: "saegeo reads plain numpy archives only",
                               methodHint: "re-save with numpy.savez or numpy.savez_compressed", stripsNpySuffix: true)
@@ -214,6 +223,7 @@ public struct NpzArchive: Sendable {
         }
 
         var members: [Member] = []
+        var index: [String: Int] = [:]
         var cursor = directoryOffset
         for _ in 0..<entryCount {
             guard try r.u32(cursor, "central directory entry") == 0x0201_4B50 else {
@@ -275,14 +285,15 @@ public struct NpzArchive: Sendable {
                 + (try r.u16(localOffset + 28, "local extra length"))
             let data = try r.range(dataStart, compressed, "data of member \(shown)")
             let key = kind.stripsNpySuffix && name.hasSuffix(".npy") ? String(name.dropLast(4)) : name
-            guard !members.contains(where: { $0.name == key }) else {
+            guard index.updateValue(members.count, forKey: key) == nil else {
                 throw SaegeoError.badFile("\(path): member \(shown) appears twice; the archive is corrupt")
             }
             members.append(Member(name: key, method: method, dataRange: data, uncompressedSize: uncompressed,
-                                  crc: crc, archive: file))
+                                  crc: crc, archive: file, kind: kind))
         }
         self.members = members
+        self.index = index
     }
 
-    public func member(_ name: String) -> Member? { members.first { $0.name == name } }
+    public func member(_ name: String) -> Member? { index[name].map { members[$0] } }
 }

@@ -6,15 +6,21 @@
 /// Untrusted input is bounded everywhere: each read is checked against the end of the pickle
 /// before it happens (a BINUNICODE8 length past the end is refused, not allocated), the stack
 /// cannot be popped below the current MARK (as Python's metastack does), and opcodes, MARK depth
-/// and memo entries have limits. The machine is a class so that `finish` can empty every
-/// container it made before they are released (see PickleValue on cycles and deep chains).
+/// and memo entries have limits, and every value made is charged to a PickleBudget, so memory
+/// stays within a small multiple of the pickle's size. The machine is a class so that `finish`
+/// can empty every container it made before they are released (see PickleValue on cycles and
+/// deep chains).
 final class PickleMachine {
     static let maxOpcodes = 1 << 26
     static let maxMarks = 10_000
     static let maxMemo = 1 << 22
 
     private let bytes: UnsafeRawBufferPointer   // the whole file
+    private let start: Int
     private let end: Int
+    private let budget: PickleBudget
+    /// The most values the stack has held (each new slot is charged once).
+    private var stackHighWater = 0
     private(set) var position: Int
     private let path: String
     private var stack: [PickleValue] = []
@@ -27,8 +33,10 @@ final class PickleMachine {
     private(set) var opcodes = 0
 
     /// A pickle that starts at `start` in `bytes` and may run up to `end`.
-    init(bytes: UnsafeRawBufferPointer, start: Int, end: Int, path: String) {
+    init(bytes: UnsafeRawBufferPointer, start: Int, end: Int, path: String, budget: PickleBudget) {
         self.bytes = bytes
+        self.start = start
+        self.budget = budget
         self.position = start
         self.end = min(end, bytes.count)
         self.path = path
@@ -39,7 +47,14 @@ final class PickleMachine {
     /// `body` succeeded or not. `position` is then just past the STOP.
     func load<T>(_ body: (PickleValue) throws -> T) throws -> T {
         defer { finish() }
-        return try body(run())
+        let value = try run()
+        budget.pickleEnded(count: position - start)
+        return try body(value)
+    }
+
+    /// Charges the budget for a value being made.
+    private func charge(_ bytes: Int) throws {
+        try budget.charge(bytes, reading: position - start)
     }
 
     private func finish() {
@@ -79,8 +94,11 @@ final class PickleMachine {
         return Int(value)
     }
 
+    /// A string's bytes, charged once they are read (so a long string counts its own length).
     private func text(_ count: Int, _ what: String) throws -> String {
-        String(decoding: bytes[try take(count, what)], as: UTF8.self)
+        let range = try take(count, what)
+        try charge(PickleBudget.object + count)
+        return String(decoding: bytes[range], as: UTF8.self)
     }
 
     /// A line of GLOBAL's text form (module or name), at most 256 bytes.
@@ -96,7 +114,7 @@ final class PickleMachine {
     private func long(_ count: Int) throws -> PickleValue {
         let r = try take(count, "an integer")
         guard count > 0 else { return .int(0) }
-        guard count <= 8 else { return .bigInt(Array(bytes[r])) }
+        guard count <= 8 else { try charge(PickleBudget.object + count); return .bigInt(Array(bytes[r])) }
         var value = r.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[$1]) }
         if count < 8, bytes[r.upperBound - 1] & 0x80 != 0 { value |= ~UInt64(0) << (8 * UInt64(count)) }
         return .int(Int(Int64(bitPattern: value)))
@@ -104,7 +122,10 @@ final class PickleMachine {
 
     // MARK: The stack
 
-    private func push(_ value: PickleValue) { stack.append(value) }
+    private func push(_ value: PickleValue) throws {
+        stack.append(value)
+        if stack.count > stackHighWater { stackHighWater = stack.count; try charge(PickleBudget.slot) }
+    }
 
     /// Pops one value, never below the current MARK.
     private func pop() throws -> PickleValue {
@@ -124,7 +145,8 @@ final class PickleMachine {
         return Array(stack[mark...])
     }
 
-    private func newList(_ items: [PickleValue] = []) -> PickleList {
+    private func newList(_ items: [PickleValue] = []) throws -> PickleList {
+        try charge(PickleBudget.object + 8 + items.count * PickleBudget.slot)
         let list = PickleList(items)
         containers.append(list)
         return list
@@ -132,12 +154,13 @@ final class PickleMachine {
 
     private func remember(_ index: Int) throws {
         guard memo.count < Self.maxMemo || memo[index] != nil else { throw fail("stores more than \(Self.maxMemo) memo entries") }
+        if memo[index] == nil { try charge(3 * PickleBudget.slot) }
         memo[index] = try top()
     }
 
     private func recall(_ index: Int) throws {
         guard let value = memo[index] else { throw fail("refers to memo entry \(index), which was never stored") }
-        push(value)
+        try push(value)
     }
 
     private func global(module: String, name: String) throws -> PickleValue {
@@ -171,38 +194,39 @@ final class PickleMachine {
                 marks.append(stack.count)
             case 0x30: _ = try pop()                                  // POP
             case 0x31: _ = try popMark()                              // POP_MARK
-            case 0x32: push(try top())                                // DUP
-            case 0x4E: push(.none)                                    // NONE
-            case 0x88: push(.bool(true))                              // NEWTRUE
-            case 0x89: push(.bool(false))                             // NEWFALSE
-            case 0x4B: push(.int(Int(try unsigned(1, "BININT1"))))    // BININT1
-            case 0x4D: push(.int(Int(try unsigned(2, "BININT2"))))    // BININT2
-            case 0x4A: push(.int(Int(Int32(truncatingIfNeeded: try unsigned(4, "BININT")))))  // BININT
-            case 0x8A: push(try long(Int(try unsigned(1, "LONG1"))))  // LONG1
-            case 0x8B: push(try long(try length(4, "LONG4")))         // LONG4
-            case 0x47: push(.double(Double(bitPattern: try bigEndianDouble())))  // BINFLOAT
-            case 0x58: push(.string(try text(try length(4, "a BINUNICODE string"), "a string")))
-            case 0x8C: push(.string(try text(try length(1, "a SHORT_BINUNICODE string"), "a string")))
-            case 0x8D: push(.string(try text(try length(8, "a BINUNICODE8 string"), "a string")))
-            case 0x55: push(.string(try text(try length(1, "a SHORT_BINSTRING"), "a string")))
-            case 0x54: push(.string(try text(try length(4, "a BINSTRING"), "a string")))
-            case 0x43: push(.bytes(try take(try length(1, "SHORT_BINBYTES"), "bytes").count))
-            case 0x42: push(.bytes(try take(try length(4, "BINBYTES"), "bytes").count))
-            case 0x8E: push(.bytes(try take(try length(8, "BINBYTES8"), "bytes").count))
-            case 0x29: push(.tuple(newList()))                        // EMPTY_TUPLE
-            case 0x85: push(.tuple(newList([try pop()])))             // TUPLE1
+            case 0x32: try push(try top())                                // DUP
+            case 0x4E: try push(.none)                                    // NONE
+            case 0x88: try push(.bool(true))                              // NEWTRUE
+            case 0x89: try push(.bool(false))                             // NEWFALSE
+            case 0x4B: try push(.int(Int(try unsigned(1, "BININT1"))))    // BININT1
+            case 0x4D: try push(.int(Int(try unsigned(2, "BININT2"))))    // BININT2
+            case 0x4A: try push(.int(Int(Int32(truncatingIfNeeded: try unsigned(4, "BININT")))))  // BININT
+            case 0x8A: try push(try long(Int(try unsigned(1, "LONG1"))))  // LONG1
+            case 0x8B: try push(try long(try length(4, "LONG4")))         // LONG4
+            case 0x47: try push(.double(Double(bitPattern: try bigEndianDouble())))  // BINFLOAT
+            case 0x58: try push(.string(try text(try length(4, "a BINUNICODE string"), "a string")))
+            case 0x8C: try push(.string(try text(try length(1, "a SHORT_BINUNICODE string"), "a string")))
+            case 0x8D: try push(.string(try text(try length(8, "a BINUNICODE8 string"), "a string")))
+            case 0x55: try push(.string(try text(try length(1, "a SHORT_BINSTRING"), "a string")))
+            case 0x54: try push(.string(try text(try length(4, "a BINSTRING"), "a string")))
+            case 0x43: try push(.bytes(try take(try length(1, "SHORT_BINBYTES"), "bytes").count))
+            case 0x42: try push(.bytes(try take(try length(4, "BINBYTES"), "bytes").count))
+            case 0x8E: try push(.bytes(try take(try length(8, "BINBYTES8"), "bytes").count))
+            case 0x29: try push(.tuple(try newList()))                        // EMPTY_TUPLE
+            case 0x85: try push(.tuple(try newList([try pop()])))             // TUPLE1
             case 0x86:                                                // TUPLE2
                 let b = try pop(), a = try pop()
-                push(.tuple(newList([a, b])))
+                try push(.tuple(try newList([a, b])))
             case 0x87:                                                // TUPLE3
                 let c = try pop(), b = try pop(), a = try pop()
-                push(.tuple(newList([a, b, c])))
-            case 0x74: push(.tuple(newList(try popMark())))           // TUPLE
-            case 0x5D: push(.list(newList()))                         // EMPTY_LIST
+                try push(.tuple(try newList([a, b, c])))
+            case 0x74: try push(.tuple(try newList(try popMark())))           // TUPLE
+            case 0x5D: try push(.list(try newList()))                         // EMPTY_LIST
             case 0x7D:                                                // EMPTY_DICT
+                try charge(PickleBudget.object + 8)
                 let dict = PickleDict(ordered: false)
                 containers.append(dict)
-                push(.dict(dict))
+                try push(.dict(dict))
             case 0x61:                                                // APPEND
                 let value = try pop()
                 try append([value], at: at)
@@ -218,25 +242,27 @@ final class PickleMachine {
             case 0x6A: try recall(Int(try unsigned(4, "LONG_BINGET")))    // LONG_BINGET
             case 0x63:                                                // GLOBAL
                 let module = try line(), name = try line()
-                push(try global(module: module, name: name))
+                try push(try global(module: module, name: name))
             case 0x93:                                                // STACK_GLOBAL
                 let name = try pop(), module = try pop()
                 guard let n = name.stringValue, let m = module.stringValue else {
                     throw fail("names a global with \(module.kindName) and \(name.kindName) instead of two strings", at: at)
                 }
-                push(try global(module: m, name: n))
+                try push(try global(module: m, name: n))
             case 0x52:                                                // REDUCE
                 let args = try pop(), callable = try pop()
                 guard case .global(let global) = callable, let items = args.tupleItems else {
                     throw fail("calls \(callable.kindName) with \(args.kindName); only allowed globals can be called, with a tuple", at: at)
                 }
                 let result = try global.call(items, path: path)
+                try charge(PickleBudget.cost(of: result))
                 if case .dict(let dict) = result { containers.append(dict) }
-                push(result)
+                try push(result)
             case 0x51:                                                // BINPERSID
                 let storage = try TorchGlobal.storage(persistentID: try pop(), path: path)
+                try charge(PickleBudget.cost(of: storage))
                 if case .storage(let reference) = storage { storageReferences.append(reference) }
-                push(storage)
+                try push(storage)
             case 0x62:                                                // BUILD
                 let state = try pop()
                 guard case .dict(let dict) = try top(), dict.ordered else {
@@ -244,7 +270,7 @@ final class PickleMachine {
                 }
                 _ = state  // the state dict's `_metadata` (module versions): not needed
             default:
-                throw fail("has opcode 0x\(String(opcode, radix: 16)) (\(Self.opcodeName(opcode))), which a torch.save state dict never uses; saegeo refuses it", at: at)
+                throw fail("has opcode 0x\(String(opcode, radix: 16)) (\(PickleOpcodes.name(opcode))), which a torch.save state dict never uses; saegeo refuses it", at: at)
             }
         }
     }
@@ -258,6 +284,7 @@ final class PickleMachine {
         guard case .list(let list) = try top() else {
             throw fail("appends to \(try top().kindName), not a list", at: at)
         }
+        try charge(values.count * PickleBudget.slot)
         list.items.append(contentsOf: values)
     }
 
@@ -266,17 +293,7 @@ final class PickleMachine {
             throw fail("sets items of \(try top().kindName), not a dict", at: at)
         }
         guard pairs.count % 2 == 0 else { throw fail("sets dict items from an odd number of values", at: at) }
+        try charge(pairs.count * PickleBudget.slot)
         for i in stride(from: 0, to: pairs.count, by: 2) { dict.entries.append((pairs[i], pairs[i + 1])) }
-    }
-
-    /// Names of the opcodes that are refused, for the message.
-    static func opcodeName(_ opcode: UInt8) -> String {
-        let names: [UInt8: String] = [
-            0x69: "INST", 0x6F: "OBJ", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
-            0x50: "PERSID", 0x49: "INT", 0x4C: "LONG", 0x46: "FLOAT", 0x53: "STRING", 0x56: "UNICODE",
-            0x64: "DICT", 0x6C: "LIST", 0x70: "PUT", 0x67: "GET", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS",
-            0x91: "FROZENSET", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
-        ]
-        return names[opcode] ?? "unknown"
     }
 }

@@ -23,9 +23,11 @@ enum PickleValue {
     /// A global from the allow-list (any other global is refused when it is named).
     case global(TorchGlobal)
     /// A storage named by a persistent id: its bytes are in the container, not the pickle.
-    case storage(TorchStorageReference)
+    /// (Boxed, like the tensor: every stack slot, list item and memo entry is a PickleValue, so
+    /// keeping the large payloads out of line makes each of them 24 bytes instead of 72.)
+    indirect case storage(TorchStorageReference)
     /// A tensor rebuilt from a storage (a parameter is its tensor).
-    case tensor(TorchTensorView)
+    indirect case tensor(TorchTensorView)
 
     /// What the value is, for messages ("a list", "the string 'abc'").
     var kindName: String {

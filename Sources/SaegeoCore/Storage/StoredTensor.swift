@@ -7,6 +7,11 @@ public struct StoredTensor: Sendable {
         /// An .npy member of a zip archive: a stored one has its CRC-32 checked, a deflated one is
         /// inflated to a temporary file, on demand.
         case npzMember(NpzArchive.Member)
+        /// Bytes in place in a stored zip record (a PyTorch storage), at this offset from the
+        /// record's first byte; the record's CRC-32 is checked on first use.
+        case zipRecord(NpzArchive.Member, Int)
+        /// A strided PyTorch view, copied into a contiguous buffer on first use.
+        case gathered(TorchStridedCopy)
     }
 
     public let name: String
@@ -16,8 +21,8 @@ public struct StoredTensor: Sendable {
     let storage: Storage
     /// Whether a 2-D array is stored column-major (numpy's Fortran order).
     var columnMajor: Bool = false
-    /// Why the tensor's bytes cannot be used in place (a strided PyTorch view), as a complete
-    /// one-line message; nil for a usable tensor. Listed all the same, so inspecting a
+    /// Why the tensor's bytes cannot be used (a PyTorch view that would copy more elements than
+    /// its storage holds), as a complete one-line message; nil for a usable tensor. Listed all the same, so inspecting a
     /// checkpoint shows it; any use of its bytes throws this.
     let unusableReason: String?
 
@@ -37,18 +42,21 @@ public struct StoredTensor: Sendable {
     public var sourcePath: String {
         switch storage {
         case .mapped(let file, _): file.path
-        case .npzMember(let member): member.archive.path
+        case .npzMember(let member), .zipRecord(let member, _): member.archive.path
+        case .gathered(let copy): copy.file.path
         }
     }
     public var elementCount: Int { checkedProduct(shape) ?? 0 }
 
-    /// The file holding the bytes, and where they start; checks a stored npz member's CRC-32 or
-    /// inflates a deflated one first.
+    /// The file holding the bytes, and where they start; checks a stored zip member's CRC-32,
+    /// inflates a deflated one or copies a strided view first.
     func mapped() throws -> (MappedFile, Int) {
         if let unusableReason { throw SaegeoError.badFile(unusableReason) }
         switch storage {
         case .mapped(let file, let offset): return (file, offset)
         case .npzMember(let member): return try member.data()
+        case .zipRecord(let member, let offset): return (member.archive, try member.verifiedRange().lowerBound + offset)
+        case .gathered(let copy): return (try copy.contiguous(), 0)
         }
     }
 

@@ -10,9 +10,11 @@ enum TorchLegacyFormat {
     static func read(_ file: MappedFile) throws -> (TorchStateDictFlattening, [String: Range<Int>]) {
         let path = file.path
         var position = 0
+        // One budget for the five pickles, growing with the bytes of them read.
+        let budget = PickleBudget(path: path)
         /// Runs the next pickle of the stream and hands its value to `body`.
         func nextPickle<T>(_ body: (PickleValue, PickleMachine) throws -> T) throws -> T {
-            let machine = PickleMachine(bytes: file.bytes, start: position, end: file.size, path: path)
+            let machine = PickleMachine(bytes: file.bytes, start: position, end: file.size, path: path, budget: budget)
             let result = try machine.load { try body($0, machine) }
             position = machine.position
             return result
@@ -38,7 +40,7 @@ enum TorchLegacyFormat {
             }
         }
         let (flat, references) = try nextPickle { value, machine in
-            (try TorchStateDictFlattening(value, opcodes: machine.opcodes, path: path), machine.storageReferences)
+            (try TorchStateDictFlattening(value, opcodes: machine.opcodes, path: path, budget: budget), machine.storageReferences)
         }
         let keys: [String] = try nextPickle { value, _ in
             guard case .list(let list) = value, case let keys = list.items.compactMap(\.stringValue),

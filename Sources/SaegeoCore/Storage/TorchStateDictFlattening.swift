@@ -6,11 +6,14 @@
 /// The walk is bounded for hostile pickles: a container found again on its own path (a list
 /// appended into itself) is refused instead of looping, nesting deeper than `maxDepth` is
 /// refused before the recursion could exhaust the stack, and the number of visits is capped, so
-/// a chain of containers that each hold the next one twice cannot make 2^n leaves.
+/// a chain of containers that each hold the next one twice cannot make 2^n leaves. Every name
+/// is charged to the pickle's budget before it is built, so names that repeat a long key at every
+/// level are refused instead of filling memory.
 struct TorchStateDictFlattening {
     static let maxDepth = 100
 
     private let path: String
+    private let budget: PickleBudget
     private var visitsLeft: Int
     private var onPath: Set<ObjectIdentifier> = []
     private var names: Set<String> = []
@@ -19,8 +22,9 @@ struct TorchStateDictFlattening {
 
     /// Flattens `root`, allowing about as many visits as the pickle had opcodes (each leaf of a
     /// tree took at least one opcode to put there; only containers shared many times need more).
-    init(_ root: PickleValue, opcodes: Int, path: String) throws {
+    init(_ root: PickleValue, opcodes: Int, path: String, budget: PickleBudget) throws {
         self.path = path
+        self.budget = budget
         visitsLeft = 2 * opcodes + 10_000
         try visit(root, name: "", depth: 0)
     }
@@ -33,15 +37,18 @@ struct TorchStateDictFlattening {
         guard depth <= Self.maxDepth else {
             throw SaegeoError.badFile("\(path): the pickle nests containers more than \(Self.maxDepth) deep (at '\(printable(name))'); the file is not a plain state dict")
         }
-        func child(_ key: String) -> String { name.isEmpty ? key : name + "." + key }
+        func child(_ key: String) throws -> String {
+            try budget.charge(PickleBudget.object + name.utf8.count + 1 + key.utf8.count)
+            return name.isEmpty ? key : name + "." + key
+        }
         switch value {
         case .dict(let dict):
             try enter(dict, name: name)
-            for (key, item) in dict.entries { try visit(item, name: child(try keyName(key, in: name)), depth: depth + 1) }
+            for (key, item) in dict.entries { try visit(item, name: try child(try keyName(key, in: name)), depth: depth + 1) }
             onPath.remove(ObjectIdentifier(dict))
         case .list(let list), .tuple(let list):
             try enter(list, name: name)
-            for (index, item) in list.items.enumerated() { try visit(item, name: child(String(index)), depth: depth + 1) }
+            for (index, item) in list.items.enumerated() { try visit(item, name: try child(String(index)), depth: depth + 1) }
             onPath.remove(ObjectIdentifier(list))
         case .tensor(let view):
             try claim(name)
@@ -67,6 +74,7 @@ struct TorchStateDictFlattening {
     }
 
     private mutating func claim(_ name: String) throws {
+        try budget.charge(2 * PickleBudget.object)   // its entries in `names` and in the results
         guard names.insert(name).inserted else {
             throw SaegeoError.badFile("\(path): two entries of the state dict are both named '\(printable(name))' once flattened; rename one and re-save it")
         }
@@ -82,48 +90,5 @@ struct TorchStateDictFlattening {
         default:
             throw SaegeoError.badFile("\(path): a dict key under '\(printable(name))' is \(key.kindName); saegeo reads state dicts keyed by strings or integers")
         }
-    }
-}
-
-extension TorchTensorView {
-    /// This view as a StoredTensor in place in `file`, its storage's bytes found at
-    /// `storageBytes` (absolute in the file). The storage must hold what its reference declares
-    /// and the view must fit the storage; a contiguous view maps directly, a transposed matrix
-    /// maps column-major, and any other stride pattern is listed but unusable.
-    func stored(name: String, file: MappedFile, storageBytes: Range<Int>) throws -> StoredTensor {
-        let path = file.path
-        let label = "\(path): tensor '\(printable(name))'"
-        guard let declared = storage.byteCount, declared <= storageBytes.count,
-              storageBytes.lowerBound >= 0, storageBytes.upperBound <= file.size else {
-            throw SaegeoError.badFile("\(label) uses storage \(printable(storage.key)), which declares \(storage.count) elements of \(storage.elementSize) bytes but the file holds \(storageBytes.count) bytes for it; the file is truncated or corrupt")
-        }
-        // The view's last element, in elements of its dtype from the start of the storage.
-        let available = declared / dtype.size
-        var last = offset
-        var overflow = false
-        for (n, s) in zip(size, stride) where n > 0 {
-            let (step, o1) = (n - 1).multipliedReportingOverflow(by: s)
-            let (sum, o2) = last.addingReportingOverflow(step)
-            overflow = overflow || o1 || o2
-            last = sum
-        }
-        let elements = checkedProduct(size)
-        let fits = !overflow && elements != nil && (elements == 0 ? offset <= available : last < available)
-        guard fits else {
-            throw SaegeoError.badFile("\(label) (offset \(offset), size \(size), stride \(stride)) reaches past the \(available) elements of its storage \(printable(storage.key)); the file is corrupt")
-        }
-        let start = storageBytes.lowerBound + offset * dtype.size
-        var contiguous = true, expected = 1
-        for (n, s) in zip(size, stride).reversed() {
-            if n != 1, s != expected { contiguous = false }
-            expected *= n
-        }
-        let transposed = !contiguous && size.count == 2 && stride == [1, size[0]]
-        var reason: String?
-        if !contiguous && !transposed {
-            reason = "\(label) is a strided view (size \(size), stride \(stride)) that cannot be read in place; save tensor.contiguous() instead"
-        }
-        return StoredTensor(name: name, dtype: dtype.rawValue, shape: size, storage: .mapped(file, start),
-                            columnMajor: transposed, unusableReason: reason)
     }
 }

@@ -84,7 +84,7 @@ def views_state():
         ("shared_a", big[10:16].view(2, 3)),      # these two share big's storage
         ("shared_b", big[16:24]),
         ("base", base),                           # and this one shares base's with "transposed"
-        ("strided", big[::2]),                    # stride 2: listed but unusable
+        ("strided", big[::2]),                    # stride 2: copied on first use
     ])
 
 
@@ -93,7 +93,7 @@ def layout(t):
         return "contiguous"
     if t.dim() == 2 and t.stride() == (1, t.shape[0]):
         return "columnMajor"
-    return "unusable"
+    return "strided"
 
 
 DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
