@@ -74,31 +74,14 @@ struct Inflater {
     /// at the speed of all cores, not one). `done` is called after each piece (to let its pages
     /// go), from the core that read it.
     static func crc(of bytes: UnsafeRawBufferPointer, done: @Sendable (Range<Int>) -> Void = { _ in }) -> UInt32 {
-        let piece = 64 << 20
-        let pieces = (bytes.count + piece - 1) / piece
-        guard pieces > 1, let base = bytes.baseAddress else {
-            guard let base = bytes.baseAddress, bytes.count > 0 else { return UInt32(crc32(0, nil, 0)) }
-            let crc = crc32(0, base.assumingMemoryBound(to: UInt8.self), UInt32(bytes.count))
-            done(0..<bytes.count)
-            return UInt32(crc)
-        }
-        let crcs = UnsafeMutableBufferPointer<UInt>.allocate(capacity: pieces)
-        defer { crcs.deallocate() }
-        nonisolated(unsafe) let start = base.assumingMemoryBound(to: UInt8.self)
-        nonisolated(unsafe) let slots = crcs
-        let count = bytes.count
-        let cores = min(pieces, ProcessInfo.processInfo.activeProcessorCount)
-        DispatchQueue.concurrentPerform(iterations: cores) { core in
-            for p in stride(from: core, to: pieces, by: cores) {
-                let range = (p * piece)..<min(count, (p + 1) * piece)
-                slots[p] = crc32(0, start + range.lowerBound, UInt32(range.count))
-                done(range)
-            }
-        }
-        var crc = crcs[0]
-        for p in 1..<pieces {
-            crc = crc32_combine(crc, crcs[p], min(count, (p + 1) * piece) - p * piece)
-        }
-        return UInt32(crc)
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return UInt32(crc32(0, nil, 0)) }
+        let start = UnsafeSendablePointer(base.assumingMemoryBound(to: UInt8.self))
+        // The closure never throws.
+        return (try? Checksum.inPieces(count: bytes.count, piece: 64 << 20) { range in
+            var sum = Checksum()
+            sum.add(UnsafeRawBufferPointer(start: start.pointer + range.lowerBound, count: range.count))
+            done(range)
+            return sum.value
+        })?.value ?? 0
     }
 }
