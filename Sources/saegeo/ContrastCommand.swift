@@ -108,6 +108,9 @@ struct Contrast: ParsableCommand {
             let toxicIds = try toxic.map { try FeatureSelection(argument: $0).resolve(features: checkpoint.dSAE, role: "toxic") }
             let a = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
             let b = try ActivationsFile.open(baseline, tensor: baselineTensor, offsets: baselineOffsets)
+            for (set, option) in [(a, "--offsets"), (b, "--baseline-offsets")] {
+                if let warning = set.unusedOffsetsWarning(option: option) { Console.info(warning) }
+            }
             for (set, flag) in [(a, "--activations"), (b, "--baseline")] where set.samples == 0 {
                 throw SaegeoError(.badInput, "\(flag) \(set.path) holds no samples; there is nothing to contrast")
             }

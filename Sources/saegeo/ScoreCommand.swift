@@ -105,6 +105,7 @@ struct Score: ParsableCommand {
             let encoder = try SAEEncoder(checkpoint: checkpoint, architecture: chosen, topK: topk)
             let toxicIds = try FeatureSelection(argument: toxic).resolve(features: checkpoint.dSAE, role: "toxic")
             let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
+            if let warning = data.unusedOffsetsWarning(option: "--offsets") { Console.info(warning) }
             guard data.samples > 0 else {
                 throw SaegeoError(.badInput, "\(activations) holds no samples; there is nothing to score")
             }

@@ -4,7 +4,8 @@ import Foundation
 /// - .jsonl: one object per feature, `{"rank", "feature", "t", "log_odds", "rate_a", "rate_b",
 ///   "mean_a", "mean_b", "fires_a", "fires_b", "tokens_a", "tokens_b", "dead"}`; an infinite t is
 ///   written as the string "inf" or "-inf" (JSON has no infinity);
-/// - .csv: the same columns, with a header;
+/// - .csv: the same columns, with a header; `dead` is `true`/`false` there as in the .jsonl, so
+///   that pandas reads a bool column from either (0/1 would read as int from one, bool from the other);
 /// - .safetensors: one tensor per column in rank order (`feature`, `fires_*`, `tokens_*`, `dead`
 ///   I64; the rest F64).
 public enum ContrastWriter {
@@ -32,7 +33,7 @@ public enum ContrastWriter {
             let values: [String] = [String(rank), String(row.feature), number(row.t, quoted: !csv), number(row.logOdds, quoted: !csv),
                                     number(row.rateA), number(row.rateB), number(row.meanA), number(row.meanB),
                                     String(row.firesA), String(row.firesB), String(row.tokensA), String(row.tokensB),
-                                    csv ? (row.dead ? "1" : "0") : String(row.dead)]
+                                    String(row.dead)]
             if csv {
                 text += values.joined(separator: ",") + "\n"
             } else {
