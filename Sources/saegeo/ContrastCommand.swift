@@ -8,7 +8,7 @@ struct Contrast: ParsableCommand {
         discussion: """
         Streams both sets through the encoder (as score does) and writes, per feature, its firing rate and \
         mean per-sample activation on A and on B, a Welch t over per-sample means (paired t with --paired) \
-        and the log odds ratio of firing, ranked by t (DESIGN.md, Definitions: contrast). With --top N --ids \
+        and the log odds ratio of firing, ranked by t (docs/definitions.md: contrast). With --top N --ids \
         FILE the N highest-ranked ids go to an id file that --toxic and --queries take: a small labelled set \
         (toxic or misaligned text as A, ordinary text as B) finds the toxic features. With --toxic, the \
         paper's measurement: the activation-weighted toxic proximity of the top N features of each set over \

@@ -11,7 +11,7 @@ struct Score: ParsableCommand {
         abstract: "Score each sample of a dataset by how close its active SAE features sit to toxic features.",
         discussion: """
         score = sum a p / sum a over the sample's tokens and active features, where p is a feature's \
-        highest cosine to a toxic feature (DESIGN.md). Output by extension: .jsonl ({"sample", "score", \
+        highest cosine to a toxic feature (docs/definitions.md). Output by extension: .jsonl ({"sample", "score", \
         "active"} per line), .csv (sample,score,active) or .safetensors (scores F32 [N], active I64 [N]).
         """)
 

@@ -75,4 +75,52 @@ struct SmallItemsTests {
         #expect(csv == jsonl.map { ($0["dead"] as! Bool) ? "true" : "false" })
         #expect(csv.contains("true") && csv.contains("false"), "the fixture has dead and live features")
     }
+
+    @Test("plan's estimate adds the transfers at --assume-bandwidth (default 25 GB/s), not FLOPs alone")
+    func planTransfers() throws {
+        let queries = try TestFiles.write("0\n1\n2\n", to: "small-items-plan-queries.txt")
+        let base = ["plan", "--sae", Self.dictionary.path, "--queries", queries, "-k", "4", "--assume-memory", "80GiB", "--json"]
+        // So fast an arithmetic that only the transfers are left: the issue's "0.0 s with 9 GiB transferred".
+        for (extra, gbs) in [([String](), 25.0), (["--assume-bandwidth", "0.000001"], 0.000001)] {
+            let run = try CommandRunner.saegeo(base + ["--assume-gflops", "1000000000"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+            let flops = report["flops"] as! Double, bytes = report["transfer_bytes"] as! Double
+            let seconds = report["estimated_seconds"] as! Double
+            #expect(bytes > 0 && report["assumed_bandwidth_gbs"] as? Double == gbs)
+            #expect(abs(seconds - (flops / 1e18 + bytes / (gbs * 1e9))) <= 1e-12 * seconds, "\(run.stdout)")
+            #expect(abs((report["transfer_seconds"] as! Double) - bytes / (gbs * 1e9)) <= 1e-12 * seconds)
+        }
+        let text = try CommandRunner.saegeo(Array(base.dropLast()) + ["--assume-gflops", "10"])
+        #expect(text.stdout.contains("of transfers at 25 GB/s per device"), "\(text.stdout)")
+        for bad in [["--assume-bandwidth", "0", "--assume-gflops", "10"], ["--assume-bandwidth", "10"]] {
+            let run = try CommandRunner.saegeo(base + bad)
+            #expect(run.status != 0 && run.stderr.hasPrefix("saegeo: error:") && run.stderr.contains("--assume-bandwidth")
+                    && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        }
+    }
+
+    @Test("bench compare draws and prints device names whole")
+    func benchNamesWhole() throws {
+        let report = TestFiles.path("small-items-bench.json"), svg = TestFiles.path("small-items-bench.svg")
+        let run = try CommandRunner.saegeo(["bench", "--device", "cpu", "--budget", "1", "--json", report])
+        #expect(run.status == 0, "\(run.stderr)")
+        // A name as long as real ones get (driver, board, memory): 70 characters.
+        let long = "NVIDIA H100 80GB HBM3 (SXM5, 700 W) board 2 of 8, driver 550.54.15 xyz"
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+        var devices = object["devices"] as! [[String: Any]]
+        devices[0]["name"] = long
+        object["devices"] = devices
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: report))
+        let compare = try CommandRunner.saegeo(["bench", "compare", report, "--svg", svg])
+        #expect(compare.status == 0, "\(compare.stderr)")
+        #expect(compare.stdout.contains(long), "\(compare.stdout)")
+        let chart = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(chart.contains(long), "the chart holds the whole name")
+        // The bars start after the label column, which is wide enough for the label in monospace.
+        let label = "cpu \(long) [small-items-bench.json]"
+        let bar = try #require(chart.range(of: "<rect x=\""))
+        let x = Int(chart[bar.upperBound...].prefix(while: \.isNumber))!
+        #expect(Double(x) >= 10 + 0.6 * 12 * Double(label.count), "bars at \(x) for a label of \(label.count) characters")
+    }
 }
