@@ -35,19 +35,20 @@ struct PercentileTests {
             #expect(lines.removeFirst() == "sample,score,active,percentile")
             for line in lines {
                 let fields = line.split(separator: ",")
-                scores.append(Float(fields[1])!)
-                written.append(Double(fields[3])!)
+                scores.append(try #require(Float(fields[1])))
+                written.append(try #require(fields.count == 4 ? Double(fields[3]) : nil, "no percentile in \(line)"))
             }
         } else {
             // The fields' text, not JSONSerialization, whose number parsing is off by an ulp at times.
             func field(_ name: String, _ line: String) -> String {
-                let rest = line[line.range(of: "\"\(name)\": ")!.upperBound...]
+                guard let found = line.range(of: "\"\(name)\": ") else { return "" }
+                let rest = line[found.upperBound...]
                 return String(rest.prefix { $0 != "," && $0 != "}" })
             }
             for line in lines {
                 _ = try JSONSerialization.jsonObject(with: Data(line.utf8))   // valid JSON
-                scores.append(Float(field("score", line))!)
-                written.append(Double(field("percentile", line))!)
+                scores.append(try #require(Float(field("score", line))))
+                written.append(try #require(Double(field("percentile", line)), "no percentile in \(line)"))
                 #expect(line.contains("\"active\": \(field("active", line)), \"percentile\": "), "\(line)")
             }
         }

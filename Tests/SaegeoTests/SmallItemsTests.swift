@@ -84,12 +84,13 @@ struct SmallItemsTests {
         for (extra, gbs) in [([String](), 25.0), (["--assume-bandwidth", "0.000001"], 0.000001)] {
             let run = try CommandRunner.saegeo(base + ["--assume-gflops", "1000000000"] + extra)
             #expect(run.status == 0, "\(run.stderr)")
-            let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
-            let flops = report["flops"] as! Double, bytes = report["transfer_bytes"] as! Double
-            let seconds = report["estimated_seconds"] as! Double
+            let report = try #require(try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
+            let flops = try #require(report["flops"] as? Double), bytes = try #require(report["transfer_bytes"] as? Double)
+            let seconds = try #require(report["estimated_seconds"] as? Double)
             #expect(bytes > 0 && report["assumed_bandwidth_gbs"] as? Double == gbs)
             #expect(abs(seconds - (flops / 1e18 + bytes / (gbs * 1e9))) <= 1e-12 * seconds, "\(run.stdout)")
-            #expect(abs((report["transfer_seconds"] as! Double) - bytes / (gbs * 1e9)) <= 1e-12 * seconds)
+            let transfer = try #require(report["transfer_seconds"] as? Double)
+            #expect(abs(transfer - bytes / (gbs * 1e9)) <= 1e-12 * seconds)
         }
         let text = try CommandRunner.saegeo(Array(base.dropLast()) + ["--assume-gflops", "10"])
         #expect(text.stdout.contains("of transfers at 25 GB/s per device"), "\(text.stdout)")
