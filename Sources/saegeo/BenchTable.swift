@@ -11,8 +11,9 @@ enum BenchTable {
         var rows: [[String]] = []
         for (file, report) in reports {
             for device in report.devices {
-                var row = [file.map { "\(PathName.name($0)):\(device.id)" } ?? device.id,
-                           String(device.name.prefix(40)), format(device.peakGflops) + " (\(device.peakKernel))",
+                // Names and ids come from the report file: shown whole, with control characters escaped.
+                var row = [TerminalText.safe(file.map { "\(PathName.name($0)):\(device.id)" } ?? device.id),
+                           TerminalText.safe(device.name), format(device.peakGflops) + " (\(device.peakKernel))",
                            format(device.bandwidthGbs), device.transferGbs.map(format) ?? "-"]
                 row += DeviceBench.dimensions.map { d in
                     guard let g = device.similarityGflops[String(d)] else { return "-" }
@@ -56,7 +57,7 @@ enum BenchTable {
 enum BenchChart {
     static func svg(_ reports: [(file: String, report: BenchReport)]) -> String {
         let devices = reports.flatMap { file, report in
-            report.devices.map { ("\(($0.id)) \(String($0.name.prefix(28))) [\(PathName.name(file))]", $0) }
+            report.devices.map { ("\(($0.id)) \($0.name) [\(PathName.name(file))]", $0) }
         }
         let panels: [(String, (BenchReport.DeviceFigures) -> Double)] = [
             ("peak fp32 GFLOP/s", { $0.peakGflops }),
@@ -65,7 +66,12 @@ enum BenchChart {
             ("score rows/s", { $0.workloads.first { $0.name == "score" }?.rowsPerS ?? 0 }),
         ]
         let colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
-        let barHeight = 18, gap = 6, labelWidth = 330, barWidth = 360, panelGap = 34
+        // Device names are drawn whole (a cut name hides which of two similar GPUs a bar is), in a
+        // monospace font so that the label column can be sized from the text: every glyph of the
+        // common monospace fonts (DejaVu, Liberation, Menlo, Consolas) is at most 0.62 em wide.
+        let barHeight = 18, gap = 6, barWidth = 360, panelGap = 34
+        let longest = devices.map { $0.0.count }.max() ?? 0
+        let labelWidth = max(330, 10 + Int((Double(longest) * labelEm * 12).rounded(.up)) + 14)
         let panelHeight = devices.count * (barHeight + gap) + 24
         let width = labelWidth + barWidth + 90, height = panels.count * (panelHeight + panelGap) + 20
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -78,13 +84,16 @@ enum BenchChart {
                 let y = top + 10 + i * (barHeight + gap)
                 let v = value(figures)
                 let length = max(1, Int(Double(barWidth) * v / largest))
-                svg += "<text x=\"10\" y=\"\(y + 13)\">\(escape(label))</text>\n"
+                svg += "<text x=\"10\" y=\"\(y + 13)\" font-family=\"monospace\">\(escape(label))</text>\n"
                 svg += "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(length)\" height=\"\(barHeight)\" fill=\"\(colors[i % colors.count])\"><title>\(escape(label)): \(BenchTable.format(v))</title></rect>\n"
                 svg += "<text x=\"\(labelWidth + length + 6)\" y=\"\(y + 13)\">\(BenchTable.format(v))</text>\n"
             }
         }
         return svg + "</svg>\n"
     }
+
+    /// The widest glyph of a monospace font, in em (DejaVu Sans Mono: 0.602).
+    static let labelEm = 0.62
 
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")

@@ -8,7 +8,7 @@ struct Contrast: ParsableCommand {
         discussion: """
         Streams both sets through the encoder (as score does) and writes, per feature, its firing rate and \
         mean per-sample activation on A and on B, a Welch t over per-sample means (paired t with --paired) \
-        and the log odds ratio of firing, ranked by t (DESIGN.md, Definitions: contrast). With --top N --ids \
+        and the log odds ratio of firing, ranked by t (docs/definitions.md: contrast). With --top N --ids \
         FILE the N highest-ranked ids go to an id file that --toxic and --queries take: a small labelled set \
         (toxic or misaligned text as A, ordinary text as B) finds the toxic features. With --toxic, the \
         paper's measurement: the activation-weighted toxic proximity of the top N features of each set over \
@@ -50,6 +50,9 @@ struct Contrast: ParsableCommand {
     @Option(help: "Write the --top highest-ranked feature ids here, one per line (the format --toxic and --queries take).")
     var ids: String?
 
+    @Option(name: .customLong("distinct-cosine"), parsing: .unconditional, help: "Collapse near-duplicates in --ids: walking the ranking, a feature whose decoder cosine to a feature already kept is above C is marked in the output's duplicate_of column as that feature's duplicate and skipped, until --top distinct features are kept (e.g. 0.7).", transform: NumberArgument.double)
+    var distinctCosine: Double?
+
     @Option(help: "Toxic feature ids: adds the paper's measurement (printed, and in --summary).")
     var toxic: String?
 
@@ -80,8 +83,16 @@ struct Contrast: ParsableCommand {
                 guard output.lowercased().hasSuffix(".safetensors") else {
                     throw SaegeoError(.usage, "-o \(output): a contrast shard holds statistics, written as .safetensors; merge writes the ranked .jsonl, .csv or .safetensors")
                 }
-                guard ids == nil, toxic == nil, summary == nil else {
-                    throw SaegeoError(.usage, "--ids, --toxic and --summary need the whole ranking, which a shard does not have; run them on the merged output's job without --shard")
+                guard ids == nil, toxic == nil, summary == nil, distinctCosine == nil else {
+                    throw SaegeoError(.usage, "--ids, --distinct-cosine, --toxic and --summary need the whole ranking, which a shard does not have; run them on the merged output's job without --shard")
+                }
+            }
+            if let distinctCosine {
+                guard ids != nil else {
+                    throw SaegeoError(.usage, "--distinct-cosine collapses near-duplicates in the --ids list, and there is no --ids: add --ids FILE, or drop --distinct-cosine")
+                }
+                guard distinctCosine >= 0, distinctCosine < 1 else {
+                    throw SaegeoError(.usage, "--distinct-cosine \(distinctCosine) is not a cut between distinct and duplicate directions: give a cosine from 0 up to (not including) 1, e.g. 0.7")
                 }
             }
             if toxic == nil, let stray = [("--null-sets", nullSetsOption != nil), ("--seed", seedOption != nil)].first(where: \.1) {
@@ -108,6 +119,9 @@ struct Contrast: ParsableCommand {
             let toxicIds = try toxic.map { try FeatureSelection(argument: $0).resolve(features: checkpoint.dSAE, role: "toxic") }
             let a = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
             let b = try ActivationsFile.open(baseline, tensor: baselineTensor, offsets: baselineOffsets)
+            for (set, option) in [(a, "--offsets"), (b, "--baseline-offsets")] {
+                if let warning = set.unusedOffsetsWarning(option: option) { Console.info(warning) }
+            }
             for (set, flag) in [(a, "--activations"), (b, "--baseline")] where set.samples == 0 {
                 throw SaegeoError(.badInput, "\(flag) \(set.path) holds no samples; there is nothing to contrast")
             }
@@ -149,10 +163,18 @@ struct Contrast: ParsableCommand {
                 measurement = ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: toxicIds,
                                                     top: top, nullSets: nullSets, seed: seed)
             }
-            try job.write(output) { try ContrastWriter.write(ranking, format: format, metadata: ["saegeo.command": "contrast"], into: $0) }
+            let distinct = distinctCosine.map {
+                DistinctFeatures.select(ranking: ranking, decoder: decoder, norms: norms, count: top, cosine: $0)
+            }
+            try job.write(output) {
+                try ContrastWriter.write(ranking, format: format, metadata: ["saegeo.command": "contrast"]
+                                         .merging(distinctCosine.map { ["saegeo.distinct_cosine": "\($0)"] } ?? [:]) { $1 },
+                                         duplicateOf: distinct?.duplicateOf, into: $0)
+            }
             if let ids {
-                let chosen = ranking.prefix(top).filter { !$0.dead }.map { String($0.feature) }
-                try job.write(ids) { try $0.write("# top \(chosen.count) features of \(activations) over \(baseline) (saegeo contrast)\n" + chosen.joined(separator: "\n") + "\n") }
+                let chosen = (distinct?.kept ?? ranking.prefix(top).filter { !$0.dead }.map(\.feature)).map(String.init)
+                let what = distinct == nil ? "top \(chosen.count) features" : "top \(chosen.count) distinct features (decoder cosine <= \(distinctCosine!) to each other)"
+                try job.write(ids) { try $0.write("# \(what) of \(activations) over \(baseline) (saegeo contrast)\n" + chosen.joined(separator: "\n") + "\n") }
             }
             if let summary {
                 let figures = ContrastSummary(samplesA: result.a.samples, samplesB: result.b.samples, paired: paired,
@@ -161,6 +183,9 @@ struct Contrast: ParsableCommand {
             }
             try job.commit()
 
+            if let distinct {
+                Console.info("--distinct-cosine \(distinctCosine!): kept \(distinct.kept.count) distinct features for --ids, collapsing \(distinct.duplicateOf.count) near-duplicates (marked in \(output)'s duplicate_of column)")
+            }
             if let m = measurement {
                 for (name, side) in [("A over B", m.aOverB), ("B over A", m.bOverA)] {
                     Console.info(String(format: "top %d features of %@: activation-weighted toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",

@@ -21,8 +21,8 @@ struct Merge: ParsableCommand {
             guard !shards.isEmpty else { throw SaegeoError(.usage, "give the shard files to merge") }
             if ContrastMerge.isContrast(shards) == false, PairShardMerge.isPairShards(shards) {
                 let merged = try PairShardMerge.merge(shards, into: output, sae: sae)
-                Console.info(String(format: "merged %d shards of a sharded all-pairs 'neighbors' job, %d features: %.3f s, %d rows ranked exhaustively; wrote %@",
-                                    merged.shards, merged.features, merged.seconds, merged.exhaustiveRows, output))
+                Console.info(String(format: "merged %d shards of a sharded all-pairs 'neighbors' job, %d features: %.3f s, %@; wrote %@",
+                                    merged.shards, merged.features, merged.seconds, Neighbors.exhaustiveNote(merged.exhaustiveRows), output))
                 return
             }
             guard sae == nil else { throw SaegeoError(.usage, "--sae is for the shards of sharded all pairs ('neighbors --queries all --keys all --shard'); drop it") }

@@ -25,7 +25,7 @@ struct Neighbors: ParsableCommand {
     @Option(name: .short, parsing: .unconditional, help: "Neighbours per query.", transform: NumberArgument.int)
     var k: Int
 
-    @Option(name: .short, help: "Output .safetensors file (written atomically).")
+    @Option(name: .short, help: "Output .safetensors file, or .csv for a long table query,rank,key,cosine (written atomically).")
     var output: String
 
     @OptionGroup var cross: CrossDictionaryOptions
@@ -47,9 +47,13 @@ struct Neighbors: ParsableCommand {
             let job = try Job("neighbors", inputs: [sae.sae] + (cross.keysSAE.map { [$0] } ?? []) + idFiles,
                               outputs: [("-o", output)] + (cross.mutual.map { [("--mutual", $0)] } ?? []))
             if shard != nil { try ShardCheckpoint.checkFolder(besides: output) }
-            let otherFormats = [".jsonl", ".json", ".csv", ".txt", ".npy", ".npz", ".pt"]
+            let otherFormats = [".jsonl", ".json", ".txt", ".npy", ".npz", ".pt"]
             guard !otherFormats.contains(where: output.lowercased().hasSuffix) else {
-                throw SaegeoError(.usage, "-o \(output): neighbours are written as safetensors; name the output *.safetensors")
+                throw SaegeoError(.usage, "-o \(output): neighbours are written as .safetensors or as a long .csv table; name the output *.safetensors or *.csv")
+            }
+            let csv = output.lowercased().hasSuffix(".csv")
+            if csv, shard != nil {
+                throw SaegeoError(.usage, "-o \(output): a shard writes .safetensors, which 'saegeo merge' reads back; name it *.safetensors")
             }
             let shardSpec = try shard.map { try ShardSpec.parse($0) }
             if shardSpec != nil, OutputTarget.isStream(output) {
@@ -113,6 +117,7 @@ struct Neighbors: ParsableCommand {
             }
             var totals = (flops: 0.0, seconds: 0.0, exhaustive: 0, allPairs: false)
             var mutualPairs: MutualPairs?
+            var ranked: NeighborResult?
             func search(_ ids: [Int], label: String) throws -> [OutputTensor] {
                 try cancellation.check()
                 let search = try keyDictionary.map {
@@ -133,6 +138,7 @@ struct Neighbors: ParsableCommand {
                 }
                 totals = (totals.flops + result.flops, totals.seconds + result.seconds,
                           totals.exhaustive + result.exhaustiveRows, result.allPairs)
+                ranked = result
                 return [.int64("query_ids", shape: [ids.count], result.queryIds),
                         .int64("indices", shape: [ids.count, k], result.indices),
                         .float32("scores", shape: [ids.count, k], result.scores)]
@@ -151,7 +157,11 @@ struct Neighbors: ParsableCommand {
             var manifest = ShardManifest(command: .neighbors, job: fingerprint, shard: shardSpec, total: allQueries.count,
                                          range: range, details: details)
             manifest.checksum = manifest.checksum(of: tensors)
-            try job.write(output) { try SafetensorsWriter.write(tensors, metadata: manifest.metadata, into: $0) }
+            if csv {
+                try job.write(output) { try NeighborTable.write(ranked!, into: $0) }
+            } else {
+                try job.write(output) { try SafetensorsWriter.write(tensors, metadata: manifest.metadata, into: $0) }
+            }
             if let mutualPath = cross.mutual, let mutualPairs, let mutualFormat {
                 var metadata = details.filter { !$0.key.hasPrefix("saegeo.device") }
                 metadata["saegeo.k"] = nil
@@ -164,20 +174,34 @@ struct Neighbors: ParsableCommand {
 
             let gflops = totals.seconds > 0 ? totals.flops / totals.seconds / 1e9 : 0
             let how = engines.map { "\($0.device.name), \($0.configurationSummary)" }.joined(separator: "; ")
-            Console.info(String(format: "neighbors on %@ (%@): %d queries x %d keys%@ x d %d, k %d%@: %.3f s, %.1f GFLOP/s, %d rows ranked exhaustively; wrote %@",
+            Console.info(String(format: "neighbors on %@ (%@): %d queries x %d keys%@ x d %d, k %d%@: %.3f s, %.1f GFLOP/s; %@; wrote %@",
                                 deviceIds, how, queryIds.count, keyIds.count, keyDictionary == nil ? "" : " of --keys-sae",
                                 dictionary.dimension, k, totals.allPairs ? ", all pairs (symmetric)" : "",
-                                totals.seconds, gflops, totals.exhaustive, output))
+                                totals.seconds, gflops, Neighbors.exhaustiveNote(totals.exhaustive), output))
             if let mutualPairs, let mutualPath = cross.mutual {
-                Console.info(String(format: "mutual nearest pairs: %d; %.4f of the %d live queries are in one, %.4f in one of cosine >= %@; wrote %@",
-                                    mutualPairs.a.count, mutualPairs.fraction(), mutualPairs.liveQueries,
-                                    mutualPairs.fraction(atLeast: cross.minCosine), "\(cross.minCosine)", mutualPath))
+                Console.info(Neighbors.mutualSummary(mutualPairs, minCosine: cross.minCosine, path: mutualPath))
             }
         }
     }
 }
 
 extension Neighbors {
+    /// What the count of exhaustive rows means, in words: the float32 candidates could not certify
+    /// those rows' top k (exact ties, near-duplicates; ExactRanking), so each was ranked again over
+    /// every key in float64. The answer is exact either way; the count only explains the time.
+    static func exhaustiveNote(_ rows: Int) -> String {
+        rows == 0 ? "every row certified from its float32 candidates (none needed an exact pass over all keys)"
+            : "\(rows) row\(rows == 1 ? "" : "s") re-ranked exactly over every key (near-ties that the float32 candidates could not certify; exact either way)"
+    }
+
+    /// The --mutual summary: counts first, then the share of the live queries, as percentages.
+    static func mutualSummary(_ pairs: MutualPairs, minCosine: Float, path: String) -> String {
+        let above = pairs.cosine.filter { $0 >= minCosine }.count
+        return String(format: "mutual nearest pairs: %d, so %d of the %d live queries (%.2f%%) have a mutual partner; %d (%.2f%%) with cosine >= %@; wrote %@",
+                      pairs.a.count, pairs.a.count, pairs.liveQueries, 100 * pairs.fraction(), above,
+                      100 * pairs.fraction(atLeast: minCosine), "\(minCosine)", path)
+    }
+
     /// One shard of sharded all pairs: its share of the single run's tile pairs (PairShardPlan),
     /// saved block by block in OUT.checkpoint/, written as float32 candidates of every feature it
     /// touched with a `neighbors-pairs` manifest; `saegeo merge` ranks them into the single run's file.

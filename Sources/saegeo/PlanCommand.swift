@@ -8,7 +8,8 @@ struct Plan: ParsableCommand {
         discussion: """
         Takes the arguments of 'neighbors' (no -o). Reads only the checkpoint's header and the id files. \
         --assume-memory and --assume-max-allocation plan for a device that is not here (e.g. an 80 GB GPU); \
-        --assume-gflops estimates the time.
+        --assume-gflops estimates the time: the arithmetic at that speed plus the transfers at \
+        --assume-bandwidth (default \(Int(Plan.defaultBandwidth)) GB/s, PCIe 4.0 x16 in practice).
         """)
 
     @OptionGroup var sae: SAEOptions
@@ -33,6 +34,13 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("assume-gflops"), parsing: .unconditional, help: "Sustained GFLOP/s per device, to estimate the time.", transform: NumberArgument.double)
     var assumeGflops: Double?
 
+    @Option(name: .customLong("assume-bandwidth"), parsing: .unconditional, help: "Host-to-device GB/s per device for the time estimate (default 25: PCIe 4.0 x16 in practice; 4.0 x16 is 31.5 on paper, 5.0 x16 about 50 in practice).", transform: NumberArgument.double)
+    var assumeBandwidth: Double?
+
+    /// GB/s a PCIe 4.0 x16 link sustains for large host-to-device copies (31.5 GB/s on paper,
+    /// 24 to 26 measured): what a GPU node of today most often has.
+    static let defaultBandwidth = 25.0
+
     @Option(parsing: .unconditional, help: "Plan a job of N shards ('neighbors --shard I/N'): all pairs of one dictionary divide the symmetric schedule's tile pairs, other jobs the queries; prints the largest shard's work.", transform: NumberArgument.int)
     var shards: Int?
 
@@ -47,6 +55,7 @@ struct Plan: ParsableCommand {
         let tilePairs: Int?
         let flops: Double
         let totalFlops: Double
+        /// Its arithmetic plus its transfers (taken in proportion to its share of the FLOPs).
         let estimatedSeconds: Double?
 
         enum CodingKeys: String, CodingKey {
@@ -65,12 +74,17 @@ struct Plan: ParsableCommand {
         let devices: [TilePlanner.DevicePlan]
         let flops: Double
         let transferBytes: Double
+        /// With --assume-gflops: the FLOPs at that speed, the transfers at the bandwidth, their sum.
+        let computeSeconds: Double?
+        let transferSeconds: Double?
+        let bandwidthGBs: Double?
         let estimatedSeconds: Double?
         let shard: ShardReport?
 
         enum CodingKeys: String, CodingKey {
             case queries, keys, dimension, k, candidates, devices, flops, shard
             case allPairs = "all_pairs", transferBytes = "transfer_bytes", estimatedSeconds = "estimated_seconds"
+            case computeSeconds = "compute_seconds", transferSeconds = "transfer_seconds", bandwidthGBs = "assumed_bandwidth_gbs"
         }
     }
 
@@ -78,6 +92,14 @@ struct Plan: ParsableCommand {
         try Saegeo.reporting {
             if let assumeGflops, !(assumeGflops.isFinite && assumeGflops > 0) {
                 throw SaegeoError(.usage, "--assume-gflops \(assumeGflops) is not a speed: give the sustained GFLOP/s of one device, a positive number")
+            }
+            if let assumeBandwidth {
+                guard assumeGflops != nil else {
+                    throw SaegeoError(.usage, "--assume-bandwidth sets the transfer speed of the time estimate, and there is no --assume-gflops: add --assume-gflops, or drop --assume-bandwidth")
+                }
+                guard assumeBandwidth.isFinite, assumeBandwidth > 0 else {
+                    throw SaegeoError(.usage, "--assume-bandwidth \(assumeBandwidth) is not a speed: give the host-to-device GB/s of one device, a positive number")
+                }
             }
             guard k >= 1 else { throw SaegeoError(.usage, "-k must be at least 1 (got \(k))") }
             let checkpoint = try sae.open()
@@ -108,14 +130,15 @@ struct Plan: ParsableCommand {
             }
             let problem = NeighborSearch.problem(queries: queryIds, keys: keyIds, dimension: checkpoint.dModel, k: k)
             let plan = try TilePlanner.plan(problem, devices: devices)
-            let seconds = assumeGflops.map { plan.flops / ($0 * 1e9 * Double(devices.count)) }
-            if let seconds, !seconds.isFinite {
-                throw SaegeoError(.usage, "--assume-gflops \(assumeGflops!) is too small to estimate a time; give the sustained GFLOP/s of one device")
+            let times = assumeGflops.map { _ in estimate(flops: plan.flops, transferBytes: plan.transferBytes, devices: devices.count) }
+            if let times, !times.total.isFinite {
+                throw SaegeoError(.usage, "--assume-gflops \(assumeGflops!) or --assume-bandwidth \(bandwidth) is too small to estimate a time; give the sustained GFLOP/s and GB/s of one device")
             }
             let report = Report(queries: queryIds.count, keys: problem.keys, dimension: checkpoint.dModel, k: k,
                                 candidates: problem.candidates, allPairs: problem.allPairs,
                                 devices: plan.devices, flops: plan.flops, transferBytes: plan.transferBytes,
-                                estimatedSeconds: seconds,
+                                computeSeconds: times?.compute, transferSeconds: times?.transfer,
+                                bandwidthGBs: times == nil ? nil : bandwidth, estimatedSeconds: times?.total,
                                 shard: try shards.map { try shardReport($0, problem: problem, plan: plan, devices: devices.count) })
             if json {
                 try Console.printJSON(report)
@@ -140,8 +163,9 @@ struct Plan: ParsableCommand {
             }
         }
         lines.append(String(format: "%.3g FLOP, %@ transferred to the devices", r.flops, ByteCount.format(Int(r.transferBytes))))
-        if let seconds = r.estimatedSeconds {
-            lines.append(String(format: "estimated %.1f s at the assumed GFLOP/s per device", seconds))
+        if let seconds = r.estimatedSeconds, let compute = r.computeSeconds, let transfer = r.transferSeconds, let gbs = r.bandwidthGBs {
+            lines.append(String(format: "estimated %.1f s: %.1f s of arithmetic at the assumed GFLOP/s and %.1f s of transfers at %@ GB/s per device (not overlapped: an upper bound)",
+                                seconds, compute, transfer, String(format: "%g", gbs)))
         }
         if let shard = r.shard {
             var line = String(format: "in %d shards: the largest does %.3g FLOP", shard.shards, shard.flops)
@@ -157,6 +181,17 @@ struct Plan: ParsableCommand {
 }
 
 extension Plan {
+    var bandwidth: Double { assumeBandwidth ?? Self.defaultBandwidth }
+
+    /// Seconds for the FLOPs at --assume-gflops and the bytes at --assume-bandwidth, each device
+    /// doing its share over its own link. Summed, not overlapped: the staging overlaps the
+    /// arithmetic only in part, so the sum is the bound to plan a time limit by.
+    func estimate(flops: Double, transferBytes: Double, devices: Int) -> (compute: Double, transfer: Double, total: Double) {
+        let compute = flops / (assumeGflops! * 1e9 * Double(devices))
+        let transfer = transferBytes / (bandwidth * 1e9 * Double(devices))
+        return (compute, transfer, compute + transfer)
+    }
+
     /// The largest shard of an N-shard job. All pairs of one dictionary: the shards' tile pairs
     /// (PairShardPlan, whose tile follows from d_sae and N), every tile pair costing 2 d r c (the
     /// engines compute a diagonal tile whole, as the single run's FLOPs count it); else the largest
@@ -182,7 +217,8 @@ extension Plan {
             let largest = problem.queries / count + (problem.queries % count == 0 ? 0 : 1)  // ShardSpec's largest range
             report = (2 * Double(largest) * Double(problem.keys) * d, plan.flops, nil, nil)
         }
-        let seconds = assumeGflops.map { report.flops / ($0 * 1e9 * Double(devices)) }
+        let share = plan.flops > 0 ? report.flops / plan.flops : 0
+        let seconds = assumeGflops.map { _ in estimate(flops: report.flops, transferBytes: plan.transferBytes * share, devices: devices).total }
         return ShardReport(shards: count, pairTile: report.tile, tilePairs: report.pairs, flops: report.flops,
                            totalFlops: report.total, estimatedSeconds: seconds)
     }

@@ -11,8 +11,8 @@ struct Score: ParsableCommand {
         abstract: "Score each sample of a dataset by how close its active SAE features sit to toxic features.",
         discussion: """
         score = sum a p / sum a over the sample's tokens and active features, where p is a feature's \
-        highest cosine to a toxic feature (DESIGN.md). Output by extension: .jsonl ({"sample", "score", \
-        "active"} per line), .csv (sample,score,active) or .safetensors (scores F32 [N], active I64 [N]).
+        highest cosine to a toxic feature (docs/definitions.md). Output by extension: .jsonl ({"sample", "score", \
+        "active", "percentile"} per line), .csv (sample,score,active,percentile; a --shard's lines carry no percentile, which merge adds) or .safetensors (scores F32 [N], active I64 [N]).
         """)
 
     @OptionGroup var sae: SAEOptions
@@ -105,6 +105,7 @@ struct Score: ParsableCommand {
             let encoder = try SAEEncoder(checkpoint: checkpoint, architecture: chosen, topK: topk)
             let toxicIds = try FeatureSelection(argument: toxic).resolve(features: checkpoint.dSAE, role: "toxic")
             let data = try ActivationsFile.open(activations, tensor: activationsTensor, offsets: offsets)
+            if let warning = data.unusedOffsetsWarning(option: "--offsets") { Console.info(warning) }
             guard data.samples > 0 else {
                 throw SaegeoError(.badInput, "\(activations) holds no samples; there is nothing to score")
             }
@@ -213,8 +214,12 @@ struct Score: ParsableCommand {
         }
         var checksum = Checksum()
         checksum.add(manifest.identity)
+        // A whole run's lines carry each sample's percentile; a shard's do not, as it sees only
+        // its own samples: merge adds them, byte-identical to this (ScorePercentiles).
+        let percentiles = manifest.shard == nil ? ScorePercentiles.of(result.scores) : nil
+        let percentile = { (i: Int) in percentiles.map { (lower.hasSuffix(".csv") ? "," : ", \"percentile\": ") + ScorePercentiles.text($0[i]) } ?? "" }
         try job.write(output) { handle in
-            var text = lower.hasSuffix(".csv") ? ScoreLines.csvHeader + "\n" : ""
+            var text = lower.hasSuffix(".csv") ? (percentiles == nil ? ScoreLines.csvHeader : ScorePercentiles.csvHeader) + "\n" : ""
             func flush() throws {
                 let bytes = Data(text.utf8)
                 checksum.add(bytes)
@@ -224,8 +229,8 @@ struct Score: ParsableCommand {
             for (i, score) in result.scores.enumerated() {
                 let sample = manifest.range.lowerBound + i
                 text += lower.hasSuffix(".csv")
-                    ? "\(sample),\(score),\(result.active[i])\n"
-                    : "{\"sample\": \(sample), \"score\": \(score), \"active\": \(result.active[i])"
+                    ? "\(sample),\(score),\(result.active[i])\(percentile(i))\n"
+                    : "{\"sample\": \(sample), \"score\": \(score), \"active\": \(result.active[i])\(percentile(i))"
                         + (explain > 0 ? ", \"explain\": [" + result.explanations[i].map {
                             "{\"feature\": \($0.feature), \"activation\": \($0.activation), \"proximity\": \(proximity.proximity[$0.feature]), \"nearest_toxic\": \(proximity.nearestToxic[$0.feature])}"
                         }.joined(separator: ", ") + "]" : "") + "}\n"

@@ -35,10 +35,12 @@ struct CrossDictionaryCommandTests {
             let st = folder + "/\(device)-pairs.safetensors"
             var run = try CommandRunner.saegeo(Self.arguments(out) + ["--device", device, "--mutual", csv, "--min-cosine", "0.9"])
             #expect(run.status == 0, "\(run.stderr)")
-            let fraction = String(format: "%.4f of the %d live queries", Double(pairs.count) / Double(live), live)
-            #expect(run.stderr.contains("mutual nearest pairs: \(pairs.count); \(fraction)"), "\(run.stderr)")
-            let above = Double(pairs.filter { $0.cosine >= 0.9 }.count) / Double(live)
-            #expect(run.stderr.contains(String(format: "%.4f in one of cosine >= 0.9", above)), "\(run.stderr)")
+            // Counts first, then the shares as percentages (issue 22: "1.0000 of the 4096 live queries are in one").
+            let fraction = String(format: "%d of the %d live queries (%.2f%%) have a mutual partner", pairs.count, live,
+                                  100 * Double(pairs.count) / Double(live))
+            #expect(run.stderr.contains("mutual nearest pairs: \(pairs.count), so \(fraction)"), "\(run.stderr)")
+            let above = pairs.filter { $0.cosine >= 0.9 }.count
+            #expect(run.stderr.contains(String(format: "; %d (%.2f%%) with cosine >= 0.9", above, 100 * Double(above) / Double(live))), "\(run.stderr)")
             let file = try SafetensorsContents(path: out)
             #expect(file.int64("query_ids") == queries.map(Int64.init))
             #expect(file.int64("indices") == reference.indices, "\(device)")

@@ -57,14 +57,15 @@ public enum ShardMerge {
             merged.checksum = merged.checksum(of: tensors)
             try job.write(output) { try SafetensorsWriter.write(tensors, metadata: merged.metadata, into: $0) }
         case .jsonl, .csv:
-            try job.write(output) { sink in
-                for (position, shard) in shards.enumerated() {
+            // Shards hold no percentile (it needs the whole run's scores); the merge adds it.
+            let reads = shards.map { shard in
+                { () throws -> (Data, Data.Index) in
                     let data = try InputFile.contents(shard.path, what: "shard", limit: Int.max)
                     try verify(shard, checksum: shard.manifest.checksum(ofText: data))
-                    let body = try ScoreLines.verify(data, csv: format == .csv, samples: shard.manifest.range, path: shard.path)
-                    try sink.write(contentsOf: position == 0 ? data : data[body...])
+                    return (data, try ScoreLines.verify(data, csv: format == .csv, samples: shard.manifest.range, path: shard.path))
                 }
             }
+            try job.write(output) { sink in try ScorePercentiles.writeMerged(reads, csv: format == .csv, into: sink) }
         }
         try job.commit()
         return Summary(command: first.command.rawValue, shards: shards.count, items: first.total)

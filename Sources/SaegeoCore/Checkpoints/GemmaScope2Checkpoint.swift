@@ -70,7 +70,7 @@ extension SAECheckpoint {
                                        architecture: .jumpReLU, encoder: encoder)
         if let site { checkpoint.details.append(Detail("site", site)) }
         if tensor("affine_skip_connection") != nil { checkpoint.details.append(Detail("variant", "affine (skip connection, output only)")) }
-        if let hookIn { checkpoint.details.append(Detail("reads", hookIn)) }
+        checkpoint.hook = hookIn
         if let hookOut, hookOut != hookIn { checkpoint.details.append(Detail("writes", hookOut)) }
         return checkpoint
     }

@@ -46,8 +46,11 @@ extension SAECheckpoint {
             threshold: threshold.map { .scalar($0) },
             subtractDecoderBias: false,
             inputScaling: scaling)
-        return SAECheckpoint(path: path, format: .llamaScope, fileBytes: weights.file.size + fileSize(configPath),
-                             tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 1,
-                             architecture: threshold == nil ? .relu : .jumpReLU, encoder: encoder)
+        var checkpoint = SAECheckpoint(path: path, format: .llamaScope, fileBytes: weights.file.size + fileSize(configPath),
+                                       tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 1,
+                                       architecture: threshold == nil ? .relu : .jumpReLU, encoder: encoder)
+        // Information only (what inspect says the SAE reads); a field of another type leaves it unsaid.
+        checkpoint.hook = (try? config.string("hook_point_in")) ?? nil
+        return checkpoint
     }
 }

@@ -77,7 +77,7 @@ extension SAECheckpoint {
                                        tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: decoderAxis,
                                        architecture: architecture, encoder: encoder)
         checkpoint.encoderUnsupported = unsupported
-        if let hook = try config.string("hook_point_in") { checkpoint.details.append(Detail("reads", hook)) }
+        checkpoint.hook = try config.string("hook_point_in")
         if let hook = try config.string("hook_point_out"), hook != (try config.string("hook_point_in")) {
             checkpoint.details.append(Detail("writes", hook))
         }

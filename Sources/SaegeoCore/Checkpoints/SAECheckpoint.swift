@@ -100,6 +100,10 @@ public struct SAECheckpoint: Sendable {
     public var encoderUnsupported: String? = nil
     /// What the files say beyond the tensors (site, variant, hook points), for `inspect`.
     public var details: [Detail] = []
+    /// The input site as the family's files name it (SAELens `hook_name`, Llama Scope
+    /// `hook_point_in`, Gemma Scope 2 `hf_hook_point_in`, sparsify's hookpoint folder); `open`
+    /// turns it (or the path) into the `reads` detail.
+    var hook: String? = nil
 
     public struct Detail: Sendable, Equatable {
         public let key: String
@@ -137,6 +141,8 @@ public struct SAECheckpoint: Sendable {
     public static func open(_ path: String, options: Options = .init()) throws -> SAECheckpoint {
         var (checkpoint, opened) = try InputLedger.recording { try openFormat(path, options: options) }
         checkpoint.files = opened.map(\.path)
+        // Every family says what it reads, in one form (ActivationSite), even when its files do not.
+        checkpoint.details.append(Detail("reads", ActivationSite.line(hook: checkpoint.hook, path: checkpoint.path, format: checkpoint.format)))
         return checkpoint
     }
 

@@ -31,6 +31,7 @@ extension SAECheckpoint {
             var checkpoint = SAECheckpoint(path: path, format: .saelens, fileBytes: weights.file.size + fileSize(configPath),
                                            tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 0,
                                            architecture: nil, encoder: nil)
+            checkpoint.hook = (try? config.string("hook_name")) ?? nil
             checkpoint.encoderUnsupported = "\(path): its \(name) encoder needs \(missing.map { "'\($0)'" }.joined(separator: ", ")), which the checkpoint lacks; neighbours of its decoder work, scoring does not"
             return checkpoint
         }
@@ -97,9 +98,13 @@ extension SAECheckpoint {
             subtractDecoderBias: !transcoder && (applyDecoderBias ?? (architecture != .jumpReLU)),
             inputScaling: try inputScaling(config, version6: version6),
             magnitude: magnitude)
-        return SAECheckpoint(path: path, format: .saelens, fileBytes: weights.file.size + fileSize(configPath),
-                             tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 0,
-                             architecture: architecture, encoder: encoder)
+        var checkpoint = SAECheckpoint(path: path, format: .saelens, fileBytes: weights.file.size + fileSize(configPath),
+                                       tensors: weights.tensors, decoderTensor: decoder, decoderFeatureAxis: 0,
+                                       architecture: architecture, encoder: encoder)
+        // What it reads is information, not part of the encoding: a hook_name of the wrong type
+        // (refused anywhere it mattered) only leaves the site unsaid.
+        checkpoint.hook = (try? config.string("hook_name")) ?? nil
+        return checkpoint
     }
 
     /// `normalize_activations`: a string in SAELens 6 (a boolean before). SAELens 6 folds the

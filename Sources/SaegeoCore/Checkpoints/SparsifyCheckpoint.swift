@@ -63,6 +63,7 @@ extension SAECheckpoint {
                                        architecture: architecture, encoder: encoder)
         checkpoint.encoderUnsupported = unsupported
         checkpoint.details.append(Detail("hookpoint", PathName.name(folder)))
+        checkpoint.hook = PathName.name(folder)
         if transcoder { checkpoint.details.append(Detail("variant", "transcoder")) }
         if weights.tensor("W_skip") != nil { checkpoint.details.append(Detail("skip connection", "W_skip (output only)")) }
         return checkpoint

@@ -4,15 +4,21 @@ import Foundation
 /// - .jsonl: one object per feature, `{"rank", "feature", "t", "log_odds", "rate_a", "rate_b",
 ///   "mean_a", "mean_b", "fires_a", "fires_b", "tokens_a", "tokens_b", "dead"}`; an infinite t is
 ///   written as the string "inf" or "-inf" (JSON has no infinity);
-/// - .csv: the same columns, with a header;
+/// - .csv: the same columns, with a header; `dead` is `true`/`false` there as in the .jsonl, so
+///   that pandas reads a bool column from either (0/1 would read as int from one, bool from the other);
 /// - .safetensors: one tensor per column in rank order (`feature`, `fires_*`, `tokens_*`, `dead`
 ///   I64; the rest F64).
+/// With `duplicateOf` (contrast --distinct-cosine), a last column `duplicate_of`: the kept feature
+/// a collapsed one duplicates, -1 for every other (kept, or ranked past the walk), written -1 in
+/// every format so that the column stays an integer column in pandas.
 public enum ContrastWriter {
     public static let columns = ["rank", "feature", "t", "log_odds", "rate_a", "rate_b", "mean_a", "mean_b",
                                  "fires_a", "fires_b", "tokens_a", "tokens_b", "dead"]
 
     public static func write(_ ranking: [FeatureContrast], format: String, metadata: [String: String] = [:],
-                             into sink: OutputSink) throws {
+                             duplicateOf: [Int: Int]? = nil, into sink: OutputSink) throws {
+        let names = columns + (duplicateOf == nil ? [] : ["duplicate_of"])
+        let duplicate = { (feature: Int) in String(duplicateOf?[feature] ?? -1) }
         // Finite out: t alone may be infinite (the Definitions' x/0), written as above; anything
         // else not finite would be a token no JSON or CSV reader takes, and is refused.
         for row in ranking {
@@ -23,20 +29,24 @@ public enum ContrastWriter {
             }
         }
         if format.hasSuffix(".safetensors") {
-            try SafetensorsWriter.write(tensors(ranking), metadata: metadata, into: sink)
+            var tensors = tensors(ranking)
+            if let duplicateOf {
+                tensors.append(.int64("duplicate_of", shape: [ranking.count], ranking.map { Int64(duplicateOf[$0.feature] ?? -1) }))
+            }
+            try SafetensorsWriter.write(tensors, metadata: metadata, into: sink)
             return
         }
         let csv = format.hasSuffix(".csv")
-        var text = csv ? columns.joined(separator: ",") + "\n" : ""
+        var text = csv ? names.joined(separator: ",") + "\n" : ""
         for (rank, row) in ranking.enumerated() {
             let values: [String] = [String(rank), String(row.feature), number(row.t, quoted: !csv), number(row.logOdds, quoted: !csv),
                                     number(row.rateA), number(row.rateB), number(row.meanA), number(row.meanB),
                                     String(row.firesA), String(row.firesB), String(row.tokensA), String(row.tokensB),
-                                    csv ? (row.dead ? "1" : "0") : String(row.dead)]
+                                    String(row.dead)] + (duplicateOf == nil ? [] : [duplicate(row.feature)])
             if csv {
                 text += values.joined(separator: ",") + "\n"
             } else {
-                text += "{" + zip(columns, values).map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}\n"
+                text += "{" + zip(names, values).map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}\n"
             }
             if text.utf8.count > 1 << 20 {
                 try sink.write(text)

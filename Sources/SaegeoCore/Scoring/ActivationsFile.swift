@@ -11,11 +11,22 @@ public struct ActivationsFile: Sendable {
     public let sampleStarts: [Int]
 
     public var samples: Int { sampleStarts.count - 1 }
+    /// An I64 vector the file holds beside the activations that offsets were not read from: when
+    /// samples were not grouped (no offsets option), it is most likely the grouping forgotten, and
+    /// every token row would be scored as a sample of its own without a word.
+    public var unusedOffsets: String? = nil
+
+    /// The one-line warning for `unusedOffsets`, naming the option that would use it.
+    public func unusedOffsetsWarning(option: String) -> String? {
+        guard let name = unusedOffsets else { return nil }
+        return "warning: \(path) holds an I64 tensor '\(name)' but \(option) was not given, so each of its \(rows.features) token rows is a sample of its own; pass \(option) \(name) if it groups the rows into samples"
+    }
 
     public static func open(_ path: String, tensor: String?, offsets: String?) throws -> ActivationsFile {
         let lower = path.lowercased()
         let matrix: StoredTensor
         var offsetsTensor: StoredTensor?
+        var unused: String? = nil
         if lower.hasSuffix(".npy") {
             guard offsets == nil else {
                 throw SaegeoError.badInput("--offsets needs a .safetensors file holding both the activations and the offsets")
@@ -33,6 +44,11 @@ public struct ActivationsFile: Sendable {
                     throw SaegeoError.badInput("\(path) has no tensor '\(offsets)' for --offsets")
                 }
                 offsetsTensor = o
+            } else {
+                // Offsets by name first (what saegeo's own files and the README use), else any
+                // other I64 vector: activations are floats, so an integer vector is a grouping.
+                let vectors = file.tensors.filter { $0.name != name && $0.dtype == "I64" && $0.shape.count == 1 }
+                unused = (vectors.first { $0.name == "offsets" } ?? vectors.first)?.name
             }
         } else {
             throw SaegeoError.badInput("cannot tell the format of \(path); activations come as .safetensors or .npy")
@@ -56,6 +72,8 @@ public struct ActivationsFile: Sendable {
             }
             starts = values
         }
-        return ActivationsFile(path: path, rows: featureMatrix, sampleStarts: starts)
+        var opened = ActivationsFile(path: path, rows: featureMatrix, sampleStarts: starts)
+        opened.unusedOffsets = unused
+        return opened
     }
 }
