@@ -45,12 +45,12 @@ struct Score: ParsableCommand {
     var summary: String?
 
     @Option(name: .customLong("null-sets"), parsing: .unconditional,
-            help: "Random non-toxic feature sets in the null of the dataset z-score (at most \(Score.maxNullSets); each costs one toxic-proximity pass over the dictionary).", transform: NumberArgument.int)
-    var nullSets = 20
+            help: "Draws of the dataset summary's permutation null and of its bootstrap over samples (at most \(Score.maxNullSets); default \(PermutationNull.defaultDraws), shared with contrast; docs/statistics.md).", transform: NumberArgument.int)
+    var nullSets = PermutationNull.defaultDraws
 
-    static let maxNullSets = 1000
+    static let maxNullSets = PermutationNull.maxDraws
 
-    @Option(parsing: .unconditional, help: "Seed of the null sets.", transform: NumberArgument.seed)
+    @Option(parsing: .unconditional, help: "Seed of the null's draws and the bootstrap.", transform: NumberArgument.seed)
     var seed: UInt64?
 
     @Flag(name: .customLong("skip-nonfinite"), help: "Leave out token rows holding NaN or infinity (counted and reported) instead of refusing the activations.")
@@ -82,7 +82,7 @@ struct Score: ParsableCommand {
                 throw SaegeoError(.usage, "--explain writes explanations into .jsonl output, and -o \(output) is not .jsonl: drop --explain or write .jsonl")
             }
             guard (0...Self.maxNullSets).contains(nullSets) else {
-                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Self.maxNullSets) (got \(nullSets)); each set costs one pass over the dictionary")
+                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Self.maxNullSets) (got \(nullSets)); the p-value's Monte Carlo error shrinks as 1/sqrt(draws)")
             }
             if shardSpec != nil, OutputTarget.isStream(output) {
                 throw SaegeoError(.usage, "-o \(output): a shard's output must be a file, which merge reads back and beside which its checkpoint lives")
@@ -113,7 +113,7 @@ struct Score: ParsableCommand {
             let started = Date()
             let cancellation = ProcessGuard.cancellation
             let decoder = try checkpoint.decoder()
-            // The decoder's norms, once for the proximity and the dataset summary's null sets.
+            // The decoder's norms, once for the proximity and the dataset summary's live features.
             let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
             let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
                                                        memoryBudget: try compute.budgetBytes(), norms: norms)
@@ -164,17 +164,20 @@ struct Score: ParsableCommand {
                 result = try scorer.run(on: engines, cancellation: cancellation, progress: progress.update)
                 try cancellation.check()
                 // The dataset-level figures need the whole dataset (a shard has only its part).
-                let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
-                                                         toxic: toxicIds, nullSets: nullSets, seed: seed ?? 0, engines: engines,
-                                                         memoryBudget: try compute.budgetBytes(), norms: norms)
+                let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive,
+                                                         draws: nullSets, seed: seed ?? 0)
                 try write(result, proximity: proximity, manifest: manifest, job: job)
                 if let summary {
                     try job.write(summary) { try $0.write(contentsOf: try Console.json(figures, what: "--summary \(summary)")) }
                 }
                 try job.commit()
-                Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
-                                    figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
-                                    figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
+                Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f (%.0f%% interval %@) against %.6f +- %.6f with its mass placed at random: z = %@; %@",
+                                    figures.meanScore, figures.meanProximity, DatasetSummary.intervalLevel * 100,
+                                    figures.interval.map { String(format: "%.6f to %.6f", $0[0], $0[1]) } ?? "n/a",
+                                    figures.nullMean, figures.nullStd, figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a",
+                                    figures.pValue.map { String(format: "p = %.4f +- %.4f over %d draws: %@", $0, figures.mcError ?? 0, figures.nullSets,
+                                                                figures.leansToxic ? "leans towards the toxic features" : "no evidence that it leans towards them") }
+                                        ?? "no null draws (--null-sets 0): no verdict"))
             }
             if scorer.skippedRows.current > 0 {
                 Console.info("left out \(scorer.skippedRows.current) token rows holding NaN or infinity (--skip-nonfinite)")

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import SaegeoCore
+
+/// The dataset figure's verdict (`leans_toxic`, docs/statistics.md) is calibrated: on generated
+/// pairs of (dictionary with a clustered toxic set and planted near-duplicates, activations
+/// unrelated to the toxic set) it fires in at most 5% of them, and on planted risky datasets (10%
+/// risky samples) in at least 95%. Each pair is scored in process on the CPU, through the same
+/// DatasetScorer and DatasetSummary that `score --summary` runs, with the default number of draws.
+@Suite(.serialized)
+struct CalibrationTests {
+    static let pairs = 100
+
+    /// A generated dictionary (ExampleJob: 4 toxic features, 6 planted near-duplicates each at
+    /// cosines 0.9 down to 0.4, the rest random) with its own 10%-risky activations.
+    static func job(_ index: Int) -> ExampleJob {
+        ExampleJob.inTestFolder("calibration-\(index)", features: 1024, dimension: 64, samples: 200, tokens: 4,
+                                seed: 1000 + UInt64(index))
+    }
+
+    /// Activations built as ExampleJob builds its ordinary samples (each token mixes 3 features
+    /// with scales 1 to 2, plus noise), drawn from `features` only; written beside the job.
+    static func activations(of job: ExampleJob, features: Range<Int>, seed: UInt64, name: String) throws -> String {
+        let d = job.size.dimension, samples = job.size.samples, tokens = job.size.tokens
+        var rng = SeededGenerator(seed: seed)
+        var rows = [Float](repeating: 0, count: samples * tokens * d)
+        for r in 0..<(samples * tokens) {
+            for _ in 0..<3 {
+                let f = features.lowerBound + Int(rng.next() % UInt64(features.count))
+                let scale = Float(1 + Double(rng.next() % 100) / 100)
+                for i in 0..<d { rows[r * d + i] += scale * job.planted.values[f * d + i] }
+            }
+            for i in 0..<d { rows[r * d + i] += Float(rng.gaussian() * 0.02) }
+        }
+        let path = PathName.folder(job.activationsPath) + "/\(name).safetensors"
+        let job = try Job("test", inputs: [], outputs: [("activations", path)])
+        try job.write(path) {
+            try SafetensorsWriter.write([
+                .float32("activations", shape: [samples * tokens, d], rows),
+                .int64("offsets", shape: [samples + 1], (0...samples).map { Int64($0 * tokens) }),
+            ], metadata: [:], into: $0)
+        }
+        try job.commit()
+        return path
+    }
+
+    /// `score --summary`'s figures for these activations, in process on the CPU.
+    static func summary(of job: ExampleJob, activations: String) throws -> DatasetSummary {
+        let checkpoint = try SAECheckpoint.open(job.saePath)
+        let decoder = try checkpoint.decoder()
+        let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
+        let engines: [ComputeEngine] = [CPUEngine()]
+        let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: engines, norms: norms)
+        let data = try ActivationsFile.open(activations, tensor: nil, offsets: "offsets")
+        let scorer = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint), proximity: proximity.proximity, activations: data)
+        let result = try scorer.run(on: engines)
+        return try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive,
+                                          draws: PermutationNull.defaultDraws, seed: 0)
+    }
+
+    @Test("leans_toxic fires on at most 5% of unrelated datasets and on at least 95% of 10%-risky ones")
+    func falsePositiveAndDetectionRates() throws {
+        var unrelated = 0, risky = 0, highZ = 0
+        for index in 0..<Self.pairs {
+            let job = Self.job(index)
+            let firstPlain = job.size.toxic * (1 + job.size.neighboursPerToxic)
+            // Unrelated: never the toxic features or their near-duplicates (the case the old
+            // figure called toxic).
+            let away = try Self.activations(of: job, features: firstPlain..<job.size.features, seed: UInt64(index), name: "unrelated")
+            let awaySummary = try Self.summary(of: job, activations: away)
+            if awaySummary.leansToxic { unrelated += 1 }
+            if let z = awaySummary.zScore, z > 2 { highZ += 1 }
+            // Planted: 10% of the samples lean on the toxic features' near-duplicates.
+            if try Self.summary(of: job, activations: job.activationsPath).leansToxic { risky += 1 }
+        }
+        let n = Double(Self.pairs)
+        print("calibration over \(Self.pairs) pairs: leans_toxic on unrelated \(Double(unrelated) / n), on 10% risky \(Double(risky) / n); z > 2 on unrelated \(Double(highZ) / n)")
+        #expect(Double(unrelated) <= 0.05 * n, "false positives on unrelated data: \(unrelated) of \(Self.pairs)")
+        #expect(Double(risky) >= 0.95 * n, "detections on 10%-risky data: \(risky) of \(Self.pairs)")
+    }
+
+    /// The limit docs/statistics.md states: data that touches every feature equally often, the
+    /// toxic cluster included, is called toxic, because a hit on a toxic feature also fires its
+    /// near-duplicates (they co-activate), so the cluster collects more mass than any feature
+    /// placed at random. A one-sample figure cannot tell that from a lean; a reference set can.
+    @Test("known limit: chance hits on a co-activating toxic cluster are called toxic")
+    func chanceHitsOnTheCluster() throws {
+        var uniform = 0
+        let pairs = 20
+        for index in 0..<pairs {
+            let job = Self.job(index)
+            let anywhere = try Self.activations(of: job, features: 0..<job.size.features, seed: UInt64(index) &+ 500, name: "uniform")
+            if try Self.summary(of: job, activations: anywhere).leansToxic { uniform += 1 }
+        }
+        print("calibration over \(pairs) pairs: leans_toxic on uniformly drawn data \(Double(uniform) / Double(pairs))")
+        withKnownIssue("the one-sample null assumes mass is placed without regard to p; co-activating near-duplicates break that") {
+            #expect(Double(uniform) <= 0.05 * Double(pairs), "false positives on uniformly drawn data: \(uniform) of \(pairs)")
+        }
+    }
+
+    @Test("the verdict does not drift with the number of null draws beyond its Monte Carlo error")
+    func verdictIsStableInDraws() throws {
+        let job = Self.job(0)
+        let checkpoint = try SAECheckpoint.open(job.saePath)
+        let decoder = try checkpoint.decoder()
+        let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
+        let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: [CPUEngine()], norms: norms)
+        let data = try ActivationsFile.open(job.activationsPath, tensor: nil, offsets: "offsets")
+        let result = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint), proximity: proximity.proximity,
+                                       activations: data).run(on: [CPUEngine()])
+        let runs = try [20, 200, 2000, 20000].map {
+            try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive, draws: $0, seed: 3)
+        }
+        // z and the null's mean and deviation are exact: the same bits for every number of draws.
+        #expect(Set(runs.map { $0.zScore?.bitPattern }).count == 1 && Set(runs.map(\.nullStd.bitPattern)).count == 1)
+        // p-values agree within their Monte Carlo errors (four of the largest error apart at most).
+        let largest = runs.compactMap(\.mcError).max()!
+        let ps = runs.compactMap(\.pValue), errors = runs.compactMap(\.mcError)
+        let spread = (ps.max() ?? 1) - (ps.min() ?? 0)
+        let agree = ps.count == 4 && spread <= 4 * largest + 1.0 / 21
+        #expect(agree, "p-values \(ps) with errors \(errors)")
+        let verdicts = runs.map(\.leansToxic)
+        #expect(verdicts == [true, true, true, true], "verdicts \(verdicts)")
+        // Without draws there is no test, and no verdict.
+        let none = try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive, draws: 0, seed: 3)
+        #expect(none.pValue == nil && none.mcError == nil && !none.leansToxic && none.zScore == runs[0].zScore)
+    }
+
+    @Test("the null's exact moments match those of many permutation draws")
+    func exactMoments() {
+        var rng = SeededGenerator(seed: 9)
+        let features = 300
+        let proximity = (0..<features).map { _ in Float(Double(rng.next() % 1000) / 1000) }
+        // Concentrated mass on a few features, a dead feature with mass (which stays put).
+        var mass = [Double](repeating: 0, count: features)
+        for _ in 0..<40 { mass[Int(rng.next() % UInt64(features))] += Double(1 + rng.next() % 50) }
+        mass[7] = 3
+        let live = (0..<features).filter { $0 != 7 }
+        let exact = PermutationNull.moments(mass: mass, proximity: proximity, live: live)
+        let draws = PermutationNull.draws(100_000, mass: mass, proximity: proximity, live: live, seed: 1)
+        let mean = draws.reduce(0, +) / Double(draws.count)
+        let std = (draws.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(draws.count - 1)).squareRoot()
+        #expect(abs(mean - exact.mean) <= 4 * exact.std / Double(draws.count).squareRoot(), "\(mean) vs \(exact.mean)")
+        #expect(abs(std / exact.std - 1) <= 0.02, "\(std) vs \(exact.std)")
+    }
+}
