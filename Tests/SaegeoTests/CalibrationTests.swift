@@ -14,7 +14,7 @@ struct CalibrationTests {
     /// A generated dictionary (ExampleJob: 4 toxic features, 6 planted near-duplicates each at
     /// cosines 0.9 down to 0.4, the rest random) with its own 10%-risky activations.
     static func job(_ index: Int) -> ExampleJob {
-        ExampleJob.inTestFolder("calibration-\(index)", features: 1024, dimension: 64, samples: 200, tokens: 4,
+        ExampleJob.inTestFolder("calibration-\(index)", features: 1024, dimension: 64, samples: 300, tokens: 4,
                                 seed: 1000 + UInt64(index))
     }
 
@@ -142,5 +142,34 @@ struct CalibrationTests {
         let std = (draws.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(draws.count - 1)).squareRoot()
         #expect(abs(mean - exact.mean) <= 4 * exact.std / Double(draws.count).squareRoot(), "\(mean) vs \(exact.mean)")
         #expect(abs(std / exact.std - 1) <= 0.02, "\(std) vs \(exact.std)")
+    }
+}
+
+/// The old figure's false positive (issue 22): on a generated 4096-feature SAE, activations that
+/// never touch the toxic ids or their near-duplicates (features 28 on) got z > 2 against random
+/// non-toxic sets, and the report said "the dataset leans towards the toxic features". Run as a
+/// user runs it: `score --summary`, then `report`.
+@Suite(.serialized)
+struct CalibrationRegressionTests {
+    @Test("unrelated data on a generated SAE: leans_toxic false, and the report says so")
+    func unrelatedDataIsNotToxic() throws {
+        let job = ExampleJob.inTestFolder("calibration-regression", features: 4096, dimension: 256, samples: 2000, tokens: 8, seed: 7)
+        let firstPlain = job.size.toxic * (1 + job.size.neighboursPerToxic)
+        #expect(firstPlain == 28)
+        let activations = try CalibrationTests.activations(of: job, features: firstPlain..<job.size.features, seed: 2, name: "unrelated")
+        let folder = TestFiles.path("calibration-regression")
+        let scores = folder + "/scores.jsonl", summary = folder + "/summary.json", html = folder + "/report.html"
+        let score = try CommandRunner.saegeo(["score", "--sae", job.saePath, "--toxic", job.toxicPath, "--activations", activations,
+                                              "--offsets", "offsets", "-o", scores, "--summary", summary, "--device", "cpu"])
+        #expect(score.status == 0, "\(score.stderr)")
+        let figures = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as? [String: Any] ?? [:]
+        #expect(figures["leans_toxic"] as? Bool == false, "\(figures)")
+        #expect(score.stderr.contains("no evidence that it leans towards them"), "\(score.stderr)")
+        let report = try CommandRunner.saegeo(["report", "--scores", scores, "--summary", summary, "-o", html])
+        #expect(report.status == 0, "\(report.stderr)")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        // The old page said "(the dataset leans towards the toxic features)." at z > 2.
+        #expect(!page.contains("(the dataset leans towards the toxic features)") && !page.contains("\"verdict\">the dataset leans"))
+        #expect(page.contains("\"verdict\">no evidence that the dataset leans towards the toxic features") && page.contains("data-leans-toxic=\"false\""))
     }
 }
