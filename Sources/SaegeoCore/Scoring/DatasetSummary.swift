@@ -82,30 +82,4 @@ public struct DatasetSummary: Sendable, Encodable {
                               interval: interval.map { [$0.low, $0.high] }, bootstrapDraws: interval == nil ? 0 : draws,
                               pValue: test?.p, mcError: test?.error, leansToxic: test.map { $0.p <= alpha } ?? false, seed: seed)
     }
-
-    /// The toxic proximity of every feature to each null set: the values one ToxicProximity pass
-    /// per set gives, several sets at a time (SetProximities) while their union stays small.
-    /// Only `queries` (default all) get a proximity; the others stay 0.
-    static func nullProximities(_ sets: [[Int]], decoder: FeatureMatrix, norms: FeatureNorms, engines: [ComputeEngine],
-                                memoryBudget: Int?, queries: [Int]? = nil) throws -> [[Float]] {
-        let features = decoder.features, queries = queries ?? Array(0..<features)
-        // Keys per shared pass: its candidate lists hold queries x keys slots (8 bytes each, twice).
-        let unionLimit = min(256, (256 << 20) / max(1, queries.count * 24))
-        var proximities: [[Float]] = []
-        var start = 0
-        while start < sets.count {
-            var union = Set(sets[start]), end = start + 1
-            while end < sets.count, union.union(sets[end]).count <= unionLimit { union.formUnion(sets[end]); end += 1 }
-            if end == start + 1 {
-                proximities.append(try ToxicProximity.compute(decoder: decoder, toxic: sets[start], engines: engines,
-                                                              memoryBudget: memoryBudget, norms: norms, queries: queries).proximity)
-                start = end
-                continue
-            }
-            proximities += try SetProximities.compute(Array(sets[start..<end]), decoder: decoder, norms: norms,
-                                                      engines: engines, queries: queries, memoryBudget: memoryBudget)
-            start = end
-        }
-        return proximities
-    }
 }
