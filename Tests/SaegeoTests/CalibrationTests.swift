@@ -46,6 +46,13 @@ struct CalibrationTests {
 
     /// `score --summary`'s figures for these activations, in process on the CPU.
     static func summary(of job: ExampleJob, activations: String) throws -> DatasetSummary {
+        let (result, proximity, norms) = try scored(job, activations)
+        return try DatasetSummary.compute(result: result, proximity: proximity, live: norms.isLive,
+                                          draws: PermutationNull.defaultDraws, seed: 0)
+    }
+
+    /// The scoring run `score` makes, in process on the CPU: its result and the proximities.
+    static func scored(_ job: ExampleJob, _ activations: String) throws -> (DatasetScorer.Result, [Float], FeatureNorms) {
         let checkpoint = try SAECheckpoint.open(job.saePath)
         let decoder = try checkpoint.decoder()
         let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
@@ -53,9 +60,39 @@ struct CalibrationTests {
         let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: engines, norms: norms)
         let data = try ActivationsFile.open(activations, tensor: nil, offsets: "offsets")
         let scorer = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint), proximity: proximity.proximity, activations: data)
-        let result = try scorer.run(on: engines)
-        return try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive,
+        return (try scorer.run(on: engines), proximity.proximity, norms)
+    }
+
+    /// `score --reference`'s figures: the dataset against a reference set.
+    static func summary(of job: ExampleJob, activations: String, reference: String) throws -> DatasetSummary {
+        let (result, proximity, _) = try scored(job, activations)
+        let (theirs, _, _) = try scored(job, reference)
+        return try DatasetSummary.compare(result: result, reference: theirs, proximity: proximity,
                                           draws: PermutationNull.defaultDraws, seed: 0)
+    }
+
+    @Test("with a reference: alpha on data like the reference (chance hits on the cluster included), at least 95% on 10%-risky data")
+    func referenceRates() throws {
+        var alike = 0, risky = 0
+        for index in 0..<Self.pairs {
+            let job = Self.job(index)
+            let all = 0..<job.size.features
+            // Dataset and reference from one source: every feature equally likely, the toxic
+            // cluster included (the one-sample null's known limit).
+            let reference = try Self.activations(of: job, features: all, seed: UInt64(index) &+ 700, name: "reference")
+            let dataset = try Self.activations(of: job, features: all, seed: UInt64(index) &+ 900, name: "alike")
+            if try Self.summary(of: job, activations: dataset, reference: reference).leansToxic { alike += 1 }
+            // The planted dataset against ordinary data (its own non-risky construction).
+            let ordinary = try Self.activations(of: job, features: (job.size.toxic * (1 + job.size.neighboursPerToxic))..<job.size.features,
+                                                seed: UInt64(index) &+ 1100, name: "ordinary")
+            if try Self.summary(of: job, activations: job.activationsPath, reference: ordinary).leansToxic { risky += 1 }
+        }
+        let n = Double(Self.pairs)
+        print("calibration with a reference over \(Self.pairs) pairs: leans_toxic on data like the reference \(Double(alike) / n), on 10% risky \(Double(risky) / n)")
+        // The relabelling test is exact at alpha (not conservative as the one-sample verdict is),
+        // so its false-positive count is Binomial(100, 0.05): at most 10 but for a 1% chance.
+        #expect(alike <= 10, "false positives on data like the reference: \(alike) of \(Self.pairs)")
+        #expect(Double(risky) >= 0.95 * n, "detections on 10%-risky data against ordinary data: \(risky) of \(Self.pairs)")
     }
 
     @Test("leans_toxic fires on at most 5% of unrelated datasets and on at least 95% of 10%-risky ones")

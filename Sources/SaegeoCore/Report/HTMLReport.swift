@@ -63,7 +63,13 @@ public enum HTMLReport {
             body += "z = \(n.zScore.map(HTMLText.number) ?? "n/a"). This summary has no calibrated verdict (no <code>leans_toxic</code>): run <code>saegeo score --summary</code> again for one.</p>\n"
             return section("null", "Dataset against the null", body + ReportCharts.null(n))
         }
-        body += "; the same activation mass placed on random live features gives \(HTMLText.number(n.nullMean)) ± \(HTMLText.number(n.nullStd)) (z = \(n.zScore.map(HTMLText.number) ?? "n/a")). "
+        if let r = n.reference {
+            body += "; the reference (\(r.samples.map { "\(HTMLText.count($0)) samples" } ?? "ordinary activations")) gives \(HTMLText.number(r.meanProximity)), a difference of \(HTMLText.number(r.difference))"
+            body += r.interval.map { " (\(HTMLText.number((n.intervalLevel ?? DatasetSummary.intervalLevel) * 100))% interval \(HTMLText.number($0.low)) to \(HTMLText.number($0.high)))" } ?? ""
+            body += "; as many samples drawn at random from both give \(HTMLText.number(n.nullMean)) ± \(HTMLText.number(n.nullStd)) (z = \(n.zScore.map(HTMLText.number) ?? "n/a")). "
+        } else {
+            body += "; the same activation mass placed on random live features gives \(HTMLText.number(n.nullMean)) ± \(HTMLText.number(n.nullStd)) (z = \(n.zScore.map(HTMLText.number) ?? "n/a")). "
+        }
         let alpha = HTMLText.number(n.alpha ?? DatasetSummary.alpha)
         if let p = n.pValue {
             body += "One-sided permutation test of the interval's lower end: p = \(HTMLText.number(p)) ± \(HTMLText.number(n.mcError ?? 0)) (Monte Carlo error over \(n.nullSets.map(HTMLText.count) ?? "the") draws), against α = \(alpha): "

@@ -70,6 +70,8 @@ public struct NullComparison: Sendable {
     public var mcError: Double?
     public var alpha: Double?
     public var leansToxic: Bool?
+    /// With `score --reference`: the reference's samples and figure, the difference and its interval.
+    public var reference: (samples: Int?, meanProximity: Double, difference: Double, interval: (low: Double, high: Double)?)?
 }
 
 /// The toxic features' nearest neighbours (neighbors' output), one row per toxic feature shown.

@@ -59,6 +59,18 @@ enum SummaryFigures {
                 }
                 comparison.interval = (low, high)
             }
+            if let reference = object["reference"], !reference.isNull {
+                guard let fields = reference.objectValue, let mean = fields["mean_proximity"]?.doubleValue, mean.isFinite,
+                      let difference = fields["difference"]?.doubleValue, difference.isFinite else {
+                    throw SaegeoError.badInput("\(path): \"reference\" must be an object with finite \"mean_proximity\" and \"difference\", as score --reference writes it")
+                }
+                var interval: (low: Double, high: Double)?
+                if let ends = fields["difference_interval"]?.arrayValue, ends.count == 2, let low = ends[0].doubleValue,
+                   let high = ends[1].doubleValue, low.isFinite, high.isFinite, low <= high {
+                    interval = (low, high)
+                }
+                comparison.reference = (fields["samples"]?.intValue, mean, difference, interval)
+            }
         }
         return comparison
     }

@@ -21,7 +21,7 @@ public struct DatasetSummary: Sendable, Encodable {
     public let nullMean: Double
     public let nullStd: Double
     public let zScore: Double?
-    public let null = "activation mass permuted over live features"
+    public var null = "activation mass permuted over live features"
     public let interval: [Double]?
     public let intervalLevel = DatasetSummary.intervalLevel
     public let bootstrapDraws: Int
@@ -32,13 +32,15 @@ public struct DatasetSummary: Sendable, Encodable {
     public let alpha = DatasetSummary.alpha
     public let leansToxic: Bool
     public let seed: UInt64
+    /// With `score --reference` (ReferenceComparison): the reference's figures and the difference.
+    public var reference: ReferenceFigures? = nil
 
     enum CodingKeys: String, CodingKey {
         case samples
         case meanScore = "mean_score", meanProximity = "mean_proximity", nullSets = "null_sets"
         case nullMean = "null_mean", nullStd = "null_std", zScore = "z_score"
         case null, interval, intervalLevel = "interval_level", bootstrapDraws = "bootstrap_draws"
-        case pValue = "p_value", mcError = "mc_error", alpha, leansToxic = "leans_toxic", seed
+        case pValue = "p_value", mcError = "mc_error", alpha, leansToxic = "leans_toxic", seed, reference
     }
 
     static func weightedMean(_ activation: [Double], _ proximity: [Float]) -> Double {

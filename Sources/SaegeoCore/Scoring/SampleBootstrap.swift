@@ -10,6 +10,18 @@ enum SampleBootstrap {
     /// bound that the decision uses.
     static func interval(numerators: [Double], denominators: [Double], draws: Int, level: Double,
                          seed: UInt64) -> (low: Double, high: Double)? {
+        guard let values = replicates(numerators: numerators, denominators: denominators, draws: draws, seed: seed) else { return nil }
+        return percentiles(values, level: level)
+    }
+
+    /// The percentile interval of `level` of the values.
+    static func percentiles(_ values: [Double], level: Double) -> (low: Double, high: Double) {
+        let sorted = values.sorted(), tail = (1 - level) / 2
+        return (quantile(sorted, tail), quantile(sorted, 1 - tail))
+    }
+
+    /// `draws` resampled figures, in draw order (seeded); nil without samples or draws.
+    static func replicates(numerators: [Double], denominators: [Double], draws: Int, seed: UInt64) -> [Double]? {
         let n = numerators.count
         guard n > 0, draws > 0, denominators.count == n else { return nil }
         var rng = SeededGenerator(seed: seed)
@@ -28,9 +40,7 @@ enum SampleBootstrap {
                 }
             }
         }
-        values.sort()
-        let tail = (1 - level) / 2
-        return (quantile(values, tail), quantile(values, 1 - tail))
+        return values
     }
 
     /// The q-quantile of sorted values (linear between order statistics, as numpy's default).
