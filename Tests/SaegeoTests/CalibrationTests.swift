@@ -210,3 +210,31 @@ struct CalibrationRegressionTests {
         #expect(page.contains("\"verdict\">no evidence that the dataset leans towards the toxic features") && page.contains("data-leans-toxic=\"false\""))
     }
 }
+
+extension CalibrationRegressionTests {
+    @Test("score --reference through the CLI: the reference's figure and the difference in summary.json and the report")
+    func referenceThroughTheCommandLine() throws {
+        let job = ExampleJob.inTestFolder("calibration-reference", features: 512, dimension: 32, samples: 200, tokens: 3, seed: 5)
+        let ordinary = try CalibrationTests.activations(of: job, features: 28..<512, seed: 4, name: "ordinary")
+        let folder = TestFiles.path("calibration-reference")
+        let scores = folder + "/scores.jsonl", summary = folder + "/summary.json", html = folder + "/report.html"
+        let base = ["score", "--sae", job.saePath, "--toxic", job.toxicPath, "--activations", job.activationsPath,
+                    "--offsets", "offsets", "-o", scores, "--device", "cpu"]
+        let run = try CommandRunner.saegeo(base + ["--summary", summary, "--reference", ordinary, "--reference-offsets", "offsets"])
+        #expect(run.status == 0 && run.stderr.contains("the reference's own"), "\(run.stderr)")
+        let figures = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary))) as? [String: Any] ?? [:]
+        let reference = figures["reference"] as? [String: Any] ?? [:]
+        #expect(figures["leans_toxic"] as? Bool == true && reference["samples"] as? Int == 200, "\(figures)")
+        #expect((reference["difference"] as? Double ?? 0) > 0 && (reference["difference_interval"] as? [Double])?.count == 2)
+        #expect(figures["null"] as? String == "samples permuted between the dataset and the reference")
+        let report = try CommandRunner.saegeo(["report", "--scores", scores, "--summary", summary, "-o", html])
+        #expect(report.status == 0, "\(report.stderr)")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("the reference (200 samples)") && page.contains("\"verdict\">the dataset leans towards the toxic features"))
+        // A reference option without --reference, and --reference with --shard: refused, nothing written.
+        let stray = try CommandRunner.saegeo(base + ["--reference-offsets", "offsets"])
+        #expect(stray.status != 0 && stray.stderr.contains("--reference-offsets") && stray.stderr.contains("--reference ACTS"), "\(stray.stderr)")
+        let sharded = try CommandRunner.saegeo(base.map { $0 == scores ? folder + "/shard.jsonl" : $0 } + ["--reference", ordinary, "--shard", "0/2"])
+        #expect(sharded.status != 0 && sharded.stderr.contains("--reference") && !FileManager.default.fileExists(atPath: folder + "/shard.jsonl"), "\(sharded.stderr)")
+    }
+}
