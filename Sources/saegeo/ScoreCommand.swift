@@ -106,7 +106,7 @@ struct Score: ParsableCommand {
                 throw SaegeoError(.usage, "--reference is compared with the whole dataset and cannot be used per shard; run it without --shard")
             }
             if seed != nil, shardSpec != nil || nullSets == 0 {
-                Console.info("warning: --seed only draws the null sets of the dataset summary, which this run does not compute; ignoring it")
+                Console.info("warning: --seed only seeds the dataset summary's null and bootstrap draws, which this run does not compute; ignoring it")
             }
 
             let checkpoint = try sae.open()

@@ -72,7 +72,7 @@ public enum HTMLReport {
         }
         let alpha = HTMLText.number(n.alpha ?? DatasetSummary.alpha)
         if let p = n.pValue {
-            body += "One-sided permutation test of the interval's lower end: p = \(HTMLText.number(p)) ± \(HTMLText.number(n.mcError ?? 0)) (Monte Carlo error over \(n.nullSets.map(HTMLText.count) ?? "the") draws), against α = \(alpha): "
+            body += (n.reference == nil ? "One-sided permutation test of the interval's lower end" : "One-sided test with the samples relabelled between the dataset and the reference") + ": p = \(HTMLText.number(p)) ± \(HTMLText.number(n.mcError ?? 0)) (Monte Carlo error over \(n.nullSets.map(HTMLText.count) ?? "the") draws), against α = \(alpha): "
             body += leans ? "<b class=\"verdict\">the dataset leans towards the toxic features</b>.</p>\n"
                 : "<b class=\"verdict\">no evidence that the dataset leans towards the toxic features</b>.</p>\n"
         } else {
