@@ -59,14 +59,14 @@ struct Contrast: ParsableCommand {
     @Option(help: "Also write the run's figures (and the toxic measurement) to this JSON file.")
     var summary: String?
 
-    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "With --toxic: random non-toxic sets of --top features in the null (at most \(Score.maxNullSets); default 200).", transform: NumberArgument.int)
+    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "With --toxic: random non-toxic sets of --top features in the null (at most \(ToxicContrast.maxNullSets); default \(PermutationNull.defaultDraws), as score's).", transform: NumberArgument.int)
     var nullSetsOption: Int?
 
     @Option(name: .customLong("seed"), parsing: .unconditional, help: "With --toxic: seed of the null sets (default 0).", transform: NumberArgument.seed)
     var seedOption: UInt64?
 
     // Optional as declared so that --null-sets or --seed without --toxic (where no null is drawn) is seen.
-    var nullSets: Int { nullSetsOption ?? 200 }
+    var nullSets: Int { nullSetsOption ?? PermutationNull.defaultDraws }
     var seed: UInt64 { seedOption ?? 0 }
 
     @OptionGroup var compute: ComputeOptions
@@ -108,8 +108,8 @@ struct Contrast: ParsableCommand {
             guard !format.isEmpty else {
                 throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
             }
-            guard (0...Score.maxNullSets).contains(nullSets) else {
-                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Score.maxNullSets) (got \(nullSets))")
+            guard (0...ToxicContrast.maxNullSets).contains(nullSets) else {
+                throw SaegeoError(.usage, "--null-sets must be between 0 and \(ToxicContrast.maxNullSets) (got \(nullSets))")
             }
             let checkpoint = try sae.open()
             guard (1...checkpoint.dSAE).contains(top) else {

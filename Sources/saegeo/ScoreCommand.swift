@@ -44,13 +44,22 @@ struct Score: ParsableCommand {
     @Option(help: "Also write the dataset-level figures to this JSON file.")
     var summary: String?
 
+    @Option(help: "Ordinary activations through the same model and SAE: the dataset summary compares the dataset with them (docs/statistics.md) instead of with its own mass placed at random.")
+    var reference: String?
+
+    @Option(name: .customLong("reference-tensor"), help: "Name of the reference's activations tensor (default: activations).")
+    var referenceTensor: String?
+
+    @Option(name: .customLong("reference-offsets"), help: "I64 tensor [M + 1] in the reference's .safetensors grouping its rows into samples.")
+    var referenceOffsets: String?
+
     @Option(name: .customLong("null-sets"), parsing: .unconditional,
-            help: "Random non-toxic feature sets in the null of the dataset z-score (at most \(Score.maxNullSets); each costs one toxic-proximity pass over the dictionary).", transform: NumberArgument.int)
-    var nullSets = 20
+            help: "Draws of the dataset summary's permutation null and of its bootstrap over samples (at most \(Score.maxNullSets); default \(PermutationNull.defaultDraws), shared with contrast; docs/statistics.md).", transform: NumberArgument.int)
+    var nullSets = PermutationNull.defaultDraws
 
-    static let maxNullSets = 1000
+    static let maxNullSets = PermutationNull.maxDraws
 
-    @Option(parsing: .unconditional, help: "Seed of the null sets.", transform: NumberArgument.seed)
+    @Option(parsing: .unconditional, help: "Seed of the null's draws and the bootstrap.", transform: NumberArgument.seed)
     var seed: UInt64?
 
     @Flag(name: .customLong("skip-nonfinite"), help: "Leave out token rows holding NaN or infinity (counted and reported) instead of refusing the activations.")
@@ -72,7 +81,7 @@ struct Score: ParsableCommand {
             if shardSpec != nil, !lower.hasSuffix(".safetensors") {
                 outputs.append(("the shard manifest", ShardManifest.path(besides: output)))
             }
-            let job = try Job("score", inputs: [sae.sae, toxic, activations], outputs: outputs)
+            let job = try Job("score", inputs: [sae.sae, toxic, activations] + (reference.map { [$0] } ?? []), outputs: outputs)
             if shardSpec != nil { try ShardCheckpoint.checkFolder(besides: output) }
             guard [".jsonl", ".csv", ".safetensors"].contains(where: lower.hasSuffix) else {
                 throw SaegeoError(.usage, "-o \(output): the output must end in .jsonl, .csv or .safetensors")
@@ -82,7 +91,7 @@ struct Score: ParsableCommand {
                 throw SaegeoError(.usage, "--explain writes explanations into .jsonl output, and -o \(output) is not .jsonl: drop --explain or write .jsonl")
             }
             guard (0...Self.maxNullSets).contains(nullSets) else {
-                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Self.maxNullSets) (got \(nullSets)); each set costs one pass over the dictionary")
+                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Self.maxNullSets) (got \(nullSets)); the p-value's Monte Carlo error shrinks as 1/sqrt(draws)")
             }
             if shardSpec != nil, OutputTarget.isStream(output) {
                 throw SaegeoError(.usage, "-o \(output): a shard's output must be a file, which merge reads back and beside which its checkpoint lives")
@@ -90,8 +99,14 @@ struct Score: ParsableCommand {
             if shardSpec != nil, summary != nil {
                 throw SaegeoError(.usage, "--summary describes the whole dataset and cannot be computed per shard; run it without --shard")
             }
+            if reference == nil, let stray = [("--reference-tensor", referenceTensor != nil), ("--reference-offsets", referenceOffsets != nil)].first(where: \.1) {
+                throw SaegeoError(.usage, "\(stray.0) describes the reference set, and there is no --reference: add --reference ACTS, or drop \(stray.0)")
+            }
+            if shardSpec != nil, reference != nil {
+                throw SaegeoError(.usage, "--reference is compared with the whole dataset and cannot be used per shard; run it without --shard")
+            }
             if seed != nil, shardSpec != nil || nullSets == 0 {
-                Console.info("warning: --seed only draws the null sets of the dataset summary, which this run does not compute; ignoring it")
+                Console.info("warning: --seed only seeds the dataset summary's null and bootstrap draws, which this run does not compute; ignoring it")
             }
 
             let checkpoint = try sae.open()
@@ -109,12 +124,16 @@ struct Score: ParsableCommand {
             guard data.samples > 0 else {
                 throw SaegeoError(.badInput, "\(activations) holds no samples; there is nothing to score")
             }
+            let referenceData = try reference.map { try ActivationsFile.open($0, tensor: referenceTensor, offsets: referenceOffsets) }
+            if let referenceData, referenceData.samples == 0 {
+                throw SaegeoError(.badInput, "--reference \(referenceData.path) holds no samples; there is nothing to compare with")
+            }
             try job.confirmOutputs()
             let engines = try compute.engines()
             let started = Date()
             let cancellation = ProcessGuard.cancellation
             let decoder = try checkpoint.decoder()
-            // The decoder's norms, once for the proximity and the dataset summary's null sets.
+            // The decoder's norms, once for the proximity and the dataset summary's live features.
             let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
             let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
                                                        memoryBudget: try compute.budgetBytes(), norms: norms)
@@ -165,17 +184,36 @@ struct Score: ParsableCommand {
                 result = try scorer.run(on: engines, cancellation: cancellation, progress: progress.update)
                 try cancellation.check()
                 // The dataset-level figures need the whole dataset (a shard has only its part).
-                let figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, decoder: decoder,
-                                                         toxic: toxicIds, nullSets: nullSets, seed: seed ?? 0, engines: engines,
-                                                         memoryBudget: try compute.budgetBytes(), norms: norms)
+                let figures: DatasetSummary
+                if let referenceData {
+                    // The reference through the same encoder and proximities, as the dataset.
+                    var other = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: referenceData)
+                    other.skipNonFinite = skipNonFinite
+                    try other.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
+                    let bar = Console.Progress("score the reference on \(deviceIds):")
+                    let theirs = try other.run(on: engines, cancellation: cancellation, progress: bar.update)
+                    try cancellation.check()
+                    figures = try DatasetSummary.compare(result: result, reference: theirs, proximity: proximity.proximity,
+                                                         draws: nullSets, seed: seed ?? 0)
+                } else {
+                    figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive,
+                                                         draws: nullSets, seed: seed ?? 0)
+                }
                 try write(result, proximity: proximity, manifest: manifest, job: job)
                 if let summary {
                     try job.write(summary) { try $0.write(contentsOf: try Console.json(figures, what: "--summary \(summary)")) }
                 }
                 try job.commit()
-                Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
-                                    figures.meanScore, figures.meanProximity, figures.nullMean, figures.nullStd, figures.nullSets,
-                                    figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
+                Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f (%.0f%% interval %@) against %.6f +- %.6f %@: z = %@; %@",
+                                    figures.meanScore, figures.meanProximity, DatasetSummary.intervalLevel * 100,
+                                    figures.interval.map { String(format: "%.6f to %.6f", $0[0], $0[1]) } ?? "n/a",
+                                    figures.nullMean, figures.nullStd,
+                                    figures.reference.map { String(format: "for its samples drawn at random from it and the reference (the reference's own: %.6f, difference %.6f)", $0.meanProximity, $0.difference) }
+                                        ?? "with its mass placed at random",
+                                    figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a",
+                                    figures.pValue.map { String(format: "p = %.4f +- %.4f over %d draws: %@", $0, figures.mcError ?? 0, figures.nullSets,
+                                                                figures.leansToxic ? "leans towards the toxic features" : "no evidence that it leans towards them") }
+                                        ?? "no null draws (--null-sets 0): no verdict"))
             }
             if scorer.skippedRows.current > 0 {
                 Console.info("left out \(scorer.skippedRows.current) token rows holding NaN or infinity (--skip-nonfinite)")

@@ -4,7 +4,8 @@ import Foundation
 /// should sit closer to toxic features than chance. For the top N features of A over B, the
 /// mean toxic proximity weighted by each feature's mean activation on A; the same for random
 /// sets of N live non-toxic features (seeded), giving the null's mean and deviation and a
-/// z-score; likewise for the top N of B over A, weighted by their mean activation on B.
+/// z-score; likewise for the top N of B over A, weighted by their mean activation on B. The
+/// number of null sets defaults to score's number of null draws (PermutationNull.defaultDraws).
 public struct ToxicContrast: Sendable, Encodable {
     public struct Side: Sendable, Encodable {
         public let features: [Int]
@@ -17,6 +18,9 @@ public struct ToxicContrast: Sendable, Encodable {
             case features, meanProximity = "mean_proximity", nullMean = "null_mean", nullStd = "null_std", zScore = "z_score"
         }
     }
+
+    /// Each null set holds --top ids, all kept at once: at most this many sets.
+    public static let maxNullSets = 1000
 
     public let top: Int
     public let nullSets: Int

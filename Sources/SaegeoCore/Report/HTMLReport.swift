@@ -51,11 +51,33 @@ public enum HTMLReport {
         guard let n = report.null else {
             return section("null", "Dataset against the null", "<p class=\"note\">No summary was given (--summary; score writes it).</p>\n")
         }
-        var body = "<p id=\"null-figures\" data-mean-proximity=\"\(n.meanProximity)\" data-null-mean=\"\(n.nullMean)\" data-null-std=\"\(n.nullStd)\" data-z=\"\(n.zScore.map { String($0) } ?? "")\">"
-        body += "The dataset's activation-weighted mean toxic proximity is <b>\(HTMLText.number(n.meanProximity))</b>; "
-        body += "\(n.nullSets.map { "\(HTMLText.count($0)) random" } ?? "random") sets of as many non-toxic features give \(HTMLText.number(n.nullMean)) ± \(HTMLText.number(n.nullStd)): "
-        body += "<b>z = \(n.zScore.map(HTMLText.number) ?? "n/a")</b>"
-        body += (n.zScore.map { $0 > 2 ? " (the dataset leans towards the toxic features)." : "." } ?? " (the null has no spread).") + "</p>\n"
+        var body = "<p id=\"null-figures\" data-mean-proximity=\"\(n.meanProximity)\" data-null-mean=\"\(n.nullMean)\" data-null-std=\"\(n.nullStd)\" data-z=\"\(n.zScore.map { String($0) } ?? "")\" data-leans-toxic=\"\(n.leansToxic.map { String($0) } ?? "")\">"
+        body += "The dataset's activation-weighted mean toxic proximity is <b>\(HTMLText.number(n.meanProximity))</b>"
+        if let interval = n.interval {
+            body += " (\(HTMLText.number((n.intervalLevel ?? DatasetSummary.intervalLevel) * 100))% interval over its samples: \(HTMLText.number(interval.low)) to \(HTMLText.number(interval.high)))"
+        }
+        guard let leans = n.leansToxic else {
+            // A summary from before the calibrated test: its null (random non-toxic feature sets)
+            // is not calibrated (docs/statistics.md), so no verdict is drawn from its z.
+            body += "; \(n.nullSets.map { "\(HTMLText.count($0)) random" } ?? "random") sets of as many non-toxic features give \(HTMLText.number(n.nullMean)) ± \(HTMLText.number(n.nullStd)): "
+            body += "z = \(n.zScore.map(HTMLText.number) ?? "n/a"). This summary has no calibrated verdict (no <code>leans_toxic</code>): run <code>saegeo score --summary</code> again for one.</p>\n"
+            return section("null", "Dataset against the null", body + ReportCharts.null(n))
+        }
+        if let r = n.reference {
+            body += "; the reference (\(r.samples.map { "\(HTMLText.count($0)) samples" } ?? "ordinary activations")) gives \(HTMLText.number(r.meanProximity)), a difference of \(HTMLText.number(r.difference))"
+            body += r.interval.map { " (\(HTMLText.number((n.intervalLevel ?? DatasetSummary.intervalLevel) * 100))% interval \(HTMLText.number($0.low)) to \(HTMLText.number($0.high)))" } ?? ""
+            body += "; as many samples drawn at random from both give \(HTMLText.number(n.nullMean)) ± \(HTMLText.number(n.nullStd)) (z = \(n.zScore.map(HTMLText.number) ?? "n/a")). "
+        } else {
+            body += "; the same activation mass placed on random live features gives \(HTMLText.number(n.nullMean)) ± \(HTMLText.number(n.nullStd)) (z = \(n.zScore.map(HTMLText.number) ?? "n/a")). "
+        }
+        let alpha = HTMLText.number(n.alpha ?? DatasetSummary.alpha)
+        if let p = n.pValue {
+            body += (n.reference == nil ? "One-sided permutation test of the interval's lower end" : "One-sided test with the samples relabelled between the dataset and the reference") + ": p = \(HTMLText.number(p)) ± \(HTMLText.number(n.mcError ?? 0)) (Monte Carlo error over \(n.nullSets.map(HTMLText.count) ?? "the") draws), against α = \(alpha): "
+            body += leans ? "<b class=\"verdict\">the dataset leans towards the toxic features</b>.</p>\n"
+                : "<b class=\"verdict\">no evidence that the dataset leans towards the toxic features</b>.</p>\n"
+        } else {
+            body += "No null draws were taken (--null-sets 0): <b class=\"verdict\">no verdict</b>.</p>\n"
+        }
         return section("null", "Dataset against the null", body + ReportCharts.null(n))
     }
 
@@ -143,7 +165,7 @@ public enum HTMLReport {
     .chart{width:100%;max-width:760px;height:auto;display:block}.axis{stroke:#6b7680}.axis-label{font-size:11px;fill:#3d4750}\
     .bar{fill:#7aa6c9}.bar-dropped{fill:#d9534f}.cut{stroke:#a02622;stroke-dasharray:4 3;stroke-width:1.5}\
     .cut-label{font-size:12px;fill:#a02622}.band2{fill:#eef3f8}.band1{fill:#d8e5f1}.curve{fill:none;stroke:#4f7ea8;stroke-width:1.5}\
-    .null-mean{stroke:#4f7ea8}.observed{stroke:#d9534f;stroke-width:2}.observed-dot{fill:#d9534f}.observed-label{font-size:12px;fill:#a02622}\
+    .null-mean{stroke:#4f7ea8}.observed{stroke:#d9534f;stroke-width:2}.observed-dot{fill:#d9534f}.interval{stroke:#a02622;stroke-width:3}.observed-label{font-size:12px;fill:#a02622}\
     .kept{color:#2f6b9a}.dropped{color:#a02622}.swatch{display:inline-block;width:10px;height:10px;vertical-align:middle}\
     .swatch.kept{background:#7aa6c9}.swatch.dropped{background:#d9534f}tr.toxic:target{background:#fff4d6}
     """

@@ -41,13 +41,23 @@ enum ReportCharts {
     }
 
     /// The dataset's mean toxic proximity against the null: the null's normal curve with its mean
-    /// and the bands of one and two deviations, and the dataset's value marked, with z.
+    /// and the bands of one and two deviations, and the dataset's value marked with z and its
+    /// interval over samples.
+    /// The narrowest x axis of the null picture, in units of proximity.
+    static let minimumSpan = 0.1
+
     static func null(_ null: NullComparison) -> String {
         let left = 30.0, right = 30.0, top = 30.0, plotHeight = 90.0, bottom = 40.0
         let plotWidth = width - left - right, height = top + plotHeight + bottom
         let sd = null.nullStd
-        var low = min(null.nullMean - 4 * sd, null.meanProximity), high = max(null.nullMean + 4 * sd, null.meanProximity)
-        if high - low < 1e-9 { low -= 1e-3 + abs(low) * 0.1; high += 1e-3 + abs(high) * 0.1 }
+        var low = min(null.nullMean - 4 * sd, null.meanProximity, null.interval?.low ?? .infinity)
+        var high = max(null.nullMean + 4 * sd, null.meanProximity, null.interval?.high ?? -.infinity)
+        // At least 0.1 of proximity (which spans -1 to 1) across: a narrow null stays a narrow
+        // spike, and a difference of a few thousandths does not fill the picture as if it were large.
+        if high - low < minimumSpan {
+            let middle = (low + high) / 2
+            low = middle - minimumSpan / 2; high = middle + minimumSpan / 2
+        }
         let pad = (high - low) * 0.05
         low -= pad; high += pad
         func x(_ v: Double) -> Double { left + (v - low) / (high - low) * plotWidth }
@@ -65,6 +75,10 @@ enum ReportCharts {
                 return "\(f(x(v))),\(f(top + plotHeight - density * (plotHeight - 6)))"
             }
             svg += "<polyline class=\"curve\" points=\"\(points.joined(separator: " "))\"/>\n"
+        }
+        if let interval = null.interval {
+            let y = top + plotHeight / 2
+            svg += "<line class=\"interval\" x1=\"\(f(x(interval.low)))\" y1=\"\(f(y))\" x2=\"\(f(x(interval.high)))\" y2=\"\(f(y))\"><title>the dataset's interval over its samples: \(HTMLText.number(interval.low)) to \(HTMLText.number(interval.high))</title></line>\n"
         }
         let mean = x(null.nullMean), value = x(null.meanProximity)
         svg += "<line class=\"null-mean\" x1=\"\(f(mean))\" y1=\"\(f(top))\" x2=\"\(f(mean))\" y2=\"\(f(top + plotHeight))\"/>\n"

@@ -52,8 +52,9 @@ public struct RiskySample: Sendable {
     public var omittedCharacters = 0
 }
 
-/// The dataset's activation-weighted mean toxic proximity against random non-toxic feature sets
-/// (score --summary).
+/// The dataset's activation-weighted mean toxic proximity against its null (score --summary,
+/// docs/statistics.md): the verdict and its evidence, or none for a summary written before the
+/// calibrated test (no "leans_toxic").
 public struct NullComparison: Sendable {
     public let path: String
     public let samples: Int?
@@ -63,6 +64,14 @@ public struct NullComparison: Sendable {
     public let nullStd: Double
     public let nullSets: Int?
     public let zScore: Double?
+    public var interval: (low: Double, high: Double)?
+    public var intervalLevel: Double?
+    public var pValue: Double?
+    public var mcError: Double?
+    public var alpha: Double?
+    public var leansToxic: Bool?
+    /// With `score --reference`: the reference's samples and figure, the difference and its interval.
+    public var reference: (samples: Int?, meanProximity: Double, difference: Double, interval: (low: Double, high: Double)?)?
 }
 
 /// The toxic features' nearest neighbours (neighbors' output), one row per toxic feature shown.

@@ -13,6 +13,11 @@ public struct DatasetScorer: Sendable {
         /// Per sample, up to `explain` features with the largest sum of a p over the sample:
         /// (feature, summed activation), largest first.
         public var explanations: [[(feature: Int, activation: Double)]]
+        /// Per sample, sum a p and sum a over its tokens and features (the score's numerator and
+        /// denominator): the dataset figure's bootstrap resamples these. Empty where only the
+        /// scores were kept (a shard's checkpoint blocks).
+        public var sampleNumerators: [Double] = []
+        public var sampleDenominators: [Double] = []
     }
 
     public let encoder: SAEEncoder

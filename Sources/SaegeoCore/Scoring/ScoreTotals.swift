@@ -51,7 +51,8 @@ final class ScoreTotals: Sendable {
             var scores = [Float](repeating: 0, count: sums.numerator.count)
             for s in scores.indices where sums.denominator[s] > 0 { scores[s] = Float(sums.numerator[s] / sums.denominator[s]) }
             return DatasetScorer.Result(scores: scores, active: sums.active, featureActivation: sums.featureActivation,
-                                        explanations: sums.explanations)
+                                        explanations: sums.explanations, sampleNumerators: sums.numerator,
+                                        sampleDenominators: sums.denominator)
         }
     }
 }
