@@ -76,8 +76,9 @@ for job in "${jobs[@]}"; do
             fail "score $job on $gpu: $(tail -1 "$work/err.txt")"; continue
         fi
         # Largest relative difference of the scores (a floor of 1e-3 for scores near 0).
+        # Each line pastes the two files' columns side by side: the score is the second of each half.
         diff=$(paste -d, "$work/s-$job-$gpu.csv" "$work/s-$job-cpu.csv" | awk -F, 'NR > 1 {
-            d = $2 - $5; if (d < 0) d = -d; m = $5 < 0 ? -$5 : $5; if (m < 1e-3) m = 1e-3
+            c = $(NF / 2 + 2); d = $2 - c; if (d < 0) d = -d; m = c < 0 ? -c : c; if (m < 1e-3) m = 1e-3
             if (d / m > w) w = d / m } END { printf "%.3g", w + 0 }')
         if awk -v d="$diff" 'BEGIN { exit !(d <= 1e-5) }'; then
             checked=$((checked + 1))

@@ -77,7 +77,9 @@ extension PythonLiteralParser {
                     at += 1
                 }
                 out.append(Unicode.Scalar(UInt32(value))!)
-            case "x", "u" where !bytes, "U" where !bytes:
+            case "x",               // \x in str and bytes; \u and \U in str only
+                 "u" where !bytes,
+                 "U" where !bytes:
                 let count = e == "x" ? 2 : e == "u" ? 4 : 8
                 guard at + count <= text.count,
                       let value = UInt32(String(String.UnicodeScalarView(text[at..<(at + count)])), radix: 16),
