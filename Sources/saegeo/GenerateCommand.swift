@@ -5,7 +5,7 @@ import SaegeoCore
 /// Writes the demo's kind of job, at any size, for trying the commands and the batch-job examples.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a generated example job to a folder: a SAELens SAE with planted near-toxic features, activations, toxic ids and a dataset.")
+        abstract: "Write a generated example job to a folder: a SAELens SAE with planted near-toxic features, activations, toxic ids, a dataset, and labelled toxic and ordinary activation sets for contrast.")
 
     @Argument(help: "The folder to write (created if needed).")
     var folder: String
@@ -37,7 +37,9 @@ struct Generate: ParsableCommand {
             size.samples = samples
             size.tokens = tokens
             let example = try ExampleJob.write(size, seed: seed, to: folder)
-            Console.info("wrote \(example.saePath) (\(features) x \(dimension)), \(example.activationsPath) (\(samples) samples x \(tokens) tokens, offsets in 'offsets'), \(example.toxicPath) and \(example.datasetPath)")
+            // Labelled activation sets, so that contrast (README step 3) runs on generated data too.
+            let labelled = try example.writeLabelledSets(to: folder)
+            Console.info("wrote \(example.saePath) (\(features) x \(dimension)), \(example.activationsPath) (\(samples) samples x \(tokens) tokens, offsets in 'offsets'), \(example.toxicPath), \(example.datasetPath), and labelled sets for contrast: \(labelled.toxic) and \(labelled.ordinary) (200 samples each)")
         }
     }
 }
