@@ -21,26 +21,12 @@ struct CalibrationTests {
     /// Activations built as ExampleJob builds its ordinary samples (each token mixes 3 features
     /// with scales 1 to 2, plus noise), drawn from `features` only; written beside the job.
     static func activations(of job: ExampleJob, features: Range<Int>, seed: UInt64, name: String) throws -> String {
-        let d = job.size.dimension, samples = job.size.samples, tokens = job.size.tokens
         var rng = SeededGenerator(seed: seed)
-        var rows = [Float](repeating: 0, count: samples * tokens * d)
-        for r in 0..<(samples * tokens) {
-            for _ in 0..<3 {
-                let f = features.lowerBound + Int(rng.next() % UInt64(features.count))
-                let scale = Float(1 + Double(rng.next() % 100) / 100)
-                for i in 0..<d { rows[r * d + i] += scale * job.planted.values[f * d + i] }
-            }
-            for i in 0..<d { rows[r * d + i] += Float(rng.gaussian() * 0.02) }
+        let rows = job.mixedRows(samples: job.size.samples, rng: &rng) { _, rng in
+            features.lowerBound + Int(rng.next() % UInt64(features.count))
         }
         let path = PathName.folder(job.activationsPath) + "/\(name).safetensors"
-        let job = try Job("test", inputs: [], outputs: [("activations", path)])
-        try job.write(path) {
-            try SafetensorsWriter.write([
-                .float32("activations", shape: [samples * tokens, d], rows),
-                .int64("offsets", shape: [samples + 1], (0...samples).map { Int64($0 * tokens) }),
-            ], metadata: [:], into: $0)
-        }
-        try job.commit()
+        try SafetensorsWriter.write(job.activationTensors(rows, samples: job.size.samples), metadata: [:], to: path)
         return path
     }
 
