@@ -144,8 +144,10 @@ struct Score: ParsableCommand {
             // Half the budget for the streaming tiles; the rest covers results, norms and staging.
             try scorer.plan(for: engines, memoryBudget: try compute.budgetBytes().map { $0 / 2 })
 
-            // The job: inputs and options that every shard of it shares (not the device).
-            let fingerprint = try JobFingerprint.of(
+            // The job: inputs and options that every shard of it shares (not the device). Only a
+            // shard and a .safetensors output record it: a single .jsonl / .csv run skips the pass
+            // over every input byte.
+            let fingerprint = shardSpec == nil && !lower.hasSuffix(".safetensors") ? "" : try JobFingerprint.of(
                 files: checkpoint.files + [toxic, activations],
                 options: ["score", sae.sae, toxic, activations, activationsTensor ?? "", offsets ?? "", chosen?.description ?? "",
                           String(topk ?? 0), String(scorer.explain), String(data.samples), String(scorer.rowChunk),
