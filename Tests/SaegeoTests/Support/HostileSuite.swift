@@ -39,6 +39,17 @@ extension HostileSuite {
         for word in words { #expect(run.stderr.contains(word), "'\(word)' not in: \(run.stderr)", sourceLocation: sourceLocation) }
     }
 
+    /// A call refused with a one-line SaegeoError that mentions `words`.
+    static func expectRefused(_ words: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("accepted; expected a refusal with '\(words)'", sourceLocation: sourceLocation)
+        } catch let error as SaegeoError {
+            #expect(error.message.contains(words) && !error.message.contains("\n"), "\(error.message)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("not a SaegeoError: \(error)", sourceLocation: sourceLocation)
+        }
+    }
     func scoreArguments(_ output: String, extra: [String] = []) -> [String] {
         ["score", "--sae", Self.example.saePath, "--toxic", Self.example.toxicPath, "--activations", Self.example.activationsPath,
          "--offsets", "offsets", "-o", output, "--device", "cpu", "--null-sets", "3"] + extra
