@@ -13,23 +13,45 @@ struct Merge: ParsableCommand {
     @Argument(help: "The shard outputs, in any order.")
     var shards: [String] = []
 
+    @Option(help: "Score shards: also write the dataset summary, exactly as 'score --summary' writes it for a single run, from the sums every shard wrote beside its output (OUT.sums).")
+    var summary: String?
+
+    @Option(name: .customLong("null-sets"), parsing: .unconditional,
+            help: "With --summary: draws of the permutation null and of the bootstrap (as score's --null-sets; default \(PermutationNull.defaultDraws)).", transform: NumberArgument.int)
+    var nullSets = PermutationNull.defaultDraws
+
+    @Option(parsing: .unconditional, help: "With --summary: seed of the draws (as score's --seed).", transform: NumberArgument.seed)
+    var seed: UInt64?
+
     @Option(help: "Sharded all pairs: the dictionary the shards ran on, when it is not at the path they recorded (the merge ranks their candidates exactly).")
     var sae: String?
 
     func run() throws {
         try Saegeo.reporting {
             guard !shards.isEmpty else { throw SaegeoError(.usage, "give the shard files to merge") }
+            guard (0...Score.maxNullSets).contains(nullSets) else {
+                throw SaegeoError(.usage, "--null-sets must be between 0 and \(Score.maxNullSets) (got \(nullSets)); the p-value's Monte Carlo error shrinks as 1/sqrt(draws)")
+            }
+            if summary == nil, let stray = [("--null-sets", nullSets != PermutationNull.defaultDraws), ("--seed", seed != nil)].first(where: \.1) {
+                throw SaegeoError(.usage, "\(stray.0) shapes the dataset summary, and there is no --summary: add --summary FILE, or drop \(stray.0)")
+            }
+            let request = summary.map { ShardMerge.SummaryRequest(path: $0, draws: nullSets, seed: seed ?? 0) }
             if ContrastMerge.isContrast(shards) == false, PairShardMerge.isPairShards(shards) {
+                guard summary == nil else { throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and these are sharded all-pairs 'neighbors' shards; drop --summary") }
                 let merged = try PairShardMerge.merge(shards, into: output, sae: sae)
                 Console.info(String(format: "merged %d shards of a sharded all-pairs 'neighbors' job, %d features: %.3f s, %@; wrote %@",
                                     merged.shards, merged.features, merged.seconds, Neighbors.exhaustiveNote(merged.exhaustiveRows), output))
                 return
             }
             guard sae == nil else { throw SaegeoError(.usage, "--sae is for the shards of sharded all pairs ('neighbors --queries all --keys all --shard'); drop it") }
-            let summary = ContrastMerge.isContrast(shards) ? try ContrastMerge.merge(shards, into: output)
-                : try ShardMerge.merge(shards, into: output)
-            let unit = ["neighbors": "queries", "score": "samples", "contrast": "chunks of samples"][summary.command] ?? "items"
-            Console.info("merged \(summary.shards) shards of a '\(summary.command)' job, \(summary.items) \(unit); wrote \(output)")
+            if ContrastMerge.isContrast(shards), summary != nil {
+                throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and these are 'contrast' shards; drop --summary")
+            }
+            let (merged, figures) = ContrastMerge.isContrast(shards) ? (try ContrastMerge.merge(shards, into: output), nil)
+                : try ShardMerge.merge(shards, into: output, summary: request)
+            if let figures { Console.info(SummaryLine.text(figures)) }
+            let unit = ["neighbors": "queries", "score": "samples", "contrast": "chunks of samples"][merged.command] ?? "items"
+            Console.info("merged \(merged.shards) shards of a '\(merged.command)' job, \(merged.items) \(unit); wrote \(output)\(summary.map { " and \($0)" } ?? "")")
         }
     }
 }

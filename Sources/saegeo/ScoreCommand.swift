@@ -81,6 +81,7 @@ struct Score: ParsableCommand {
             if shardSpec != nil, !lower.hasSuffix(".safetensors") {
                 outputs.append(("the shard manifest", ShardManifest.path(besides: output)))
             }
+            if shardSpec != nil { outputs.append(("the shard's sums", ShardSums.path(besides: output))) }
             let job = try Job("score", inputs: [sae.sae, toxic, activations] + (reference.map { [$0] } ?? []), outputs: outputs)
             if shardSpec != nil { try ShardCheckpoint.checkFolder(besides: output) }
             guard [".jsonl", ".csv", ".safetensors"].contains(where: lower.hasSuffix) else {
@@ -97,7 +98,7 @@ struct Score: ParsableCommand {
                 throw SaegeoError(.usage, "-o \(output): a shard's output must be a file, which merge reads back and beside which its checkpoint lives")
             }
             if shardSpec != nil, summary != nil {
-                throw SaegeoError(.usage, "--summary describes the whole dataset and cannot be computed per shard; run it without --shard")
+                throw SaegeoError(.usage, "--summary describes the whole dataset, not a shard: every shard writes the sums it needs beside its output, and 'saegeo merge --summary FILE' writes it; drop --summary here")
             }
             if reference == nil, let stray = [("--reference-tensor", referenceTensor != nil), ("--reference-offsets", referenceOffsets != nil)].first(where: \.1) {
                 throw SaegeoError(.usage, "\(stray.0) describes the reference set, and there is no --reference: add --reference ACTS, or drop \(stray.0)")
@@ -105,7 +106,9 @@ struct Score: ParsableCommand {
             if shardSpec != nil, reference != nil {
                 throw SaegeoError(.usage, "--reference is compared with the whole dataset and cannot be used per shard; run it without --shard")
             }
-            if seed != nil, shardSpec != nil || nullSets == 0 {
+            if shardSpec != nil, seed != nil || nullSets != PermutationNull.defaultDraws {
+                Console.info("warning: --seed and --null-sets shape the dataset summary, which 'saegeo merge --summary' computes from the shards; give them to merge; ignoring them here")
+            } else if seed != nil, nullSets == 0 {
                 Console.info("warning: --seed only seeds the dataset summary's null and bootstrap draws, which this run does not compute; ignoring it")
             }
 
@@ -165,20 +168,26 @@ struct Score: ParsableCommand {
             if let shardSpec {
                 // A shard saves its finished blocks as it goes, so that a preempted one resumes.
                 let saved = ShardCheckpoint(output: output, job: fingerprint + " shard " + shardSpec.description)
+                // The blocks' activation masses are added as they come (exactly), not joined.
+                var mass = FeatureMass(features: encoder.features)
                 let tensors = try saved.run(items: chunks.count, blockSize: ShardCheckpoint.blockSize(items: chunks.count, minimum: 1),
                                             unit: "chunks of samples", log: Console.info,
                                             holds: { tensors, block in
-                    // A block of chunks holds the scores of those chunks' samples.
+                    // A block of chunks holds the scores and sums of those chunks' samples.
                     let samples = boundaries[chunks.lowerBound + block.upperBound] - boundaries[chunks.lowerBound + block.lowerBound]
-                    return tensors.first { $0.name == "scores" }?.shape.first == samples
-                }) { block in
+                    return DatasetScorer.Result.holds(tensors, samples: samples)
+                }, absorb: { try mass.add(from: $0) }, joining: { !DatasetScorer.Result.massTensors.contains($0.name) }) { block in
                     try cancellation.check()
                     let range = boundaries[chunks.lowerBound + block.lowerBound]..<boundaries[chunks.lowerBound + block.upperBound]
                     let progress = Console.Progress("score shard \(shardSpec), samples \(range.lowerBound)..<\(range.upperBound) of \(samples) on \(deviceIds):")
                     return try scorer.run(samples: range, on: engines, cancellation: cancellation, progress: progress.update).tensors
                 }
-                result = try DatasetScorer.Result(tensors: tensors)
+                result = try DatasetScorer.Result(tensors: tensors, features: encoder.features, mass: mass)
                 try write(result, proximity: proximity, manifest: manifest, job: job)
+                // What merge --summary needs from this shard (ShardSums).
+                let dead = (0..<decoder.features).filter { !norms.isLive($0) }
+                try ShardSums(manifest: manifest, result: result, proximity: proximity.proximity, dead: dead)
+                    .write(besides: output, job: job)
                 try job.commit()
                 try saved.discard()
             } else {
@@ -206,16 +215,7 @@ struct Score: ParsableCommand {
                     try job.write(summary) { try $0.write(contentsOf: try Console.json(figures, what: "--summary \(summary)")) }
                 }
                 try job.commit()
-                Console.info(String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f (%.0f%% interval %@) against %.6f +- %.6f %@: z = %@; %@",
-                                    figures.meanScore, figures.meanProximity, DatasetSummary.intervalLevel * 100,
-                                    figures.interval.map { String(format: "%.6f to %.6f", $0[0], $0[1]) } ?? "n/a",
-                                    figures.nullMean, figures.nullStd,
-                                    figures.reference.map { String(format: "for its samples drawn at random from it and the reference (the reference's own: %.6f, difference %.6f)", $0.meanProximity, $0.difference) }
-                                        ?? "with its mass placed at random",
-                                    figures.zScore.map { String(format: "%.2f", $0) } ?? "n/a",
-                                    figures.pValue.map { String(format: "p = %.4f +- %.4f over %d draws: %@", $0, figures.mcError ?? 0, figures.nullSets,
-                                                                figures.leansToxic ? "leans towards the toxic features" : "no evidence that it leans towards them") }
-                                        ?? "no null draws (--null-sets 0): no verdict"))
+                Console.info(SummaryLine.text(figures))
             }
             if scorer.skippedRows.current > 0 {
                 Console.info("left out \(scorer.skippedRows.current) token rows holding NaN or infinity (--skip-nonfinite)")

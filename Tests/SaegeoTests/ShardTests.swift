@@ -85,12 +85,19 @@ struct ShardTests {
             shards.append(out)
         }
         let single = folder + "/single.\(ext)", merged = folder + "/merged.\(ext)"
-        let run = try CommandRunner.saegeo(scoreArguments(single) + explain + ["--device", device])
+        // The dataset summary too, with other draws and seed than the defaults: merge --summary
+        // writes the single run's from the sums beside the shards, byte for byte.
+        let draws = ["--null-sets", "357", "--seed", "11"]
+        let run = try CommandRunner.saegeo(scoreArguments(single) + explain + draws + ["--device", device, "--summary", folder + "/single.json"])
         #expect(run.status == 0, "\(run.stderr)")
-        let merge = try CommandRunner.saegeo(["merge", "-o", merged] + shards.reversed())
+        let merge = try CommandRunner.saegeo(["merge", "-o", merged, "--summary", folder + "/merged.json"] + draws + shards.reversed())
         #expect(merge.status == 0, "\(merge.stderr)")
         let a = try Data(contentsOf: URL(fileURLWithPath: single)), b = try Data(contentsOf: URL(fileURLWithPath: merged))
         #expect(a == b, "the merged file differs from the single run's")
+        let summary = try Data(contentsOf: URL(fileURLWithPath: folder + "/single.json"))
+        #expect(summary == (try Data(contentsOf: URL(fileURLWithPath: folder + "/merged.json"))), "the merged summary differs from the single run's")
+        #expect(String(decoding: summary, as: UTF8.self).contains("\"null_sets\" : 357"))
+        #expect(merge.stderr.contains("dataset: mean score") && run.stderr.contains("dataset: mean score"))
         #expect(try SampleScores.read(merged).count == Self.example.size.samples)
 
         // Another job: another toxic list.
@@ -184,8 +191,60 @@ struct ShardTests {
         let run = try CommandRunner.saegeo(scoreArguments(uninterrupted) + explain + ["--shard", "0/3", "--device", "cpu"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: uninterrupted)))
+        // The sums for merge --summary: the saved blocks' masses add up to the uninterrupted ones exactly.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + ".sums")) == Data(contentsOf: URL(fileURLWithPath: uninterrupted + ".sums")))
         if ext == "jsonl" {
             #expect(try Data(contentsOf: URL(fileURLWithPath: out + ".shard.json")) == Data(contentsOf: URL(fileURLWithPath: uninterrupted + ".shard.json")))
         }
+    }
+
+    @Test("merge --summary refuses shards without their sums, damaged or swapped sums, and other commands' shards, writing nothing")
+    func mergeSummaryRefusals() throws {
+        let folder = TestFiles.path("score-shards-summary-refusals")
+        try? FileManager.default.removeItem(atPath: folder)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let shards = try (0..<3).map { i -> String in
+            let out = folder + "/shard\(i).jsonl"
+            let run = try CommandRunner.saegeo(scoreArguments(out) + ["--shard", "\(i)/3", "--device", "cpu"])
+            #expect(run.status == 0, "\(run.stderr)")
+            return out
+        }
+        let out = folder + "/merged.jsonl", summary = folder + "/summary.json"
+        func refused(_ expected: String, _ extra: [String] = []) throws {
+            let run = try CommandRunner.saegeo(["merge", "-o", out] + extra + shards)
+            #expect(run.status == 1 && run.stderr.contains(expected), "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out) && !FileManager.default.fileExists(atPath: summary))
+        }
+        try refused("there is no --summary", ["--seed", "3"])
+        let sums = ShardSums.path(besides: shards[1]), saved = try Data(contentsOf: URL(fileURLWithPath: sums))
+        // Missing.
+        try FileManager.default.removeItem(atPath: sums)
+        try refused("has no \(sums) beside it", ["--summary", summary])
+        // Damaged: one byte of a partial changed.
+        var damaged = saved
+        damaged[damaged.count - 9] ^= 0x40
+        try damaged.write(to: URL(fileURLWithPath: sums))
+        try refused("fails its checksum", ["--summary", summary])
+        // Another shard's sums under this shard's name.
+        try FileManager.default.copyItem(atPath: ShardSums.path(besides: shards[0]), toPath: sums + ".tmp")
+        try FileManager.default.removeItem(atPath: sums)
+        try FileManager.default.moveItem(atPath: sums + ".tmp", toPath: sums)
+        try refused("belongs to another shard or job", ["--summary", summary])
+        // The summary onto a shard's sums (an input) is refused before anything is read.
+        try saved.write(to: URL(fileURLWithPath: sums))
+        let onInput = try CommandRunner.saegeo(["merge", "-o", out, "--summary", sums] + shards)
+        #expect(onInput.status != 0 && onInput.stderr.contains(sums), "\(onInput.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sums)) == saved)
+        // Restored, it merges.
+        let good = try CommandRunner.saegeo(["merge", "-o", out, "--summary", summary] + shards)
+        #expect(good.status == 0 && FileManager.default.fileExists(atPath: summary), "\(good.stderr)")
+        // Not score shards: --summary has nothing to summarise.
+        let pairs = folder + "/pairs.safetensors"
+        #expect(try CommandRunner.saegeo(["neighbors", "--sae", Self.example.saePath, "-k", "3", "-o", pairs, "--shard", "0/1", "--device", "cpu"]).status == 0)
+        let notScore = try CommandRunner.saegeo(["merge", "-o", folder + "/n.safetensors", "--summary", summary, pairs])
+        #expect(notScore.status == 1 && notScore.stderr.contains("drop --summary"), "\(notScore.stderr)")
+        // score --shard with --summary says where the summary comes from.
+        let shardSummary = try CommandRunner.saegeo(scoreArguments(folder + "/x.jsonl") + ["--shard", "0/3", "--summary", summary])
+        #expect(shardSummary.status == 1 && shardSummary.stderr.contains("merge --summary"), "\(shardSummary.stderr)")
     }
 }

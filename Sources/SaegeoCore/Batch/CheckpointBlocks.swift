@@ -106,13 +106,15 @@ public struct ShardCheckpoint {
     /// along their first axis. `holds` says whether a block's tensors hold its items. When stopped, it says
     /// how much is saved and how to resume. `absorb` sees every block's tensors in block order,
     /// saved or computed, before the next block is computed (a computation that starts from what
-    /// the blocks before it found).
+    /// the blocks before it found). Only the tensors `joining` accepts are joined; the others
+    /// (sums that are added, not concatenated) reach `absorb` alone, so they never pile up.
     public func run(items: Int, blockSize: Int, unit: String, log: (String) -> Void,
                     holds: ([OutputTensor], Range<Int>) -> Bool,
                     absorb: ([OutputTensor]) throws -> Void = { _ in },
+                    joining: @escaping (OutputTensor) -> Bool = { _ in true },
                     compute: (Range<Int>) throws -> [OutputTensor]) throws -> [OutputTensor] {
         try CheckpointFolder.check(directory)
-        if items == 0 { return try OutputTensor.joined([compute(0..<0)]) }
+        if items == 0 { return try OutputTensor.joined([compute(0..<0).filter(joining)]) }
         let size = max(1, blockSize)
         let plan = stride(from: 0, to: items, by: size).map { $0..<min(items, $0 + size) }
         var reused: [Int: [OutputTensor]] = [:]
@@ -137,14 +139,14 @@ public struct ShardCheckpoint {
         for block in plan {
             if let tensors = reused[block.lowerBound] {
                 try absorb(tensors)
-                blocks.append(tensors)
+                blocks.append(tensors.filter(joining))
                 continue
             }
             do {
                 let tensors = try compute(block)
                 try save(block: block, tensors: tensors)
                 try absorb(tensors)
-                blocks.append(tensors)
+                blocks.append(tensors.filter(joining))
                 done += block.count
             } catch let error as SaegeoError where error.kind == .interrupted {
                 throw SaegeoError(.interrupted, "interrupted; \(done) of \(items) \(unit) are saved in \(directory); run the same command again to resume")

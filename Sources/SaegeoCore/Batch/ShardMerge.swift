@@ -17,7 +17,24 @@ public enum ShardMerge {
         let manifest: ShardManifest
     }
 
-    public static func merge(_ paths: [String], into output: String) throws -> Summary {
+    /// What `merge --summary` asks for: the dataset summary of a score job, from its shards' sums
+    /// (ShardSums), written to `path` with the single run's draws and seed.
+    public struct SummaryRequest: Sendable {
+        public let path: String
+        public let draws: Int
+        public let seed: UInt64
+
+        public init(path: String, draws: Int, seed: UInt64) {
+            self.path = path
+            self.draws = draws
+            self.seed = seed
+        }
+    }
+
+    /// - Parameter summary: also write the dataset summary (score shards only); the figures are
+    ///   returned for the caller to print.
+    public static func merge(_ paths: [String], into output: String,
+                             summary request: SummaryRequest? = nil) throws -> (summary: Summary, figures: DatasetSummary?) {
         guard !paths.isEmpty else { throw SaegeoError(.usage, "give the shard files to merge") }
         let format = try OutputFormat(output)
         for path in paths where try OutputFormat(path) != format {
@@ -25,12 +42,21 @@ public enum ShardMerge {
         }
         for path in paths { try InputFile.requireExisting(path, what: "shard") }
         let manifests = format == .safetensors ? [] : paths.map(ShardManifest.path(besides:))
-        let job = try Job("merge", inputs: paths + manifests.filter { FileManager.default.fileExists(atPath: $0) },
-                          outputs: [("-o", output)])
+        let sumsPaths = request == nil ? [] : paths.map(ShardSums.path(besides:))
+        let job = try Job("merge", inputs: paths + (manifests + sumsPaths).filter { FileManager.default.fileExists(atPath: $0) },
+                          outputs: [("-o", output)] + (request.map { [("--summary", $0.path)] } ?? []))
         let shards = try ordered(paths.map { Shard(path: $0, manifest: try ShardManifest.read($0)) })
         let first = shards[0].manifest
         guard first.command != .neighborPairs else {
             throw SaegeoError.badInput("\(shards[0].path) holds all-pairs candidates, which need the exact ranking of 'saegeo merge' (PairShardMerge), not a join")
+        }
+        if request != nil, first.command != .score {
+            throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and these are '\(first.command.rawValue)' shards; drop --summary")
+        }
+        // Checked before the shards are joined, so a missing or damaged sums file costs nothing.
+        let figures = try request.map { request in
+            try ShardSums.summary(of: shards.map { ($0.path, try ShardSums.read(besides: $0.path, shard: $0.manifest)) },
+                                  draws: request.draws, seed: request.seed)
         }
         var merged = ShardManifest(command: first.command, job: first.job, shard: nil, total: first.total,
                                    range: 0..<first.total, details: first.details)
@@ -67,8 +93,11 @@ public enum ShardMerge {
             }
             try job.write(output) { sink in try ScorePercentiles.writeMerged(reads, csv: format == .csv, into: sink) }
         }
+        if let request, let figures {
+            try job.write(request.path) { try $0.write(contentsOf: try JSONCoding.encode(figures, what: "--summary \(request.path)")) }
+        }
         try job.commit()
-        return Summary(command: first.command.rawValue, shards: shards.count, items: first.total)
+        return (Summary(command: first.command.rawValue, shards: shards.count, items: first.total), figures)
     }
 
     static func verify(_ shard: Shard, checksum: String) throws {

@@ -8,14 +8,16 @@ public struct DatasetScorer: Sendable {
     public struct Result: Sendable {
         public var scores: [Float]
         public var active: [Int64]
-        /// sum over all samples and tokens of a_f, per feature (the dataset-level figures use it).
-        public var featureActivation: [Double]
+        /// sum over all samples and tokens of a_f, per feature, exactly (the dataset-level figures
+        /// use it; a shard carries it to merge).
+        public var featureMass: FeatureMass
+        /// The same, each rounded once to a double.
+        public var featureActivation: [Double] { featureMass.values }
         /// Per sample, up to `explain` features with the largest sum of a p over the sample:
         /// (feature, summed activation), largest first.
         public var explanations: [[(feature: Int, activation: Double)]]
         /// Per sample, sum a p and sum a over its tokens and features (the score's numerator and
-        /// denominator): the dataset figure's bootstrap resamples these. Empty where only the
-        /// scores were kept (a shard's checkpoint blocks).
+        /// denominator): the dataset figure's bootstrap resamples these.
         public var sampleNumerators: [Double] = []
         public var sampleDenominators: [Double] = []
     }

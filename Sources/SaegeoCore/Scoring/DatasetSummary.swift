@@ -56,10 +56,10 @@ public struct DatasetSummary: Sendable, Encodable {
         let meanScore = samples == 0 ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(samples)
         let mass = result.featureActivation
         guard mass.count == proximity.count else {
-            throw SaegeoError.badInput("the dataset summary needs every feature's total activation (\(proximity.count)), and the run kept \(mass.count); run score without --shard")
+            throw SaegeoError.badInput("the dataset summary needs every feature's total activation (\(proximity.count)), and the run kept \(mass.count)")
         }
         guard result.sampleNumerators.count == samples, result.sampleDenominators.count == samples else {
-            throw SaegeoError.badInput("the dataset summary needs every sample's sums (\(samples)), and the run kept \(result.sampleNumerators.count); run score without --shard")
+            throw SaegeoError.badInput("the dataset summary needs every sample's sums (\(samples)), and the run kept \(result.sampleNumerators.count)")
         }
         let observed = weightedMean(mass, proximity)
         let liveFeatures = (0..<proximity.count).filter(live)

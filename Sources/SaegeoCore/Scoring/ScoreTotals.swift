@@ -12,7 +12,7 @@ final class ScoreTotals: Sendable {
         var numerator: [Double]
         var denominator: [Double]
         var active: [Int64]
-        var featureActivation: [Double]
+        var featureMass: FeatureMass
         var explanations: [[(feature: Int, activation: Double)]]
     }
 
@@ -25,7 +25,7 @@ final class ScoreTotals: Sendable {
         sums = Locked(Sums(numerator: [Double](repeating: 0, count: samples),
                            denominator: [Double](repeating: 0, count: samples),
                            active: [Int64](repeating: 0, count: samples),
-                           featureActivation: [Double](repeating: 0, count: features),
+                           featureMass: FeatureMass(features: features),
                            explanations: Array(repeating: [], count: explain > 0 ? samples : 0)))
     }
 
@@ -41,7 +41,8 @@ final class ScoreTotals: Sendable {
                     sums.active[i] = Int64(a.active[s])
                     if !sums.explanations.isEmpty { sums.explanations[i] = a.explanation(s) }
                 }
-                for (f, value) in a.featureActivation.sorted(by: { $0.key < $1.key }) { sums.featureActivation[f] += value }
+                // Exactly: the chunks arrive in the order the devices finish them (ExactSum).
+                for (f, value) in a.featureActivation { sums.featureMass.add(value, to: f) }
             }
         }
     }
@@ -50,7 +51,7 @@ final class ScoreTotals: Sendable {
         sums.withLock { sums in
             var scores = [Float](repeating: 0, count: sums.numerator.count)
             for s in scores.indices where sums.denominator[s] > 0 { scores[s] = Float(sums.numerator[s] / sums.denominator[s]) }
-            return DatasetScorer.Result(scores: scores, active: sums.active, featureActivation: sums.featureActivation,
+            return DatasetScorer.Result(scores: scores, active: sums.active, featureMass: sums.featureMass,
                                         explanations: sums.explanations, sampleNumerators: sums.numerator,
                                         sampleDenominators: sums.denominator)
         }
