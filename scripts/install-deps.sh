@@ -7,6 +7,14 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# scripts/walkthrough-test.sh makes a Python virtual environment. Debian's python3 makes one only
+# with python3-venv (it holds ensurepip); a python3 that is not Debian's (pyenv's) needs nothing.
+# So try to make one rather than ask dpkg.
+probe=$(mktemp -d)
+if ! python3 -m venv "$probe/venv" >/dev/null 2>&1; then
+    missing+=(python3 python3-venv)
+fi
+rm -rf "$probe"
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
