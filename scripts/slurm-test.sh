@@ -2,11 +2,13 @@
 # The batch-job test, on a real one-node Slurm cluster started here (scripts/slurm-cluster.sh):
 # submits the Slurm examples' (from the unpacked tarball when scripts/package.sh made one) 4-way
 # score and neighbours arrays with their dependent merges on
-# generated data (the neighbours array is sharded all pairs: tile pairs of the symmetric schedule,
-# candidates merged and ranked exactly), preempts one score task mid-run (scontrol requeue:
-# SIGTERM, then requeued), checks that it resumed, that both merged outputs are byte-identical to
-# single-process runs, that the neighbours shards together did one run's arithmetic, and that
-# merge refuses 3 of 4 shards and shards of different jobs. Stops the daemons at the end.
+# generated data (the score array writes .jsonl shards with explanations and the sums beside them;
+# the neighbours array is sharded all pairs: tile pairs of the symmetric schedule, candidates merged
+# and ranked exactly), preempts one score task mid-run (scontrol requeue: SIGTERM, then requeued),
+# checks that it resumed, that the merged scores, dataset summary and neighbours are byte-identical
+# to single-process runs and so is the report made from them, that the neighbours shards together
+# did one run's arithmetic, and that merge refuses 3 of 4 shards and shards of different jobs.
+# Stops the daemons at the end.
 # Needs root (it installs Slurm and starts daemons) and a built saegeo (swift build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,7 +52,10 @@ step "generating a job and computing the single-process reference outputs"
 "$saegeo" generate data --features 3000 --dimension 192 --samples 8000 --tokens 4
 score=(--sae data/sae --toxic data/toxic.txt --activations data/activations.safetensors --offsets offsets --memory-budget 8MiB)
 neighbors=(--sae data/sae -k 16)
-"$saegeo" score "${score[@]}" --device cpu -o single-scores.safetensors
+# As the array runs it: .jsonl with 5 explanations each (score-array.sbatch's default), and the
+# dataset summary with the default draws and seed (merge.sbatch's).
+mkdir single
+"$saegeo" score "${score[@]}" --device cpu --explain 5 -o single/scores.jsonl --summary single/summary.json
 "$saegeo" neighbors "${neighbors[@]}" --device cpu -o single-neighbors.safetensors
 
 step "submitting the 4-way arrays and their merges"
@@ -62,9 +67,9 @@ step "score array $score_array (merge $score_merge), neighbours array $neighbors
 
 victim=${score_array}_1
 step "preempting $victim once it has saved a block"
-has_block() { compgen -G "out/scores.shard-1.safetensors.checkpoint/block-*.safetensors" >/dev/null; }
+has_block() { compgen -G "out/scores.shard-1.jsonl.checkpoint/block-*.safetensors" >/dev/null; }
 wait_for 300 has_block || fail "$victim never saved a checkpoint block"
-[ ! -e out/scores.shard-1.safetensors ] || fail "$victim finished before it could be preempted; make the test data larger"
+[ ! -e out/scores.shard-1.jsonl ] || fail "$victim finished before it could be preempted; make the test data larger"
 scontrol requeue "$victim"
 state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -1 | cut -d= -f2; }
 wait_for 60 bash -c "[ \"\$(scontrol show job $victim | grep -o 'JobState=[A-Z]*')\" = JobState=PENDING ]" \
@@ -84,14 +89,28 @@ done
 restarts=$(scontrol show job "$victim" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
 [ "$restarts" -ge 1 ] || fail "$victim was never restarted"
 log=saegeo-score-$victim.log
-grep -q "interrupted; .* saved in out/scores.shard-1.safetensors.checkpoint" "$log" || fail "$log does not show the interruption"
-grep -q "resuming from out/scores.shard-1.safetensors.checkpoint" "$log" || fail "$log does not show the resume"
+grep -q "interrupted; .* saved in out/scores.shard-1.jsonl.checkpoint" "$log" || fail "$log does not show the interruption"
+grep -q "resuming from out/scores.shard-1.jsonl.checkpoint" "$log" || fail "$log does not show the resume"
 grep "interrupted\|resuming" "$log" | sed 's/^/slurm-test:   /'
 
 step "comparing the merged outputs with the single runs"
-cmp out/scores.safetensors single-scores.safetensors || fail "merged scores differ from the single run"
+cmp out/scores.jsonl single/scores.jsonl || fail "merged scores differ from the single run"
+cmp out/summary.json single/summary.json || fail "the merged dataset summary differs from the single run's"
 cmp out/neighbors.safetensors single-neighbors.safetensors || fail "merged neighbours differ from the single run"
-[ ! -e out/scores.shard-1.safetensors.checkpoint ] || fail "the checkpoint was not removed after the shard finished"
+[ ! -e out/scores.shard-1.jsonl.checkpoint ] || fail "the checkpoint was not removed after the shard finished"
+grep -q '"explain": \[{"feature"' out/scores.jsonl || fail "the merged scores carry no explanations"
+grep -h "dataset: mean score" saegeo-merge-"$score_merge".log | sed 's/^/slurm-test:   /'
+
+step "the Slurm run's report equals the single run's"
+# Each report made in its run's folder from the same relative names, at a fixed time.
+for run in out single; do
+    (cd "$run" && SOURCE_DATE_EPOCH=1780000000 "$saegeo" report --scores scores.jsonl --summary summary.json \
+        --dataset ../data/dataset.jsonl --neighbors ../single-neighbors.safetensors --toxic ../data/toxic.txt \
+        -o report.html 2>/dev/null) || fail "report failed in $run"
+done
+cmp out/report.html single/report.html || fail "the Slurm run's report differs from the single run's"
+grep -q "No summary was given" out/report.html && fail "the Slurm run's report has no dataset summary"
+grep -qi "toxic features" out/report.html || fail "the Slurm run's report states no verdict"
 
 step "the neighbours array sharded all pairs by tile pairs"
 for i in 0 1 2 3; do
@@ -105,13 +124,20 @@ grep -q "sharded all-pairs" saegeo-merge-"$neighbors_merge".log || fail "the nei
 
 step "merge refuses 3 of 4 shards and shards of different jobs"
 refuses() {
-    local expected=$1; shift
-    if "$saegeo" merge -o bad.safetensors "$@" 2>merge.err; then fail "merge accepted $*"; fi
+    local expected=$1 bad=$2; shift 2
+    if "$saegeo" merge -o "$bad" "$@" 2>merge.err; then fail "merge accepted $*"; fi
     grep -q "$expected" merge.err || fail "merge said '$(cat merge.err)', expected '$expected'"
-    [ ! -e bad.safetensors ] || fail "merge left bad.safetensors behind"
+    [ ! -e "$bad" ] && [ ! -e bad-summary.json ] || fail "merge left $bad or bad-summary.json behind"
 }
-refuses "shard 3/4 is missing" out/scores.shard-{0,1,2}.safetensors
-refuses "another job" out/scores.shard-{0,1,2}.safetensors out/neighbors.shard-3.safetensors
-refuses "shard 2/4 is missing" out/neighbors.shard-{0,1,3}.safetensors
-refuses "twice" out/neighbors.shard-{0,1,2,3,0}.safetensors
+refuses "shard 3/4 is missing" bad.jsonl --summary bad-summary.json out/scores.shard-{0,1,2}.jsonl
+cp out/scores.shard-0.jsonl.sums keep.sums && cp out/scores.shard-2.jsonl.sums out/scores.shard-0.jsonl.sums
+refuses "belongs to another shard" bad.jsonl --summary bad-summary.json out/scores.shard-{0,1,2,3}.jsonl
+mv keep.sums out/scores.shard-0.jsonl.sums
+# Another job: the same data with one toxic id fewer.
+head -n 1 data/toxic.txt > other-toxic.txt
+"$saegeo" score --sae data/sae --toxic other-toxic.txt --activations data/activations.safetensors --offsets offsets \
+    --memory-budget 8MiB --device cpu --explain 5 --shard 3/4 -o foreign.jsonl 2>/dev/null
+refuses "another job" bad.jsonl out/scores.shard-{0,1,2}.jsonl foreign.jsonl
+refuses "shard 2/4 is missing" bad.safetensors out/neighbors.shard-{0,1,3}.safetensors
+refuses "twice" bad.safetensors out/neighbors.shard-{0,1,2,3,0}.safetensors
 step "passed"

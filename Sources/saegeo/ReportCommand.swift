@@ -68,6 +68,14 @@ struct ReportCommand: ParsableCommand {
             request.top = top
             request.bins = bins
             request.version = Saegeo.version
+            // The reproducible-builds convention: a fixed "made" time makes the report a pure
+            // function of its inputs (the Slurm test compares a merged run's report with a single run's).
+            if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
+                guard epoch.allSatisfy(\.isASCII), epoch.allSatisfy(\.isNumber), let seconds = Int64(epoch), seconds <= 253_402_300_799 else {
+                    throw SaegeoError(.usage, "SOURCE_DATE_EPOCH is '\(TerminalText.safe(epoch))'; it must be whole seconds since 1970 up to year 9999, or unset")
+                }
+                request.created = Date(timeIntervalSince1970: Double(seconds))
+            }
             let job = try Job("report", inputs: request.inputs.map(\.path), outputs: [("-o", output)])
             let lower = output.lowercased()
             guard lower.hasSuffix(".html") || lower.hasSuffix(".htm") || OutputTarget.isStream(output) else {

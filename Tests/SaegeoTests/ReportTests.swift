@@ -178,4 +178,25 @@ struct ReportTests {
         #expect(overwrite.status != 0 && overwrite.stderr.contains("never overwrites an input"), "\(overwrite.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: m.summary)) == before)
     }
+
+    @Test("SOURCE_DATE_EPOCH fixes the report's time, so the same inputs give the same bytes; a bad one is refused")
+    func reproducible() throws {
+        let m = Self.made
+        let a = TestFiles.path("epoch-a.html"), b = TestFiles.path("epoch-b.html")
+        let arguments = ["report", "--scores", m.scores, "--summary", m.summary, "--neighbors", m.neighbours]
+        for (out, pause) in [(a, false), (b, true)] {
+            if pause { sleep(1) }   // a report stamped with the clock would now differ
+            let run = try CommandRunner.saegeo(arguments + ["-o", out], environment: ["SOURCE_DATE_EPOCH": "1780000000"])
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        let html = try String(contentsOfFile: a, encoding: .utf8)
+        #expect(html == (try String(contentsOfFile: b, encoding: .utf8)))
+        #expect(html.contains("2026-05-28T20:26:40Z"), "the report names the fixed time")
+        for bad in ["-5", "1e9", "soon", "99999999999999"] {
+            let out = TestFiles.path("epoch-bad.html")
+            let run = try CommandRunner.saegeo(arguments + ["-o", out], environment: ["SOURCE_DATE_EPOCH": bad])
+            #expect(run.status == 1 && run.stderr.contains("SOURCE_DATE_EPOCH"), "\(bad): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
 }

@@ -15,6 +15,9 @@ public struct ReportRequest: Sendable {
     public var top = 50
     public var bins = 60
     public var version = ""
+    /// When the report says it was made (the command takes SOURCE_DATE_EPOCH, so that two
+    /// reports of the same inputs can be compared byte for byte).
+    public var created = Date()
 
     public init() {}
 
@@ -72,7 +75,7 @@ public struct ReportRequest: Sendable {
         let inputs = self.inputs.map { role, path in Provenance.Input(role: role, path: path, bytes: Self.size(of: path)) }
         return Provenance(inputs: inputs, options: [
             ("--drop-fraction", String(dropFraction)), ("--top", String(top)), ("--bins", String(bins)),
-        ], version: version)
+        ], version: version, created: created)
     }
 
     /// A file's size, or the total of a checkpoint folder's files (two levels, as jobs count them).
