@@ -12,7 +12,7 @@ struct Contrast: ParsableCommand {
         FILE the N highest-ranked ids go to an id file that --toxic and --queries take: a small labelled set \
         (toxic or misaligned text as A, ordinary text as B) finds the toxic features. With --toxic, the \
         paper's measurement: the activation-weighted toxic proximity of the top N features of each set over \
-        the other, against random sets of N live non-toxic features.
+        the other, against the same weights on N live features drawn at random, with a calibrated verdict (docs/statistics.md).
         """)
 
     @OptionGroup var sae: SAEOptions
@@ -59,7 +59,7 @@ struct Contrast: ParsableCommand {
     @Option(help: "Also write the run's figures (and the toxic measurement) to this JSON file.")
     var summary: String?
 
-    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "With --toxic: random non-toxic sets of --top features in the null (at most \(ToxicContrast.maxNullSets); default \(PermutationNull.defaultDraws), as score's).", transform: NumberArgument.int)
+    @Option(name: .customLong("null-sets"), parsing: .unconditional, help: "With --toxic: draws of the permutation null (the top features' weights on random live features; at most \(ToxicContrast.maxNullSets); default \(PermutationNull.defaultDraws), as score's; docs/statistics.md).", transform: NumberArgument.int)
     var nullSetsOption: Int?
 
     @Option(name: .customLong("seed"), parsing: .unconditional, help: "With --toxic: seed of the null sets (default 0).", transform: NumberArgument.seed)
@@ -137,16 +137,6 @@ struct Contrast: ParsableCommand {
             let report: @Sendable (String, ProgressReport) -> Void = { name, report in bars[String(name.prefix(1))]?.update(report) }
             let decoder = try checkpoint.decoder()
             let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
-            // The null draws sets of --top live non-toxic features (ToxicContrast); with fewer such
-            // features than that it could draw none, and z would be "n/a": refuse before the work.
-            if let toxicIds, nullSets > 0 {
-                let toxicSet = Set(toxicIds)
-                let live = (0..<decoder.features).filter { norms.isLive($0) }
-                let pool = live.filter { !toxicSet.contains($0) }.count
-                guard pool >= min(top, live.count) else {
-                    throw SaegeoError(.usage, "--top \(top): the null draws sets of \(min(top, live.count)) live non-toxic features, and the SAE has \(pool) (\(live.count) live of \(decoder.features), \(toxicSet.count) toxic): give --top at most \(pool), or --null-sets 0")
-                }
-            }
             if let shardSpec {
                 try runShard(shardSpec, contrast: contrast, engines: engines, dead: (0..<decoder.features).map { norms.isLive($0) ? 0 : 1 },
                              checkpointFiles: checkpoint.files, job: job, progress: report)
@@ -188,9 +178,12 @@ struct Contrast: ParsableCommand {
             }
             if let m = measurement {
                 for (name, side) in [("A over B", m.aOverB), ("B over A", m.bOverA)] {
-                    Console.info(String(format: "top %d features of %@: activation-weighted toxic proximity %.6f against %.6f +- %.6f for %d random non-toxic sets: z = %@",
-                                        m.top, name, side.meanProximity, side.nullMean, side.nullStd, m.nullSets,
-                                        side.zScore.map { String(format: "%.2f", $0) } ?? "n/a"))
+                    Console.info(String(format: "top %d features of %@: activation-weighted toxic proximity %.6f against %.6f +- %.6f with their weights on random live features: z = %@; %@",
+                                        m.top, name, side.meanProximity, side.nullMean, side.nullStd,
+                                        side.zScore.map { String(format: "%.2f", $0) } ?? "n/a",
+                                        side.pValue.map { String(format: "p = %.4f +- %.4f over %d draws: %@", $0, side.mcError ?? 0, m.nullSets,
+                                                                 side.leansToxic ? "they lean towards the toxic features" : "no evidence that they lean towards them") }
+                                            ?? "no null draws (--null-sets 0): no verdict"))
                 }
             }
             let rows = a.sampleStarts.last! + b.sampleStarts.last!

@@ -79,10 +79,12 @@ struct Demo: ParsableCommand {
             let riskyStatistics = try riskyContrast.run(on: [engine])
             let measurement = ToxicContrast.compute(
                 ranking: FeatureContrast.ranked(a: riskyStatistics.a, b: riskyStatistics.b, dead: { _ in false }),
-                proximity: proximity.proximity, toxic: toxic, top: 20, nullSets: 200, seed: 0)
-            print(String(format: "4. Contrast of the risky samples with the rest: their top 20 features have activation-weighted toxic proximity %.3f, against %.3f +- %.3f for 200 random sets of 20 (z = %.1f); the rest's top 20 over them: %.3f.",
+                proximity: proximity.proximity, toxic: toxic, top: 20, nullSets: PermutationNull.defaultDraws, seed: 0)
+            print(String(format: "4. Contrast of the risky samples with the rest: their top 20 features have activation-weighted toxic proximity %.3f, against %.3f +- %.3f with their weights on random live features (z = %.1f, p = %.4f over %d draws: %@); the rest's top 20 over them: %.3f.",
                          measurement.aOverB.meanProximity, measurement.aOverB.nullMean, measurement.aOverB.nullStd,
-                         measurement.aOverB.zScore ?? 0, measurement.bOverA.meanProximity))
+                         measurement.aOverB.zScore ?? 0, measurement.aOverB.pValue ?? 1, measurement.nullSets,
+                         measurement.aOverB.leansToxic ? "they lean towards the toxic features" : "no evidence of a lean",
+                         measurement.bOverA.meanProximity))
         }
     }
 }

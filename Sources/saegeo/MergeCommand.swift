@@ -35,7 +35,15 @@ struct Merge: ParsableCommand {
             if summary == nil, let stray = [("--null-sets", nullSets != PermutationNull.defaultDraws), ("--seed", seed != nil)].first(where: \.1) {
                 throw SaegeoError(.usage, "\(stray.0) shapes the dataset summary, and there is no --summary: add --summary FILE, or drop \(stray.0)")
             }
-            let request = summary.map { ShardMerge.SummaryRequest(path: $0, draws: nullSets, seed: seed ?? 0) }
+            // merge --summary: the dataset summary, from the sums beside score shards, in the merge's job.
+            var figures: DatasetSummary?
+            let companion = summary.map { path in
+                ShardMerge.Companion(option: "--summary", path: path, besides: ShardSums.path(besides:)) { [nullSets, seed] shards in
+                    let made = try ShardSums.summary(ofShards: shards, draws: nullSets, seed: seed ?? 0)
+                    figures = made
+                    return try Console.json(made, what: "--summary \(path)")
+                }
+            }
             if ContrastMerge.isContrast(shards) == false, PairShardMerge.isPairShards(shards) {
                 guard summary == nil else { throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and these are sharded all-pairs 'neighbors' shards; drop --summary") }
                 let merged = try PairShardMerge.merge(shards, into: output, sae: sae)
@@ -47,8 +55,8 @@ struct Merge: ParsableCommand {
             if ContrastMerge.isContrast(shards), summary != nil {
                 throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and these are 'contrast' shards; drop --summary")
             }
-            let (merged, figures) = ContrastMerge.isContrast(shards) ? (try ContrastMerge.merge(shards, into: output), nil)
-                : try ShardMerge.merge(shards, into: output, summary: request)
+            let merged = ContrastMerge.isContrast(shards) ? try ContrastMerge.merge(shards, into: output)
+                : try ShardMerge.merge(shards, into: output, companion: companion)
             if let figures { Console.info(SummaryLine.text(figures)) }
             let unit = ["neighbors": "queries", "score": "samples", "contrast": "chunks of samples"][merged.command] ?? "items"
             Console.info("merged \(merged.shards) shards of a '\(merged.command)' job, \(merged.items) \(unit); wrote \(output)\(summary.map { " and \($0)" } ?? "")")

@@ -106,9 +106,7 @@ struct Score: ParsableCommand {
             if shardSpec != nil, reference != nil {
                 throw SaegeoError(.usage, "--reference is compared with the whole dataset and cannot be used per shard; run it without --shard")
             }
-            if shardSpec != nil, seed != nil || nullSets != PermutationNull.defaultDraws {
-                Console.info("warning: --seed and --null-sets shape the dataset summary, which 'saegeo merge --summary' computes from the shards; give them to merge; ignoring them here")
-            } else if seed != nil, nullSets == 0 {
+            if shardSpec == nil, seed != nil, nullSets == 0 {
                 Console.info("warning: --seed only seeds the dataset summary's null and bootstrap draws, which this run does not compute; ignoring it")
             }
 
@@ -160,6 +158,9 @@ struct Score: ParsableCommand {
             let boundaries = scorer.chunkBoundaries()
             // In samples, the work as the user counts it (a shard of whole chunks may still be empty).
             try shardSpec?.requireWork(items: data.samples, unit: "samples")
+            if shardSpec != nil, seed != nil || nullSets != PermutationNull.defaultDraws {
+                Console.info("warning: --seed and --null-sets shape the dataset summary, which 'saegeo merge --summary' computes from the shards; give them to merge; ignoring them here")
+            }
             let chunks = shardSpec?.range(of: boundaries.count - 1) ?? 0..<(boundaries.count - 1)
             let samples = boundaries[chunks.lowerBound]..<boundaries[chunks.upperBound]
             let manifest = ShardManifest(command: .score, job: fingerprint, shard: shardSpec, total: data.samples, range: samples,

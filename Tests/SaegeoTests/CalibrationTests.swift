@@ -102,6 +102,42 @@ struct CalibrationTests {
         #expect(Double(risky) >= 0.95 * n, "detections on 10%-risky data: \(risky) of \(Self.pairs)")
     }
 
+    /// `contrast --toxic`'s measurement in process on the CPU, as the command makes it (top 20,
+    /// the default draws, seed 0).
+    static func contrast(_ job: ExampleJob, _ a: String, _ b: String) throws -> ToxicContrast {
+        let checkpoint = try SAECheckpoint.open(job.saePath)
+        let decoder = try checkpoint.decoder()
+        let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
+        let engines: [ComputeEngine] = [CPUEngine()]
+        let result = try DatasetContrast(encoder: try SAEEncoder(checkpoint: checkpoint),
+                                         a: try ActivationsFile.open(a, tensor: nil, offsets: "offsets"),
+                                         b: try ActivationsFile.open(b, tensor: nil, offsets: "offsets"), paired: false).run(on: engines)
+        let ranking = FeatureContrast.ranked(a: result.a, b: result.b, differences: result.differences, dead: { !norms.isLive($0) })
+        let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: engines, norms: norms)
+        return ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: job.toxic, top: 20,
+                                     nullSets: PermutationNull.defaultDraws, seed: 0)
+    }
+
+    @Test("contrast --toxic: leans_toxic on at most 5% of unrelated pairs of sets, on at least 95% of 10%-risky sets over ordinary ones")
+    func contrastRates() throws {
+        var unrelated = 0, risky = 0
+        for index in 0..<Self.pairs {
+            let job = Self.job(index)
+            let plain = (job.size.toxic * (1 + job.size.neighboursPerToxic))..<job.size.features
+            // Two sets that differ by chance only, both away from the toxic cluster: their top
+            // features are picked without regard to p.
+            let a = try Self.activations(of: job, features: plain, seed: UInt64(index) &+ 1300, name: "contrast-a")
+            let b = try Self.activations(of: job, features: plain, seed: UInt64(index) &+ 1500, name: "contrast-b")
+            if try Self.contrast(job, a, b).aOverB.leansToxic { unrelated += 1 }
+            // The paper's setting: a fine-tuning set with 10% risky samples over ordinary data.
+            if try Self.contrast(job, job.activationsPath, b).aOverB.leansToxic { risky += 1 }
+        }
+        let n = Double(Self.pairs)
+        print("contrast calibration over \(Self.pairs) pairs: leans_toxic on unrelated sets \(Double(unrelated) / n), on 10% risky over ordinary \(Double(risky) / n)")
+        #expect(Double(unrelated) <= 0.05 * n, "false positives on unrelated sets: \(unrelated) of \(Self.pairs)")
+        #expect(Double(risky) >= 0.95 * n, "detections on 10%-risky sets: \(risky) of \(Self.pairs)")
+    }
+
     /// The limit docs/statistics.md states: data that touches every feature equally often, the
     /// toxic cluster included, is called toxic, because a hit on a toxic feature also fires its
     /// near-duplicates (they co-activate), so the cluster collects more mass than any feature

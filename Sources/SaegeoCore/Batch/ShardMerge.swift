@@ -17,24 +17,28 @@ public enum ShardMerge {
         let manifest: ShardManifest
     }
 
-    /// What `merge --summary` asks for: the dataset summary of a score job, from its shards' sums
-    /// (ShardSums), written to `path` with the single run's draws and seed.
-    public struct SummaryRequest: Sendable {
+    /// Another output that a merge writes from its verified shards, in the same job (so all of
+    /// them appear together or none): `merge --summary`'s dataset summary, made from the sums
+    /// beside score shards (Scoring/ShardSums) by a caller this folder does not depend on.
+    public struct Companion {
+        public let option: String
         public let path: String
-        public let draws: Int
-        public let seed: UInt64
+        /// The file it reads beside each shard (an input of the merge's job).
+        public let besides: (String) -> String
+        /// Its bytes, from the shards in shard order (paths and manifests); called before the
+        /// shards are joined, so that a missing or damaged file beside them costs nothing.
+        public let make: ([(path: String, manifest: ShardManifest)]) throws -> Data
 
-        public init(path: String, draws: Int, seed: UInt64) {
+        public init(option: String, path: String, besides: @escaping (String) -> String,
+                    make: @escaping ([(path: String, manifest: ShardManifest)]) throws -> Data) {
+            self.option = option
             self.path = path
-            self.draws = draws
-            self.seed = seed
+            self.besides = besides
+            self.make = make
         }
     }
 
-    /// - Parameter summary: also write the dataset summary (score shards only); the figures are
-    ///   returned for the caller to print.
-    public static func merge(_ paths: [String], into output: String,
-                             summary request: SummaryRequest? = nil) throws -> (summary: Summary, figures: DatasetSummary?) {
+    public static func merge(_ paths: [String], into output: String, companion: Companion? = nil) throws -> Summary {
         guard !paths.isEmpty else { throw SaegeoError(.usage, "give the shard files to merge") }
         let format = try OutputFormat(output)
         for path in paths where try OutputFormat(path) != format {
@@ -42,22 +46,15 @@ public enum ShardMerge {
         }
         for path in paths { try InputFile.requireExisting(path, what: "shard") }
         let manifests = format == .safetensors ? [] : paths.map(ShardManifest.path(besides:))
-        let sumsPaths = request == nil ? [] : paths.map(ShardSums.path(besides:))
-        let job = try Job("merge", inputs: paths + (manifests + sumsPaths).filter { FileManager.default.fileExists(atPath: $0) },
-                          outputs: [("-o", output)] + (request.map { [("--summary", $0.path)] } ?? []))
+        let besides = companion.map { companion in paths.map(companion.besides) } ?? []
+        let job = try Job("merge", inputs: paths + (manifests + besides).filter { FileManager.default.fileExists(atPath: $0) },
+                          outputs: [("-o", output)] + (companion.map { [($0.option, $0.path)] } ?? []))
         let shards = try ordered(paths.map { Shard(path: $0, manifest: try ShardManifest.read($0)) })
         let first = shards[0].manifest
         guard first.command != .neighborPairs else {
             throw SaegeoError.badInput("\(shards[0].path) holds all-pairs candidates, which need the exact ranking of 'saegeo merge' (PairShardMerge), not a join")
         }
-        if request != nil, first.command != .score {
-            throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and these are '\(first.command.rawValue)' shards; drop --summary")
-        }
-        // Checked before the shards are joined, so a missing or damaged sums file costs nothing.
-        let figures = try request.map { request in
-            try ShardSums.summary(of: shards.map { ($0.path, try ShardSums.read(besides: $0.path, shard: $0.manifest)) },
-                                  draws: request.draws, seed: request.seed)
-        }
+        let companionBytes = try companion?.make(shards.map { ($0.path, $0.manifest) })
         var merged = ShardManifest(command: first.command, job: first.job, shard: nil, total: first.total,
                                    range: 0..<first.total, details: first.details)
         for key in ["saegeo.device", "saegeo.device_name"] where first.details[key] != nil {
@@ -93,11 +90,11 @@ public enum ShardMerge {
             }
             try job.write(output) { sink in try ScorePercentiles.writeMerged(reads, csv: format == .csv, into: sink) }
         }
-        if let request, let figures {
-            try job.write(request.path) { try $0.write(contentsOf: try JSONCoding.encode(figures, what: "--summary \(request.path)")) }
+        if let companion, let companionBytes {
+            try job.write(companion.path) { try $0.write(contentsOf: companionBytes) }
         }
         try job.commit()
-        return (Summary(command: first.command.rawValue, shards: shards.count, items: first.total), figures)
+        return Summary(command: first.command.rawValue, shards: shards.count, items: first.total)
     }
 
     static func verify(_ shard: Shard, checksum: String) throws {

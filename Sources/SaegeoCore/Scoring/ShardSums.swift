@@ -95,8 +95,16 @@ public struct ShardSums: Sendable {
         self.dead = dead
     }
 
-    /// The dataset summary of the whole job from its shards' sums, in shard order: the single
-    /// run's, bit for bit (the sample sums come from the same chunks, the mass is exact).
+    /// The dataset summary of a score job from the sums beside its shards (in shard order, as
+    /// ShardMerge hands them over): the single run's, bit for bit (the sample sums come from the
+    /// same chunks, the mass is exact).
+    public static func summary(ofShards shards: [(path: String, manifest: ShardManifest)], draws: Int, seed: UInt64) throws -> DatasetSummary {
+        if let other = shards.first(where: { $0.manifest.command != .score }) {
+            throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and \(other.path) is a '\(other.manifest.command.rawValue)' shard; drop --summary")
+        }
+        return try summary(of: shards.map { ($0.path, try read(besides: $0.path, shard: $0.manifest)) }, draws: draws, seed: seed)
+    }
+
     static func summary(of shards: [(path: String, sums: ShardSums)], draws: Int, seed: UInt64) throws -> DatasetSummary {
         let first = shards[0].sums
         for (path, sums) in shards.dropFirst() where sums.proximity != first.proximity || sums.dead != first.dead {
