@@ -158,7 +158,7 @@ struct HostileInputTests: HostileSuite {
             (["neighbors", "--sae", ex.saePath, "--keys-sae", ex.saePath, "-k", "2", "-o", never, "--min-cosine", "0.5"], "--min-cosine"),
             (contrast + ["-o", never, "--null-sets", "5"], "--null-sets"),
             (contrast + ["-o", never, "--seed", "3"], "--seed"),
-            (contrast + ["--toxic", ex.toxicPath, "--top", "700", "-o", TestFiles.path("never.jsonl")], "live non-toxic"),
+            (contrast + ["--toxic", ex.toxicPath, "-o", never, "--null-sets", "100001"], "--null-sets must be between 0 and 100000"),
             (["plan", "--sae", ex.saePath, "-k", "2", "--assume-memory", "8GiB", "--assume-max-allocation", "16GiB"], "--assume-max-allocation"),
             (["plan", "--sae", ex.saePath, "-k", "2", "--assume-max-allocation", "1GiB"], "--assume-memory"),
             (["report", "--scores", ex.activationsPath, "--toxic", ex.toxicPath, "-o", TestFiles.path("never.html")], "--neighbors"),
