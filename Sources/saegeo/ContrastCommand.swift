@@ -149,9 +149,10 @@ struct Contrast: ParsableCommand {
             var measurement: ToxicContrast?
             if let toxicIds {
                 let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
-                                                           memoryBudget: try compute.budgetBytes(), norms: norms)
-                measurement = ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: toxicIds,
-                                                    top: top, nullSets: nullSets, seed: seed)
+                                                           memoryBudget: try compute.budgetBytes(), norms: norms,
+                                                           cancellation: ProcessGuard.cancellation)
+                measurement = try ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: toxicIds,
+                                                        top: top, nullSets: nullSets, seed: seed, cancellation: ProcessGuard.cancellation)
             }
             let distinct = distinctCosine.map {
                 DistinctFeatures.select(ranking: ranking, decoder: decoder, norms: norms, count: top, cosine: $0)

@@ -77,7 +77,7 @@ struct Demo: ParsableCommand {
                 encoder: encoder, a: try ActivationsFile.open(split.risky, tensor: nil, offsets: "offsets"),
                 b: try ActivationsFile.open(split.rest, tensor: nil, offsets: "offsets"), paired: false)
             let riskyStatistics = try riskyContrast.run(on: [engine])
-            let measurement = ToxicContrast.compute(
+            let measurement = try ToxicContrast.compute(
                 ranking: FeatureContrast.ranked(a: riskyStatistics.a, b: riskyStatistics.b, dead: { _ in false }),
                 proximity: proximity.proximity, toxic: toxic, top: 20, nullSets: PermutationNull.defaultDraws, seed: 0)
             print(String(format: "4. Contrast of the risky samples with the rest: their top 20 features have activation-weighted toxic proximity %.3f, against %.3f +- %.3f with their weights on random live features (z = %.1f, p = %.4f over %d draws: %@); the rest's top 20 over them: %.3f.",

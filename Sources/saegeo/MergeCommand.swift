@@ -39,7 +39,7 @@ struct Merge: ParsableCommand {
             var figures: DatasetSummary?
             let companion = summary.map { path in
                 ShardMerge.Companion(option: "--summary", path: path, besides: ShardSums.path(besides:)) { [nullSets, seed] shards in
-                    let made = try ShardSums.summary(ofShards: shards, draws: nullSets, seed: seed ?? 0)
+                    let made = try ShardSums.summary(ofShards: shards, draws: nullSets, seed: seed ?? 0, cancellation: ProcessGuard.cancellation)
                     figures = made
                     return try Console.json(made, what: "--summary \(path)")
                 }

@@ -53,13 +53,14 @@ struct Saegeo: ParsableCommand {
         return rest.isEmpty ? first : first + " " + rest.joined(separator: ", ")
     }
 
-    /// Runs a command body, turning saegeo's errors into one line on stderr and exit status 1.
+    /// Runs a command body, turning saegeo's errors into one line on stderr and the exit status of
+    /// their kind (SaegeoError.exitStatus); any other error is one line and status 1.
     static func reporting(_ body: () throws -> Void) throws {
         do {
             try body()
         } catch let error as SaegeoError {
             Console.error(error.message)
-            throw ExitCode(1)
+            throw ExitCode(error.exitStatus)
         } catch let error as ExitCode {
             throw error
         } catch {

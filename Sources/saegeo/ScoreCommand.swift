@@ -137,7 +137,7 @@ struct Score: ParsableCommand {
             // The decoder's norms, once for the proximity and the dataset summary's live features.
             let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
             let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
-                                                       memoryBudget: try compute.budgetBytes(), norms: norms)
+                                                       memoryBudget: try compute.budgetBytes(), norms: norms, cancellation: cancellation)
             let deviceIds = engines.map(\.device.id).joined(separator: ",")
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.explain = min(explain, encoder.features)
@@ -205,11 +205,14 @@ struct Score: ParsableCommand {
                     let bar = Console.Progress("score the reference on \(deviceIds):")
                     let theirs = try other.run(on: engines, cancellation: cancellation, progress: bar.update)
                     try cancellation.check()
+                    Console.info("dataset summary: \(nullSets) relabelling and bootstrap draws of \(result.scores.count) + \(theirs.scores.count) samples")
                     figures = try DatasetSummary.compare(result: result, reference: theirs, proximity: proximity.proximity,
-                                                         draws: nullSets, seed: seed ?? 0)
+                                                         draws: nullSets, seed: seed ?? 0, cancellation: cancellation)
                 } else {
+                    // A line before the draws: with many draws and samples they take a while.
+                    Console.info("dataset summary: \(nullSets) permutation and bootstrap draws over \(result.scores.count) samples")
                     figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive,
-                                                         draws: nullSets, seed: seed ?? 0)
+                                                         draws: nullSets, seed: seed ?? 0, cancellation: cancellation)
                 }
                 try write(result, proximity: proximity, manifest: manifest, job: job)
                 if let summary {

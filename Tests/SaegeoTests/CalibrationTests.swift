@@ -114,7 +114,7 @@ struct CalibrationTests {
                                          b: try ActivationsFile.open(b, tensor: nil, offsets: "offsets"), paired: false).run(on: engines)
         let ranking = FeatureContrast.ranked(a: result.a, b: result.b, differences: result.differences, dead: { !norms.isLive($0) })
         let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: engines, norms: norms)
-        return ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: job.toxic, top: 20,
+        return try ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: job.toxic, top: 20,
                                      nullSets: PermutationNull.defaultDraws, seed: 0)
     }
 

@@ -16,6 +16,8 @@ struct DeviceErrorTests {
             } catch let error as SaegeoError {
                 #expect(error.kind == .device)
                 #expect(error.message.hasPrefix("\(device.id): OpenCL clCreateBuffer failed with CL_INVALID_BUFFER_SIZE"), "\(error.message)")
+                // Its exit status is a device failure's, told apart from bad input and a signal.
+                #expect(error.exitStatus == 71 && SaegeoError(.badInput, "").exitStatus == 1 && SaegeoError(.interrupted, "").exitStatus == 75)
             }
             do {
                 // similarity.cl without its compile-time tile sizes does not compile.

@@ -8,7 +8,36 @@ import Testing
 struct HostileRunTests: HostileSuite {
     // MARK: signals and truncation
 
-    @Test("SIGTERM, SIGINT and SIGHUP stop filter and score mid-write: exit 1, no output, no temporary")
+    @Test("Ctrl-C during the dataset summary's 100000 draws stops the run within a second: exit 75, no output")
+    func interruptTheSummaryDraws() throws {
+        let folder = try Self.folder("interrupt-summary")
+        let job = ExampleJob.inTestFolder("interrupt-summary-job", features: 4096, dimension: 32, samples: 4000, tokens: 2, seed: 9)
+        let out = folder + "/scores.jsonl", summary = folder + "/summary.json", log = folder + "/../interrupt-summary.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandRunner.saegeo)
+        process.arguments = ["score", "--sae", job.saePath, "--toxic", job.toxicPath, "--activations", job.activationsPath,
+                             "--offsets", "offsets", "-o", out, "--summary", summary, "--null-sets", "100000", "--device", "cpu"]
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        // The line score prints before the draws; then the draws run for seconds.
+        let deadline = Date().addingTimeInterval(120)
+        func drawing() -> Bool { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("dataset summary:") ?? false }
+        while process.isRunning, Date() < deadline, !drawing() { usleep(1000) }
+        usleep(200_000)
+        let stillDrawing = process.isRunning
+        let signalled = Date()
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let took = Date().timeIntervalSince(signalled)
+        let stderr = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(stillDrawing, "the run ended before the signal: \(stderr)")
+        #expect(took < 1, "it stopped \(took) s after the signal")
+        #expect(process.terminationStatus == 75 && stderr.contains("interrupted"), "\(process.terminationStatus): \(stderr)")
+        #expect(Self.listing(folder).isEmpty, "\(Self.listing(folder))")
+    }
+
+    @Test("SIGTERM, SIGINT and SIGHUP stop filter and score mid-write: exit 75, no output, no temporary")
     func signalsLeaveNothing() throws {
         let folder = try Self.folder("signals")
         let scores = folder + "/scores.safetensors", dataset = folder + "/big.jsonl"
@@ -26,7 +55,7 @@ struct HostileRunTests: HostileSuite {
                                           "--dropped", folder + "/dropped.txt"],
                                          ready: { Self.opened($0, dataset) }, act: { kill($0, signal) })
             if run.interfered {
-                #expect(run.status == 1 && run.stderr.contains("interrupted"), "signal \(signal): \(run.stderr)")
+                #expect(run.status == 75 && run.stderr.contains("interrupted"), "signal \(signal): \(run.stderr)")
                 #expect(Self.listing(folder) == ["big.jsonl", "scores.safetensors"], "signal \(signal): \(Self.listing(folder))")
             }
         }
@@ -37,7 +66,7 @@ struct HostileRunTests: HostileSuite {
         let run = try Self.interfere(scoreArguments(out).map { $0 == Self.example.saePath ? npz : $0 }, environment: ["TMPDIR": temporary],
                                      ready: { Self.maps($0, "activations.safetensors") }, act: { kill($0, SIGTERM) })
         if run.interfered {
-            #expect(run.status == 1 && run.stderr.contains("interrupted"), "\(run.stderr)")
+            #expect(run.status == 75 && run.stderr.contains("interrupted"), "\(run.stderr)")
             #expect(!FileManager.default.fileExists(atPath: out))
         }
         #expect(Self.listing(temporary).isEmpty)
@@ -87,7 +116,7 @@ struct HostileRunTests: HostileSuite {
         let arguments = ["neighbors", "--sae", Self.example.saePath, "-k", String(k), "-o", output, "--shard", "0/2", "--device", "cpu"]
         let run = try Self.interfere(arguments, ready: { _ in ((try? FileManager.default.contentsOfDirectory(atPath: output + ".checkpoint"))?.filter { $0.hasPrefix("block-") }.count ?? 0) >= 2 },
                                      act: { kill($0, SIGTERM) })
-        #expect(run.interfered && run.status == 1, "\(run.stderr)")
+        #expect(run.interfered && run.status == 75, "\(run.stderr)")
         return arguments
     }
 

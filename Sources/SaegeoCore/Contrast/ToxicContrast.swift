@@ -52,17 +52,19 @@ public struct ToxicContrast: Sendable, Encodable {
     ///   - toxic: the toxic ids (the null no longer sets them apart; kept for the callers' symmetry
     ///     with score).
     public static func compute(ranking: [FeatureContrast], proximity: [Float], toxic: [Int], top: Int,
-                               nullSets: Int, seed: UInt64) -> ToxicContrast {
+                               nullSets: Int, seed: UInt64, cancellation: Cancellation = Cancellation()) throws -> ToxicContrast {
         let live = ranking.filter { !$0.dead }
         let liveFeatures = live.map(\.feature).sorted()
         let n = min(top, live.count)
-        func side(_ chosen: [FeatureContrast], weight: (FeatureContrast) -> Double, seed: UInt64) -> Side {
+        func side(_ chosen: [FeatureContrast], weight: (FeatureContrast) -> Double, seed: UInt64) throws -> Side {
             // The chosen features' weights as a mass vector: the null moves it among live features.
             var mass = [Double](repeating: 0, count: proximity.count)
             for feature in chosen { mass[feature.feature] = max(0, weight(feature)) }
             let observed = PermutationNull.weightedMean(mass, proximity)
             let (mean, std) = PermutationNull.moments(mass: mass, proximity: proximity, live: liveFeatures)
-            let draws = PermutationNull.draws(nullSets, mass: mass, proximity: proximity, live: liveFeatures, seed: seed)
+            let draws = PermutationNull.draws(nullSets, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
+                                              cancellation: cancellation)
+            try cancellation.check()
             let test = PermutationNull.pValue(of: observed, draws: draws)
             // A spread so small that z overflows is no spread: no z, as for a spread of 0.
             let z = std > 0 ? (observed - mean) / std : .nan
@@ -73,7 +75,7 @@ public struct ToxicContrast: Sendable, Encodable {
         // B over A: the most negative t first, ties to the lower id.
         let reversed = live.sorted { $0.t != $1.t ? $0.t < $1.t : $0.feature < $1.feature }
         return ToxicContrast(top: n, nullSets: n > 0 ? nullSets : 0, seed: seed,
-                             aOverB: side(Array(live.prefix(n)), weight: \.meanA, seed: seed),
-                             bOverA: side(Array(reversed.prefix(n)), weight: \.meanB, seed: seed &+ 1))
+                             aOverB: try side(Array(live.prefix(n)), weight: \.meanA, seed: seed),
+                             bOverA: try side(Array(reversed.prefix(n)), weight: \.meanB, seed: seed &+ 1))
     }
 }

@@ -6,7 +6,7 @@ import Glibc
 
 /// How the process ends when it must: on SIGINT, SIGTERM or SIGHUP it raises one cancellation
 /// flag that every job polls between tiles and writes (so it stops, removes its temporaries and
-/// exits 1); a second signal ends it at once, temporaries removed. A vanished page of a mapped
+/// exits 75); a second signal ends it at once, temporaries removed, with the same status. A vanished page of a mapped
 /// input (SIGBUS) ends it with one line naming the file. The tables a signal handler reads live in
 /// CProcessGuard; this file is their only Swift caller.
 public enum ProcessGuard {
@@ -29,7 +29,10 @@ public enum ProcessGuard {
             source.setEventHandler {
                 if cancellation.isCancelled {
                     // The job did not stop at its next tile or write: end now, leaving nothing behind.
-                    commitLock.withLock { _ in die("interrupted again; stopped at once, and removed every output not yet committed") }
+                    commitLock.withLock { _ in
+                        die("interrupted again; stopped at once, and removed every output not yet committed",
+                            status: SaegeoError(.interrupted, "").exitStatus)
+                    }
                 }
                 cancellation.cancel()
             }

@@ -50,8 +50,9 @@ public struct DatasetSummary: Sendable, Encodable {
     /// - Parameters:
     ///   - draws: permutation draws for the p-value, and bootstrap draws for the interval.
     ///   - live: whether a feature is live (only live features take part in the permutation).
+    /// - Parameter cancellation: checked between draws: Ctrl-C stops the draws at once.
     public static func compute(result: DatasetScorer.Result, proximity: [Float], live: (Int) -> Bool,
-                               draws: Int, seed: UInt64) throws -> DatasetSummary {
+                               draws: Int, seed: UInt64, cancellation: Cancellation = Cancellation()) throws -> DatasetSummary {
         let samples = result.scores.count
         let meanScore = samples == 0 ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(samples)
         let mass = result.featureActivation
@@ -65,8 +66,11 @@ public struct DatasetSummary: Sendable, Encodable {
         let liveFeatures = (0..<proximity.count).filter(live)
         let (mean, std) = PermutationNull.moments(mass: mass, proximity: proximity, live: liveFeatures)
         let interval = SampleBootstrap.interval(numerators: result.sampleNumerators, denominators: result.sampleDenominators,
-                                                draws: draws, level: intervalLevel, seed: seed &+ 1)
-        let null = PermutationNull.draws(draws, mass: mass, proximity: proximity, live: liveFeatures, seed: seed)
+                                                draws: draws, level: intervalLevel, seed: seed &+ 1, cancellation: cancellation)
+        try cancellation.check()
+        let null = PermutationNull.draws(draws, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
+                                         cancellation: cancellation)
+        try cancellation.check()
         // The lower end, never above M itself: then P(leans_toxic) <= P(permutation p of M <= alpha) <= alpha
         // whenever the dataset's mass is placed without regard to p (docs/statistics.md).
         let tested = min(observed, interval?.low ?? observed)

@@ -22,7 +22,7 @@ public struct ReferenceFigures: Sendable, Encodable {
 /// same scale (M), so the report reads either.
 extension DatasetSummary {
     public static func compare(result: DatasetScorer.Result, reference: DatasetScorer.Result, proximity: [Float],
-                               draws: Int, seed: UInt64) throws -> DatasetSummary {
+                               draws: Int, seed: UInt64, cancellation: Cancellation = Cancellation()) throws -> DatasetSummary {
         for (name, run) in [("dataset", result), ("reference", reference)] {
             guard run.sampleNumerators.count == run.scores.count, run.sampleDenominators.count == run.scores.count else {
                 throw SaegeoError.badInput("the \(name)'s per-sample sums were not kept; run score without --shard")
@@ -34,13 +34,16 @@ extension DatasetSummary {
         let referenceMean = weightedMean(reference.featureActivation, proximity)
         let numerators = result.sampleNumerators + reference.sampleNumerators
         let denominators = result.sampleDenominators + reference.sampleDenominators
-        let null = relabelled(draws, numerators: numerators, denominators: denominators, dataset: samples, seed: seed)
+        let null = relabelled(draws, numerators: numerators, denominators: denominators, dataset: samples, seed: seed,
+                              cancellation: cancellation)
+        try cancellation.check()
         let mean = null.isEmpty ? 0 : null.reduce(0, +) / Double(null.count)
         let std = null.count < 2 ? 0 : (null.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(null.count - 1)).squareRoot()
         let own = SampleBootstrap.replicates(numerators: result.sampleNumerators, denominators: result.sampleDenominators,
-                                             draws: draws, seed: seed &+ 1)
+                                             draws: draws, seed: seed &+ 1, cancellation: cancellation)
         let theirs = SampleBootstrap.replicates(numerators: reference.sampleNumerators, denominators: reference.sampleDenominators,
-                                                draws: draws, seed: seed &+ 2)
+                                                draws: draws, seed: seed &+ 2, cancellation: cancellation)
+        try cancellation.check()
         let interval = own.map { SampleBootstrap.percentiles($0, level: intervalLevel) }
         let differences = own.flatMap { a in theirs.map { b in zip(a, b).map { $0 - $1 } } }
         let differenceInterval = differences.map { SampleBootstrap.percentiles($0, level: intervalLevel) }
@@ -65,7 +68,8 @@ extension DatasetSummary {
 
     /// `draws` figures of `dataset` samples chosen at random from the pool (a partial
     /// Fisher-Yates shuffle, undone after each draw so that draws depend only on the seed).
-    static func relabelled(_ draws: Int, numerators: [Double], denominators: [Double], dataset: Int, seed: UInt64) -> [Double] {
+    static func relabelled(_ draws: Int, numerators: [Double], denominators: [Double], dataset: Int, seed: UInt64,
+                           cancellation: Cancellation? = nil) -> [Double] {
         var order = Array(numerators.indices), swaps = [Int](repeating: 0, count: dataset)
         var rng = SeededGenerator(seed: seed)
         var values = [Double](repeating: 0, count: draws)
@@ -73,6 +77,7 @@ extension DatasetSummary {
         guard dataset > 0, dataset <= order.count else { return values }
         order.withUnsafeMutableBufferPointer { order in
             for draw in 0..<draws {
+                if draw % 16 == 0, cancellation?.isCancelled == true { break }
                 var num = 0.0, den = 0.0
                 for i in 0..<dataset {
                     let j = i + Int(rng.next() % (count - UInt64(i)))

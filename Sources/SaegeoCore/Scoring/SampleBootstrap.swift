@@ -9,8 +9,9 @@ enum SampleBootstrap {
     /// nil without samples or draws. The lower end of the 90% interval is the one-sided 95% lower
     /// bound that the decision uses.
     static func interval(numerators: [Double], denominators: [Double], draws: Int, level: Double,
-                         seed: UInt64) -> (low: Double, high: Double)? {
-        guard let values = replicates(numerators: numerators, denominators: denominators, draws: draws, seed: seed) else { return nil }
+                         seed: UInt64, cancellation: Cancellation? = nil) -> (low: Double, high: Double)? {
+        guard let values = replicates(numerators: numerators, denominators: denominators, draws: draws, seed: seed,
+                                      cancellation: cancellation) else { return nil }
         return percentiles(values, level: level)
     }
 
@@ -20,8 +21,10 @@ enum SampleBootstrap {
         return (quantile(sorted, tail), quantile(sorted, 1 - tail))
     }
 
-    /// `draws` resampled figures, in draw order (seeded); nil without samples or draws.
-    static func replicates(numerators: [Double], denominators: [Double], draws: Int, seed: UInt64) -> [Double]? {
+    /// `draws` resampled figures, in draw order (seeded); nil without samples or draws. Stops early
+    /// once `cancellation` is raised (the caller checks it).
+    static func replicates(numerators: [Double], denominators: [Double], draws: Int, seed: UInt64,
+                           cancellation: Cancellation? = nil) -> [Double]? {
         let n = numerators.count
         guard n > 0, draws > 0, denominators.count == n else { return nil }
         var rng = SeededGenerator(seed: seed)
@@ -30,6 +33,7 @@ enum SampleBootstrap {
         numerators.withUnsafeBufferPointer { numerators in
             denominators.withUnsafeBufferPointer { denominators in
                 for draw in 0..<draws {
+                    if draw % 16 == 0, cancellation?.isCancelled == true { break }
                     var num = 0.0, den = 0.0
                     for _ in 0..<n {
                         let s = Int(rng.next() % UInt64(n))

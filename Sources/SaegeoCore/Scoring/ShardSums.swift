@@ -98,14 +98,17 @@ public struct ShardSums: Sendable {
     /// The dataset summary of a score job from the sums beside its shards (in shard order, as
     /// ShardMerge hands them over): the single run's, bit for bit (the sample sums come from the
     /// same chunks, the mass is exact).
-    public static func summary(ofShards shards: [(path: String, manifest: ShardManifest)], draws: Int, seed: UInt64) throws -> DatasetSummary {
+    public static func summary(ofShards shards: [(path: String, manifest: ShardManifest)], draws: Int, seed: UInt64,
+                               cancellation: Cancellation = Cancellation()) throws -> DatasetSummary {
         if let other = shards.first(where: { $0.manifest.command != .score }) {
             throw SaegeoError(.usage, "--summary is the dataset summary of 'score --shard' shards, and \(other.path) is a '\(other.manifest.command.rawValue)' shard; drop --summary")
         }
-        return try summary(of: shards.map { ($0.path, try read(besides: $0.path, shard: $0.manifest)) }, draws: draws, seed: seed)
+        return try summary(of: shards.map { ($0.path, try read(besides: $0.path, shard: $0.manifest)) }, draws: draws, seed: seed,
+                           cancellation: cancellation)
     }
 
-    static func summary(of shards: [(path: String, sums: ShardSums)], draws: Int, seed: UInt64) throws -> DatasetSummary {
+    static func summary(of shards: [(path: String, sums: ShardSums)], draws: Int, seed: UInt64,
+                        cancellation: Cancellation = Cancellation()) throws -> DatasetSummary {
         let first = shards[0].sums
         for (path, sums) in shards.dropFirst() where sums.proximity != first.proximity || sums.dead != first.dead {
             throw SaegeoError.badInput("\(path) was scored with other toxic proximities than \(shards[0].path), although they are shards of one job; compute the shards again with one saegeo")
@@ -123,6 +126,6 @@ public struct ShardSums: Sendable {
                                           sampleNumerators: numerators, sampleDenominators: denominators)
         let dead = Set(first.dead.map(Int.init))
         return try DatasetSummary.compute(result: result, proximity: first.proximity, live: { !dead.contains($0) },
-                                          draws: draws, seed: seed)
+                                          draws: draws, seed: seed, cancellation: cancellation)
     }
 }

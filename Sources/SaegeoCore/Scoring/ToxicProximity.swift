@@ -12,12 +12,13 @@ public enum ToxicProximity {
     ///   - norms: the decoder's norms of every feature, when already computed.
     ///   - queries: the features whose proximity is wanted (default all; the others stay 0).
     public static func compute(decoder: FeatureMatrix, toxic: [Int], engines: [ComputeEngine],
-                               memoryBudget: Int? = nil, norms: FeatureNorms? = nil, queries: [Int]? = nil) throws -> Result {
+                               memoryBudget: Int? = nil, norms: FeatureNorms? = nil, queries: [Int]? = nil,
+                               cancellation: Cancellation = Cancellation()) throws -> Result {
         let features = decoder.features, queries = queries ?? Array(0..<features)
         var search = try NeighborSearch(dictionary: decoder, queries: queries, keys: toxic, k: 1,
                                         memoryBudget: memoryBudget)
         search.norms = norms
-        let result = try search.run(on: engines)
+        let result = try search.run(on: engines, cancellation: cancellation)
         var proximity = [Float](repeating: 0, count: features)
         var nearest = [Int](repeating: -1, count: features)
         for (row, f) in queries.enumerated() where result.indices[row] >= 0 {
