@@ -14,7 +14,7 @@ import Testing
 struct ArchitectureTests {
     /// Files of Sources/SaegeoCore allowed over `lineLimit` (path under SaegeoCore -> one-line reason).
     static let longFiles: [String: String] = [
-        "Storage/StrictJSON.swift": "one parser (lexer, values, the limits a hostile header meets): splitting it would scatter one grammar",
+        "Storage/StrictJSON.swift": "one parser (lexer, grammar, the limits a hostile header meets; the values are JSONValue.swift): splitting it would scatter one grammar",
     ]
     static let lineLimit = 300
 
