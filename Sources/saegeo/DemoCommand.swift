@@ -53,7 +53,7 @@ struct Demo: ParsableCommand {
             // 2. Scores of the dataset's samples.
             let actsPath = example.activationsPath
             let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: toxic,
-                                                       engines: [CPUEngine()])
+                                                       engines: [engine], cancellation: ProcessGuard.cancellation)
             let started = Date()
             let result = try DatasetScorer(encoder: encoder, proximity: proximity.proximity,
                                            activations: try ActivationsFile.open(actsPath, tensor: nil, offsets: "offsets"))
