@@ -9,7 +9,9 @@ import Testing
 /// 3. OpenCL is called only from SaegeoCore/OpenCL/, and `clCreateContext` appears in one file;
 /// 4. OpenBLAS (`cblas_`, `openblas_`) is called only from SaegeoCore/BLAS/ (or CPU/);
 /// 5. every `@unchecked Sendable` in Sources/ says why: a `//` comment on its line, or the comment
-///    block ending on the line just above it, contains "because", "C handle" or "lock".
+///    block ending on the line just above it, contains "because", "C handle" or "lock";
+/// 6. the float64 test backend (Tests/SaegeoTests/Float64Backend/) is a plug-in: its files import
+///    SaegeoCore without `@testable`, and nothing in Sources/ names it.
 /// Only code is matched: comments and string literals are blanked first (`codeOnly`).
 struct ArchitectureTests {
     /// Files of Sources/SaegeoCore allowed over `lineLimit` (path under SaegeoCore -> one-line reason).
@@ -155,6 +157,18 @@ struct ArchitectureTests {
         }
     }
 
+    @Test("the float64 test backend is a plug-in: public imports only, and Sources/ never names it")
+    func float64BackendIsAPlugIn() {
+        let files = SourceFile.all(under: Self.repository.appendingPathComponent("Tests/SaegeoTests/Float64Backend"),
+                                   prefix: "Tests/SaegeoTests/Float64Backend/")
+        #expect(files.count >= 2, "the float64 backend's folder is not found")
+        for file in files {
+            #expect(!file.codeText.contains("@testable"), "\(file.path) must use SaegeoCore's public surface only")
+        }
+        let mentions = Self.hits(Self.sources, #/\bFloat64(?:Backend|Engine|Candidates)\b/#)
+        if !mentions.isEmpty { Issue.record("Sources/ names the test backend:\n\(mentions.joined(separator: "\n"))") }
+    }
+
     /// "path:line: the line" for every line of `files` whose code matches `pattern`.
     static func hits(_ files: [SourceFile], _ pattern: Regex<Substring>) -> [String] {
         files.filter { $0.codeText.contains(pattern) }.flatMap { file in  // one scan per file first: it is faster
@@ -180,14 +194,14 @@ extension ArchitectureTests {
         var pathInCore: String { String(path.dropFirst("Sources/SaegeoCore/".count)) }
         var codeText: String { code.joined(separator: "\n") }
 
-        static func all(under directory: URL) -> [SourceFile] {
+        static func all(under directory: URL, prefix: String = "Sources/") -> [SourceFile] {
             let relative = (FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? [])
                 .filter { $0.hasSuffix(".swift") }.sorted()
             return relative.compactMap { name in
                 // Decoded leniently: a file that is not valid UTF-8 is still checked, not skipped.
                 guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else { return nil }
                 let text = String(decoding: data, as: UTF8.self)
-                return SourceFile(path: "Sources/" + name, lines: text.sourceLines, code: codeOnly(text).sourceLines)
+                return SourceFile(path: prefix + name, lines: text.sourceLines, code: codeOnly(text).sourceLines)
             }
         }
 

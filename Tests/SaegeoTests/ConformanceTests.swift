@@ -95,11 +95,12 @@ struct ConformanceTests {
         }
     }
 
-    @Test("dead features are never neighbours and their own rows are empty")
-    func deadFeatures() throws {
+    @Test("dead features are never neighbours and their own rows are empty", arguments: BackendCase.all)
+    func deadFeatures(backend: BackendCase) throws {
         let (shape, fixture) = Self.fixtures[2]
         let result = try NeighborSearch(dictionary: try fixture.dictionary.open(), queries: fixture.queries,
-                                        keys: fixture.keys, k: shape.k).run(on: CPUEngine())
+                                        keys: fixture.keys, k: shape.k, memoryBudget: backend.memoryBudget)
+            .run(on: try backend.makeEngines())
         let deadIds: Set<Int64> = [3, 7, Int64(shape.features - 2)]
         #expect(!result.indices.contains { deadIds.contains($0) })
         let row3 = Array(result.indices[(3 * shape.k)..<(4 * shape.k)])

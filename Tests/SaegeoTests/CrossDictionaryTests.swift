@@ -178,10 +178,12 @@ struct CrossDictionaryTests {
         #expect(!result.indices.contains { [0, 44, 50].contains($0) }, "dead keys are never neighbours")
     }
 
-    @Test("mutual pairs match the float64 reference", arguments: ["cpu"] + (((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0 ? ["opencl:0"] : []))
+    @Test("mutual pairs match the float64 reference",
+          arguments: ["cpu", Float64Backend.family] + (((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0 ? ["opencl:0"] : []))
     func mutualPairs(device: String) throws {
         let pair = Self.pair
-        let engines: [ComputeEngine] = device == "cpu" ? [CPUEngine()] : [try DeviceCatalog().engine(for: device)]
+        let engines: [ComputeEngine] = device == "cpu" ? [CPUEngine()]
+            : device == Float64Backend.family ? try BackendCase.engines(device) : [try DeviceCatalog().engine(for: device)]
         for c in Self.cases {
             let search = try NeighborSearch(dictionary: try pair.openA(), queries: c.queries, keyDictionary: try pair.openB(),
                                             keys: c.keys, k: c.k)

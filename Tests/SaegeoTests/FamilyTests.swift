@@ -96,16 +96,9 @@ struct FamilyTests {
 
     // MARK: Checks shared by every family
 
-    static var devices: [String] {
-        let openCL = (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
-        return ["cpu"] + openCL + (openCL.isEmpty ? [] : ["cpu,opencl:0"])
-    }
+    static var devices: [String] { BackendCase.deviceLists }
 
-    static func engines(_ device: String) throws -> [ComputeEngine] {
-        try device.split(separator: ",").map {
-            $0 == "cpu" ? CPUEngine() : try DeviceCatalog().engine(for: String($0), overrides: .typicalGPU, variant: .localTiled)
-        }
-    }
+    static func engines(_ device: String) throws -> [ComputeEngine] { try BackendCase.engines(device) }
 
     /// The decoder as written, neighbours of the toxic features and scores of 37 token rows in
     /// uneven samples (one empty), against `reference`, on every device.

@@ -151,20 +151,24 @@ struct ScoreTests {
         let proximity = try ToxicProximity.compute(decoder: try checkpoint.decoder(), toxic: Self.toxic, engines: [CPUEngine()])
         let data = try ActivationsFile.open(activationsPath, tensor: nil, offsets: c.perToken ? "offsets" : nil)
         let expected = Self.reference(sae, layout: layout, x: x, starts: starts, subtract: subtract, scale: scale, scalarThreshold: scalar)
-        let openCL = (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
-        let devices = ["cpu"] + openCL + (openCL.isEmpty ? [] : ["cpu,opencl:0"])
         var cpuScores: [Float] = []
-        for device in devices {
+        for device in BackendCase.deviceLists {
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.rowChunk = 8      // several chunks
             scorer.featureTile = 16  // several feature tiles
-            let engines: [ComputeEngine] = try device.split(separator: ",").map {
-                $0 == "cpu" ? CPUEngine() : try DeviceCatalog().engine(for: String($0), overrides: .typicalGPU, variant: .localTiled)
-            }
-            let result = try scorer.run(on: engines)
+            scorer.explain = 3       // the per-(sample, feature) sums too
+            let result = try scorer.run(on: try BackendCase.engines(device))
             #expect(result.active.map(Int.init) == expected.active, "\(c) \(device)")
             for (s, (got, want)) in zip(result.scores, expected.scores).enumerated() {
                 #expect(abs(Double(got) - want) <= 1e-4 * max(abs(want), 1e-3), "\(c) \(device) sample \(s): \(got) vs \(want)")
+                let wanted = expected.contributions[s].sorted {
+                    ($0.value * expected.p[$0.key], -$0.key) > ($1.value * expected.p[$1.key], -$1.key)
+                }.prefix(3)
+                let explained = result.explanations[s]
+                #expect(explained.map(\.feature) == wanted.map(\.key), "\(c) \(device) sample \(s): explained features")
+                for (entry, (_, activation)) in zip(explained, wanted) {
+                    #expect(abs(entry.activation - activation) <= 1e-4 * max(1, activation), "\(c) \(device) sample \(s)")
+                }
             }
             // Across devices: within 1e-5 relative.
             if device == "cpu" { cpuScores = result.scores } else {

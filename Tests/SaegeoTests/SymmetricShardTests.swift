@@ -66,7 +66,8 @@ struct SymmetricShardTests {
         #expect(ids == [5, 7, 4, 8] && scores == [0.9, 0.6, 0.3, 0.2])
     }
 
-    @Test("a seeded all-pairs run keeps what one run over every tile keeps (cpu and opencl:0)", arguments: ["cpu", "opencl:0"])
+    @Test("a seeded all-pairs run keeps what one run over every tile keeps (cpu, opencl:0 and f64)",
+          arguments: ["cpu", "opencl:0", Float64Backend.family])
     func seededLists(device: String) throws {
         // 3 tiles of a random dictionary; lists of 12 (more than a tile's self-excluded offers are
         // not needed). One engine sees all 6 tile pairs; another the first 2, whose lists (cut to
@@ -76,7 +77,8 @@ struct SymmetricShardTests {
         let norms = FeatureNorms(of: matrix, features: Array(0..<301))
         let bounds = [0, 97, 211, 301], perRow = 12
         func engine() throws -> ComputeEngine {
-            device == "cpu" ? CPUEngine() : try DeviceCatalog().engine(for: device, overrides: .init(), variant: nil)
+            if device == Float64Backend.family { return try BackendCase.engines(device)[0] }
+            return device == "cpu" ? CPUEngine() : try DeviceCatalog().engine(for: device, overrides: .init(), variant: nil)
         }
         let layout = try engine().capabilities.layout
         let tiles = (0..<3).map { t in norms.unitRows(Array(Int32(bounds[t])..<Int32(bounds[t + 1]))[...], of: matrix, layout: layout) }

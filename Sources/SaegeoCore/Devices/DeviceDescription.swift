@@ -1,8 +1,22 @@
 /// What kind of processor a device is.
 public enum DeviceKind: String, Codable, Sendable { case cpu, gpu, accelerator }
 
-/// Which implementation drives a device.
-public enum BackendKind: String, Codable, Sendable { case opencl, blas }
+/// Which implementation drives a device: a name, not a closed list, so that a backend outside
+/// SaegeoCore names itself without an edit here. Encoded as the bare string, as the enum it
+/// replaces was.
+public struct BackendKind: RawRepresentable, Hashable, Codable, Sendable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let opencl = BackendKind(rawValue: "opencl")
+    public static let blas = BackendKind(rawValue: "blas")
+
+    public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
 
 /// The limits every plan and kernel configuration must honour, read from the device
 /// (or lowered on purpose, to test GPU-sized limits on a device that has larger ones).
@@ -59,6 +73,20 @@ public struct DeviceDescription: Codable, Sendable, Equatable {
     public let maxAllocationBytes: Int
     public let computeUnits: Int
     public let driverVersion: String
+
+    /// Public so that a backend outside SaegeoCore can describe its devices.
+    public init(id: String, name: String, vendor: String, type: DeviceKind, backend: BackendKind,
+                globalMemoryBytes: Int, maxAllocationBytes: Int, computeUnits: Int, driverVersion: String) {
+        self.id = id
+        self.name = name
+        self.vendor = vendor
+        self.type = type
+        self.backend = backend
+        self.globalMemoryBytes = globalMemoryBytes
+        self.maxAllocationBytes = maxAllocationBytes
+        self.computeUnits = computeUnits
+        self.driverVersion = driverVersion
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, name, vendor, type, backend

@@ -190,11 +190,14 @@ public struct SampleAccumulators: Sendable {
         for j in 0..<width where totals[j] > 0 { featureActivation[first + j, default: 0] += totals[j] }
     }
 
-    /// A tile reduced on a device: per-sample float32 sums added in float64; `featureSums`
-    /// [samples, width] per-(sample, feature) activation sums, read back only to explain.
-    mutating func addDeviceSums(numerator sampleNumerators: [Float], denominator sampleDenominators: [Float],
-                                active sampleActive: [Int32], totals: [Float], featureSums: [Float]?,
-                                featureTokens: [Int32]? = nil, features: Range<Int>, proximity: [Float]) {
+    /// A tile reduced on a device: per-sample sums (float32 from the OpenCL kernels; a backend that
+    /// sums in float64 hands them over unrounded) added in float64; `featureSums` [samples, width]
+    /// per-(sample, feature) activation sums, read back only to explain or keep features. Public,
+    /// and generic over the sums' precision, so that a backend outside SaegeoCore reduces a tile
+    /// through it too.
+    public mutating func addDeviceSums<Sum: BinaryFloatingPoint>(
+        numerator sampleNumerators: [Sum], denominator sampleDenominators: [Sum], active sampleActive: [Int32],
+        totals: [Sum], featureSums: [Sum]?, featureTokens: [Int32]? = nil, features: Range<Int>, proximity: [Float]) {
         for s in 0..<numerator.count {
             numerator[s] += Double(sampleNumerators[s])
             denominator[s] += Double(sampleDenominators[s])
