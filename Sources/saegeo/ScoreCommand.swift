@@ -205,12 +205,15 @@ struct Score: ParsableCommand {
                     let bar = Console.Progress("score the reference on \(deviceIds):")
                     let theirs = try other.run(on: engines, cancellation: cancellation, progress: bar.update)
                     try cancellation.check()
-                    Console.info("dataset summary: \(nullSets) relabelling and bootstrap draws of \(result.scores.count) + \(theirs.scores.count) samples")
+                    if Self.drawsTakeAWhile(nullSets, samples: result.scores.count + theirs.scores.count) {
+                        Console.info("dataset summary: \(nullSets) relabelling and bootstrap draws of \(result.scores.count) + \(theirs.scores.count) samples")
+                    }
                     figures = try DatasetSummary.compare(result: result, reference: theirs, proximity: proximity.proximity,
                                                          draws: nullSets, seed: seed ?? 0, cancellation: cancellation)
                 } else {
-                    // A line before the draws: with many draws and samples they take a while.
-                    Console.info("dataset summary: \(nullSets) permutation and bootstrap draws over \(result.scores.count) samples")
+                    if Self.drawsTakeAWhile(nullSets, samples: result.scores.count) {
+                        Console.info("dataset summary: \(nullSets) permutation and bootstrap draws over \(result.scores.count) samples")
+                    }
                     figures = try DatasetSummary.compute(result: result, proximity: proximity.proximity, live: norms.isLive,
                                                          draws: nullSets, seed: seed ?? 0, cancellation: cancellation)
                 }
@@ -232,6 +235,13 @@ struct Score: ParsableCommand {
                                 Double(rows) / max(seconds, 1e-9),
                                 2 * Double(rows) * Double(encoder.features) * Double(encoder.dimension) / max(seconds, 1e-9) / 1e9, output))
         }
+    }
+
+    /// Whether the summary's draws take long enough (about a second or more: 5e7 sample visits)
+    /// to say so first, so a user waiting on them knows what runs (and that Ctrl-C stops it).
+    static func drawsTakeAWhile(_ draws: Int, samples: Int) -> Bool {
+        draws.multipliedReportingOverflow(by: max(samples, 1)).partialValue >= 50_000_000
+            || draws.multipliedReportingOverflow(by: max(samples, 1)).overflow
     }
 
     /// The output's format as an extension: the path's own, or .jsonl for a stream such as
