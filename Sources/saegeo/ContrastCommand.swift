@@ -151,7 +151,7 @@ struct Contrast: ParsableCommand {
                 let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
                                                            memoryBudget: try compute.budgetBytes(), norms: norms,
                                                            cancellation: ProcessGuard.cancellation)
-                measurement = try ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: toxicIds,
+                measurement = try ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity,
                                                         top: top, nullSets: nullSets, seed: seed, cancellation: ProcessGuard.cancellation)
             }
             let distinct = distinctCosine.map {

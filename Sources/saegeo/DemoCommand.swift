@@ -79,7 +79,7 @@ struct Demo: ParsableCommand {
             let riskyStatistics = try riskyContrast.run(on: [engine])
             let measurement = try ToxicContrast.compute(
                 ranking: FeatureContrast.ranked(a: riskyStatistics.a, b: riskyStatistics.b, dead: { _ in false }),
-                proximity: proximity.proximity, toxic: toxic, top: 20, nullSets: PermutationNull.defaultDraws, seed: 0)
+                proximity: proximity.proximity, top: 20, nullSets: PermutationNull.defaultDraws, seed: 0)
             print(String(format: "4. Contrast of the risky samples with the rest: their top 20 features have activation-weighted toxic proximity %.3f, against %.3f +- %.3f with their weights on random live features (z = %.1f, p = %.4f over %d draws: %@); the rest's top 20 over them: %.3f.",
                          measurement.aOverB.meanProximity, measurement.aOverB.nullMean, measurement.aOverB.nullStd,
                          measurement.aOverB.zScore ?? 0, measurement.aOverB.pValue ?? 1, measurement.nullSets,

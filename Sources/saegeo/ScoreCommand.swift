@@ -240,8 +240,8 @@ struct Score: ParsableCommand {
     /// Whether the summary's draws take long enough (about a second or more: 5e7 sample visits)
     /// to say so first, so a user waiting on them knows what runs (and that Ctrl-C stops it).
     static func drawsTakeAWhile(_ draws: Int, samples: Int) -> Bool {
-        draws.multipliedReportingOverflow(by: max(samples, 1)).partialValue >= 50_000_000
-            || draws.multipliedReportingOverflow(by: max(samples, 1)).overflow
+        let (visits, overflow) = draws.multipliedReportingOverflow(by: max(samples, 1))
+        return overflow || visits >= 50_000_000
     }
 
     /// The output's format as an extension: the path's own, or .jsonl for a stream such as

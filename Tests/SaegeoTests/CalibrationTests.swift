@@ -37,16 +37,22 @@ struct CalibrationTests {
                                           draws: PermutationNull.defaultDraws, seed: 0)
     }
 
-    /// The scoring run `score` makes, in process on the CPU: its result and the proximities.
-    static func scored(_ job: ExampleJob, _ activations: String) throws -> (DatasetScorer.Result, [Float], FeatureNorms) {
+    /// What both commands compute first, in process on the CPU: the job's SAE, its decoder's
+    /// norms, and every feature's toxic proximity.
+    static func opened(_ job: ExampleJob) throws -> (SAECheckpoint, FeatureNorms, [Float]) {
         let checkpoint = try SAECheckpoint.open(job.saePath)
         let decoder = try checkpoint.decoder()
         let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
-        let engines: [ComputeEngine] = [CPUEngine()]
-        let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: engines, norms: norms)
+        let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: [CPUEngine()], norms: norms)
+        return (checkpoint, norms, proximity.proximity)
+    }
+
+    /// The scoring run `score` makes, in process on the CPU: its result and the proximities.
+    static func scored(_ job: ExampleJob, _ activations: String) throws -> (DatasetScorer.Result, [Float], FeatureNorms) {
+        let (checkpoint, norms, proximity) = try opened(job)
         let data = try ActivationsFile.open(activations, tensor: nil, offsets: "offsets")
-        let scorer = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint), proximity: proximity.proximity, activations: data)
-        return (try scorer.run(on: engines), proximity.proximity, norms)
+        let scorer = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint), proximity: proximity, activations: data)
+        return (try scorer.run(on: [CPUEngine()]), proximity, norms)
     }
 
     /// `score --reference`'s figures: the dataset against a reference set.
@@ -105,16 +111,12 @@ struct CalibrationTests {
     /// `contrast --toxic`'s measurement in process on the CPU, as the command makes it (top 20,
     /// the default draws, seed 0).
     static func contrast(_ job: ExampleJob, _ a: String, _ b: String) throws -> ToxicContrast {
-        let checkpoint = try SAECheckpoint.open(job.saePath)
-        let decoder = try checkpoint.decoder()
-        let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
-        let engines: [ComputeEngine] = [CPUEngine()]
+        let (checkpoint, norms, proximity) = try opened(job)
         let result = try DatasetContrast(encoder: try SAEEncoder(checkpoint: checkpoint),
                                          a: try ActivationsFile.open(a, tensor: nil, offsets: "offsets"),
-                                         b: try ActivationsFile.open(b, tensor: nil, offsets: "offsets"), paired: false).run(on: engines)
+                                         b: try ActivationsFile.open(b, tensor: nil, offsets: "offsets"), paired: false).run(on: [CPUEngine()])
         let ranking = FeatureContrast.ranked(a: result.a, b: result.b, differences: result.differences, dead: { !norms.isLive($0) })
-        let proximity = try ToxicProximity.compute(decoder: decoder, toxic: job.toxic, engines: engines, norms: norms)
-        return try ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, toxic: job.toxic, top: 20,
+        return try ToxicContrast.compute(ranking: ranking, proximity: proximity, top: 20,
                                      nullSets: PermutationNull.defaultDraws, seed: 0)
     }
 

@@ -49,9 +49,7 @@ public struct ToxicContrast: Sendable, Encodable {
     /// - Parameters:
     ///   - ranking: every feature, ranked (FeatureContrast.ranked).
     ///   - proximity: each feature's toxic proximity.
-    ///   - toxic: the toxic ids (the null no longer sets them apart; kept for the callers' symmetry
-    ///     with score).
-    public static func compute(ranking: [FeatureContrast], proximity: [Float], toxic: [Int], top: Int,
+    public static func compute(ranking: [FeatureContrast], proximity: [Float], top: Int,
                                nullSets: Int, seed: UInt64, cancellation: Cancellation = Cancellation()) throws -> ToxicContrast {
         let live = ranking.filter { !$0.dead }
         let liveFeatures = live.map(\.feature).sorted()

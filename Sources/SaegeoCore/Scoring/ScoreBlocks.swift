@@ -11,7 +11,6 @@ extension DatasetScorer.Result {
     public var tensors: [OutputTensor] {
         let counts = explanations.map { Int64($0.count) }
         let flat = explanations.flatMap { $0 }
-        let mass = featureMass.entries
         return [
             .float32("scores", shape: [scores.count], scores),
             .int64("active", shape: [active.count], active),
@@ -20,9 +19,7 @@ extension DatasetScorer.Result {
             .float64("explain_activation", shape: [flat.count], flat.map(\.activation)),
             .float64("sample_numerator", shape: [sampleNumerators.count], sampleNumerators),
             .float64("sample_denominator", shape: [sampleDenominators.count], sampleDenominators),
-            .int64("mass_feature", shape: [mass.features.count], mass.features),
-            .float64("mass_partial", shape: [mass.partials.count], mass.partials),
-        ]
+        ] + featureMass.tensors
     }
 
     /// Whether tensors hold a block of `samples` samples with everything a result needs (a block
@@ -72,6 +69,13 @@ extension DatasetScorer.Result {
 }
 
 extension FeatureMass {
+    /// The partials as the tensors `mass_feature` I64 and `mass_partial` F64 (a block's, a shard's sums).
+    var tensors: [OutputTensor] {
+        let entries = self.entries
+        return [.int64("mass_feature", shape: [entries.features.count], entries.features),
+                .float64("mass_partial", shape: [entries.partials.count], entries.partials)]
+    }
+
     /// Adds the mass tensors of a block (see `DatasetScorer.Result.tensors`).
     public mutating func add(from tensors: [OutputTensor]) throws {
         guard let features = tensors.first(where: { $0.name == "mass_feature" }),

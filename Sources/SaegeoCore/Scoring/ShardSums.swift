@@ -17,25 +17,12 @@ public struct ShardSums: Sendable {
 
     public static func path(besides output: String) -> String { output + ".sums" }
 
-    public init(manifest: ShardManifest, result: DatasetScorer.Result, proximity: [Float], dead: [Int]) {
-        self.manifest = manifest
-        numerators = result.sampleNumerators
-        denominators = result.sampleDenominators
-        mass = result.featureMass
-        self.proximity = proximity
-        self.dead = dead.map(Int64.init)
-    }
-
     var tensors: [OutputTensor] {
-        let entries = mass.entries
-        return [
-            .float64("sample_numerator", shape: [numerators.count], numerators),
-            .float64("sample_denominator", shape: [denominators.count], denominators),
-            .int64("mass_feature", shape: [entries.features.count], entries.features),
-            .float64("mass_partial", shape: [entries.partials.count], entries.partials),
-            .float32("proximity", shape: [proximity.count], proximity),
-            .int64("dead", shape: [dead.count], dead),
-        ]
+        [.float64("sample_numerator", shape: [numerators.count], numerators),
+         .float64("sample_denominator", shape: [denominators.count], denominators)]
+            + mass.tensors
+            + [.float32("proximity", shape: [proximity.count], proximity),
+               .int64("dead", shape: [dead.count], dead)]
     }
 
     /// Writes the file beside the shard `output`, as an output of the shard's job.
@@ -85,16 +72,6 @@ public struct ShardSums: Sendable {
         return sums
     }
 
-    private init(manifest: ShardManifest, numerators: [Double], denominators: [Double], mass: FeatureMass,
-                 proximity: [Float], dead: [Int64]) {
-        self.manifest = manifest
-        self.numerators = numerators
-        self.denominators = denominators
-        self.mass = mass
-        self.proximity = proximity
-        self.dead = dead
-    }
-
     /// The dataset summary of a score job from the sums beside its shards (in shard order, as
     /// ShardMerge hands them over): the single run's, bit for bit (the sample sums come from the
     /// same chunks, the mass is exact).
@@ -127,5 +104,13 @@ public struct ShardSums: Sendable {
         let dead = Set(first.dead.map(Int.init))
         return try DatasetSummary.compute(result: result, proximity: first.proximity, live: { !dead.contains($0) },
                                           draws: draws, seed: seed, cancellation: cancellation)
+    }
+}
+
+extension ShardSums {
+    /// A shard's sums from its result (in an extension, so the memberwise init stays).
+    public init(manifest: ShardManifest, result: DatasetScorer.Result, proximity: [Float], dead: [Int]) {
+        self.init(manifest: manifest, numerators: result.sampleNumerators, denominators: result.sampleDenominators,
+                  mass: result.featureMass, proximity: proximity, dead: dead.map(Int64.init))
     }
 }
