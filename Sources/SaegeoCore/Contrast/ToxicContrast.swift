@@ -60,7 +60,7 @@ public struct ToxicContrast: Sendable, Encodable {
             for feature in chosen { mass[feature.feature] = max(0, weight(feature)) }
             let observed = PermutationNull.weightedMean(mass, proximity)
             let (mean, std) = PermutationNull.moments(mass: mass, proximity: proximity, live: liveFeatures)
-            let draws = PermutationNull.draws(nullSets, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
+            let draws = try PermutationNull.draws(nullSets, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
                                               cancellation: cancellation)
             try cancellation.check()
             let test = PermutationNull.pValue(of: observed, draws: draws)
