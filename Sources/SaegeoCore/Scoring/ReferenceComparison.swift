@@ -35,15 +35,13 @@ extension DatasetSummary {
         let numerators = result.sampleNumerators + reference.sampleNumerators
         let denominators = result.sampleDenominators + reference.sampleDenominators
         let null = try relabelled(draws, numerators: numerators, denominators: denominators, dataset: samples, seed: seed,
-                              cancellation: cancellation)
-        try cancellation.check()
+                                  cancellation: cancellation)
         let mean = null.isEmpty ? 0 : null.reduce(0, +) / Double(null.count)
         let std = null.count < 2 ? 0 : (null.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(null.count - 1)).squareRoot()
         let own = try SampleBootstrap.replicates(numerators: result.sampleNumerators, denominators: result.sampleDenominators,
-                                             draws: draws, seed: seed &+ 1, cancellation: cancellation)
+                                                 draws: draws, seed: seed &+ 1, cancellation: cancellation)
         let theirs = try SampleBootstrap.replicates(numerators: reference.sampleNumerators, denominators: reference.sampleDenominators,
-                                                draws: draws, seed: seed &+ 2, cancellation: cancellation)
-        try cancellation.check()
+                                                    draws: draws, seed: seed &+ 2, cancellation: cancellation)
         let interval = own.map { SampleBootstrap.percentiles($0, level: intervalLevel) }
         let differences = own.flatMap { a in theirs.map { b in zip(a, b).map { $0 - $1 } } }
         let differenceInterval = differences.map { SampleBootstrap.percentiles($0, level: intervalLevel) }
