@@ -188,7 +188,7 @@ struct CalibrationTests {
     }
 
     @Test("the null's exact moments match those of many permutation draws")
-    func exactMoments() {
+    func exactMoments() throws {
         var rng = SeededGenerator(seed: 9)
         let features = 300
         let proximity = (0..<features).map { _ in Float(Double(rng.next() % 1000) / 1000) }
@@ -198,7 +198,7 @@ struct CalibrationTests {
         mass[7] = 3
         let live = (0..<features).filter { $0 != 7 }
         let exact = PermutationNull.moments(mass: mass, proximity: proximity, live: live)
-        let draws = PermutationNull.draws(100_000, mass: mass, proximity: proximity, live: live, seed: 1)
+        let draws = try PermutationNull.draws(100_000, mass: mass, proximity: proximity, live: live, seed: 1)
         let mean = draws.reduce(0, +) / Double(draws.count)
         let std = (draws.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(draws.count - 1)).squareRoot()
         #expect(abs(mean - exact.mean) <= 4 * exact.std / Double(draws.count).squareRoot(), "\(mean) vs \(exact.mean)")

@@ -60,9 +60,8 @@ public struct ToxicContrast: Sendable, Encodable {
             for feature in chosen { mass[feature.feature] = max(0, weight(feature)) }
             let observed = PermutationNull.weightedMean(mass, proximity)
             let (mean, std) = PermutationNull.moments(mass: mass, proximity: proximity, live: liveFeatures)
-            let draws = PermutationNull.draws(nullSets, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
-                                              cancellation: cancellation)
-            try cancellation.check()
+            let draws = try PermutationNull.draws(nullSets, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
+                                                  cancellation: cancellation)
             let test = PermutationNull.pValue(of: observed, draws: draws)
             // A spread so small that z overflows is no spread: no z, as for a spread of 0.
             let z = std > 0 ? (observed - mean) / std : .nan

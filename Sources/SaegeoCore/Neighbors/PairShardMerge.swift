@@ -94,11 +94,14 @@ public enum PairShardMerge {
             // Rows in place from the mapping where the dictionary may become resident between two
             // tiles (SearchOutput.rank drops its pages after each); else each row by pread.
             ranking.readsInPlace = dictionary.byteCount <= Int(clamping: ProcessInfo.processInfo.physicalMemory) / 2
-            for tile in 0..<search.tiles {
-                try ProcessGuard.cancellation.check()
-                let positions = search.tileRange(tile)
+            // Tile by tile on the host, through the scheduler loop (Ctrl-C stops it between tiles).
+            let loop = SchedulerLoop(items: search.tiles, cancellation: ProcessGuard.cancellation)
+            // The readers are the host's one worker: the loop hands them to the one thread that reads.
+            let plan = search, exact = ranking
+            try loop.run(on: [readers], start: { _ in () }, item: { shardReaders, _, taken in
+                let positions = plan.tileRange(taken.lowerBound)
                 // The shards' lists of this tile one after another; row r's are r, r + rows, ...
-                let lists = readers.compactMap { $0.lists(ofTile: tile) }
+                let lists = shardReaders.compactMap { $0.lists(ofTile: taken.lowerBound) }
                 var sources: [Int] = [], offsets = [0]
                 for row in 0..<positions.count {
                     sources += lists.indices.map { $0 * positions.count + row }
@@ -107,9 +110,9 @@ public enum PairShardMerge {
                 let cut = TileCandidates.best(ids: lists.flatMap(\.ids), scores: lists.flatMap(\.scores), width: candidates,
                                               sources: sources, offsets: offsets, perRow: candidates)
                 result.rank(CandidateLists(rows: positions.count, perRow: candidates, ids: cut.ids, scores: cut.scores),
-                             rows: positions.map { Int(liveKeys[$0]) }, queries: queries, ranking: ranking)
-                for reader in readers { reader.releasePages() }
-            }
+                             rows: positions.map { Int(liveKeys[$0]) }, queries: queries, ranking: exact)
+                for reader in shardReaders { reader.releasePages() }
+            })
         }
         var merged = ShardManifest(command: .neighbors, job: first.job, shard: nil, total: features, range: 0..<features,
                                    details: first.details.filter { !Key.all.contains($0.key) })

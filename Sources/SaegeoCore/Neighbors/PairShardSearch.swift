@@ -1,7 +1,7 @@
 import Foundation
 
 /// One shard of a sharded all-pairs job: its share of the single run's tile pairs (PairShardPlan),
-/// computed in blocks of pairs on one or several engines. A block's candidates (rows and columns
+/// computed in blocks of pairs on one or several engines (PairTilePass). A block's candidates (rows and columns
 /// of every tile it touched) are cut to one list per row (TileCandidates) and saved as a
 /// checkpoint block; the shard's output is its blocks' lists combined the same way. `merge`
 /// (PairShardMerge) then combines the shards' lists per feature and ranks them exactly, as the
@@ -91,34 +91,14 @@ public final class PairShardSearch: Sendable {
             return TileCandidates(plan: plan, perRow: candidates, tiles: [], ids: [], scores: []).tensors
         }
         let seed = self.seed(touched, rows: rows)
-        let groups = Dictionary(grouping: pairs, by: \.row).sorted { $0.key < $1.key }.map(\.value)
-        let work = WorkQueue(count: groups.count)
-        let results = ResultSlots<CandidateLists>(count: engines.count)
-        let plan = self.plan, liveKeys = self.liveKeys, candidates = self.candidates, counter = self.counter
-        let dictionary = self.dictionary, norms = self.norms, packed = offsets, features = rows
-        let d = Double(dictionary.dimension)
-        try DeviceThreads.run(engines, cancellation: cancellation) { handle in
-            let engine = handle.engine
-            try engine.beginAllPairs(features: features, candidates: candidates, seed: seed)
-            let layout = engine.capabilities.layout
-            let rowStager = TileStager(dictionary: dictionary, norms: norms, layout: layout, buffers: 1)
-            let columnStager = TileStager(dictionary: dictionary, norms: norms, layout: layout,
-                                          buffers: engine.capabilities.stagedKeyTiles)
-            while let taken = work.take(1) {
-                let group = groups[taken.lowerBound]
-                let i = group[0].row
-                let rowTile = rowStager.tile(liveKeys[plan.tileRange(i)])
-                for pair in group {
-                    try cancellation.check()
-                    let columns = pair.column == i ? rowTile : columnStager.tile(liveKeys[plan.tileRange(pair.column)])
-                    try engine.addPairTile(rows: rowTile, rowOffset: packed[i]!, columns: columns, columnOffset: packed[pair.column]!)
-                    counter.add(tiles: 1, flops: 2 * d * Double(rowTile.rows) * Double(columns.rows))
-                }
-            }
-            results.set(handle.index, try engine.finishAllPairs())
-        }
-        try cancellation.check()
-        let lists = TileCandidates.oneList(CandidateLists.concatenating(results.all), perRow: candidates)
+        // Row by row, each row's pairs in block order: the order decides which offers the lists keep.
+        let groups = Dictionary(grouping: pairs, by: \.row).sorted { $0.key < $1.key }
+            .map { PairTilePass.Group(row: $0.key, columns: $0.value.map(\.column)) }
+        let pass = PairTilePass(dictionary: dictionary, norms: norms, liveKeys: liveKeys,
+                                tiles: (0..<plan.tiles).map(plan.tileRange), offsets: offsets, groups: groups,
+                                features: rows, candidates: candidates, seed: seed)
+        let found = try pass.run(on: engines, cancellation: cancellation, progress: counter)
+        let lists = TileCandidates.oneList(found, perRow: candidates)
         return TileCandidates(plan: plan, perRow: candidates, tiles: touched, ids: lists.ids, scores: lists.scores).tensors
     }
 

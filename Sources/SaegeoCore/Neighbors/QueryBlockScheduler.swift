@@ -1,4 +1,4 @@
-/// Queries against keys: devices take blocks of queries from a shared queue (faster devices take
+/// Queries against keys: devices take blocks of queries from the scheduler loop (faster devices take
 /// more) and stream every key tile through them; each block is ranked exactly as soon as it is done.
 struct QueryBlockScheduler {
     let context: SchedulerContext
@@ -10,35 +10,35 @@ struct QueryBlockScheduler {
         let plans = context.plan.devices
         // Several devices: blocks small enough that every device gets a share of the queries.
         let share = engines.count > 1 ? max(1, (queryRows.count + 2 * engines.count - 1) / (2 * engines.count)) : Int.max
-        let work = WorkQueue(count: queryRows.count)
         let tilesPerQuery = plans.map { (liveKeys.count + $0.keyTile - 1) / $0.keyTile }
         let estimate = zip(plans, tilesPerQuery).map { plan, tiles in
             ((queryRows.count + min(plan.queryBlock, share) - 1) / min(plan.queryBlock, share)) * tiles
         }.max() ?? 0
         let counter = ProgressCounter(total: estimate, report: progress)
         let d = Double(context.dictionary.dimension)
-        try DeviceThreads.run(engines, cancellation: context.cancellation) { handle in
-            let engine = handle.engine, plan = plans[handle.index]
+        let loop = SchedulerLoop(items: queryRows.count, cancellation: context.cancellation, progress: counter,
+                                 batch: { min(plans[$0].queryBlock, share) })
+        let workers = Array(zip(engines, plans))
+        // Each block is ranked as soon as it is done, into its own rows of the output.
+        try loop.run(on: workers, start: { engine, _ in
             let layout = engine.capabilities.layout
-            let stager = TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout,
-                                    buffers: engine.capabilities.stagedKeyTiles)
-            let queryStager = TileStager(dictionary: context.queryDictionary, norms: context.queryNorms, layout: layout,
-                                         buffers: 1, hidesIds: context.twoDictionaries)
-            while let block = work.take(min(plan.queryBlock, share)) {
-                try context.cancellation.check()
-                let rows = Array(queryRows[block])
-                try engine.beginQueries(queryStager.tile(rows.map { Int32(context.queries[$0]) }[...]),
-                                        candidates: context.plan.problem.candidates)
-                for start in stride(from: 0, to: liveKeys.count, by: plan.keyTile) {
-                    try context.cancellation.check()
-                    let tile = liveKeys[start..<min(liveKeys.count, start + plan.keyTile)]
-                    try engine.addKeys(stager.tile(tile))
-                    counter.add(tiles: 1, flops: 2 * Double(rows.count) * Double(tile.count) * d)
-                }
-                let lists = try engine.finishQueries()
-                context.output.rank(lists, rows: rows, queries: context.queries, ranking: context.ranking)
+            return (keys: TileStager(dictionary: context.dictionary, norms: context.norms, layout: layout,
+                                     buffers: engine.capabilities.stagedKeyTiles),
+                    queries: TileStager(dictionary: context.queryDictionary, norms: context.queryNorms, layout: layout,
+                                        buffers: 1, hidesIds: context.twoDictionaries))
+        }, item: { worker, stagers, block in
+            let (engine, plan) = worker
+            let rows = Array(queryRows[block])
+            try engine.beginQueries(stagers.queries.tile(rows.map { Int32(context.queries[$0]) }[...]),
+                                    candidates: context.plan.problem.candidates)
+            for start in stride(from: 0, to: liveKeys.count, by: plan.keyTile) {
+                let tile = liveKeys[start..<min(liveKeys.count, start + plan.keyTile)]
+                try engine.addKeys(stagers.keys.tile(tile))
+                try loop.step(flops: 2 * Double(rows.count) * Double(tile.count) * d)
             }
-        }
+            let lists = try engine.finishQueries()
+            context.output.rank(lists, rows: rows, queries: context.queries, ranking: context.ranking)
+        })
         return counter.flopsDone
     }
 }

@@ -1,30 +1,22 @@
 import Foundation
 
-/// Runs one worker per engine, each on its own thread (an engine is used by one thread at a
-/// time), and waits for all of them; a single engine works on the calling thread. The first error
-/// cancels the others and is rethrown. Every workload runs its devices through here.
+/// Runs `count` workers, each on its own thread (an engine is used by one thread at a time), and
+/// waits for all of them; a single worker runs on the calling thread. The first error cancels the
+/// others and is rethrown. SchedulerLoop runs every pass through here.
 enum DeviceThreads {
-    /// An engine handed to its own thread.
-    struct Handle: @unchecked Sendable {  // because an engine (a C handle holder) moves to exactly one thread
-        let engine: ComputeEngine
-        let index: Int
-    }
-
-    static func run(_ engines: [ComputeEngine], cancellation: Cancellation,
-                    _ work: @escaping @Sendable (Handle) throws -> Void) throws {
-        if engines.count == 1 {
-            try work(Handle(engine: engines[0], index: 0))
+    static func run(_ count: Int, cancellation: Cancellation, _ work: @escaping @Sendable (Int) throws -> Void) throws {
+        if count == 1 {
+            try work(0)
             return
         }
         let group = DispatchGroup()
         let firstError = Locked<Error?>(nil)
-        for (index, engine) in engines.enumerated() {
-            let handle = Handle(engine: engine, index: index)
+        for index in 0..<count {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
                 do {
-                    try work(handle)
+                    try work(index)
                 } catch {
                     firstError.withLock { if $0 == nil { $0 = error } }
                     cancellation.cancel()
@@ -52,15 +44,4 @@ final class WorkQueue: Sendable {
             return range
         }
     }
-}
-
-/// One result per device thread, in device order.
-final class ResultSlots<Result: Sendable>: Sendable {
-    private let slots: Locked<[Result?]>
-
-    init(count: Int) { slots = Locked(Array(repeating: nil, count: count)) }
-
-    func set(_ index: Int, _ result: Result) { slots.withLock { $0[index] = result } }
-
-    var all: [Result] { slots.withLock { $0.compactMap { $0 } } }
 }

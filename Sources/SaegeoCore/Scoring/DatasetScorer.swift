@@ -97,33 +97,29 @@ public struct DatasetScorer: Sendable {
     }
 
     /// Scores the samples in `range` (all by default; results are indexed from its start) on the
-    /// engines given. The devices take chunks of samples from one work queue on their own threads
-    /// (DeviceThreads), so faster devices take more. A sample's result does not depend on the
-    /// samples around it or on how they are chunked.
+    /// engines given. The devices take chunks of samples from the scheduler loop on their own
+    /// threads, so faster devices take more; the chunks' sums are merged in chunk order. A
+    /// sample's result does not depend on the samples around it or on how they are chunked.
     public func run(samples range: Range<Int>? = nil, on engines: [ComputeEngine],
                     cancellation: Cancellation = Cancellation(),
                     progress: (@Sendable (ProgressReport) -> Void)? = nil) throws -> Result {
         precondition(!engines.isEmpty, "scoring needs an engine")
         let range = range ?? 0..<activations.samples
-        // This run's own flag: a failed device stops the others without raising the caller's.
-        let cancellation = Cancellation(parent: cancellation)
         let totals = ScoreTotals(first: range.lowerBound, samples: range.count, features: encoder.features, explain: explain)
         let chunks = self.chunks(of: range)
-        let work = WorkQueue(count: chunks.count)
-        let counter = ProgressCounter(total: max(1, chunks.count), report: progress)
+        let loop = SchedulerLoop(items: chunks.count, cancellation: cancellation,
+                                 progress: ProgressCounter(total: max(1, chunks.count), report: progress))
         let scorer = self
-        try DeviceThreads.run(engines, cancellation: cancellation) { handle in
-            var tiles = EncoderTileCursor()
-            while let taken = work.take(1) {
-                try cancellation.check()
-                let samples = chunks[taken.lowerBound]
-                let parts = try scorer.process(samples: samples, on: handle.engine, tiles: &tiles)
-                if let sink = scorer.featureSink { for part in parts { sink(part.first, part.accumulators.features) } }
-                totals.merge(parts)
-                let rows = scorer.activations.sampleStarts[samples.upperBound] - scorer.activations.sampleStarts[samples.lowerBound]
-                counter.add(tiles: 1, flops: 2 * Double(rows) * Double(scorer.encoder.features) * Double(scorer.encoder.dimension))
-            }
-        }
+        try loop.run(on: engines, start: { _ in EncoderTileCursor() }, item: { engine, tiles, taken in
+            let samples = chunks[taken.lowerBound]
+            let parts = try scorer.process(samples: samples, on: engine, tiles: &tiles)
+            let rows = scorer.activations.sampleStarts[samples.upperBound] - scorer.activations.sampleStarts[samples.lowerBound]
+            try loop.step(flops: 2 * Double(rows) * Double(scorer.encoder.features) * Double(scorer.encoder.dimension))
+            return parts
+        }, merge: { _, parts in
+            if let sink = scorer.featureSink { for part in parts { sink(part.first, part.accumulators.features) } }
+            totals.merge(parts)
+        })
         return totals.result()
     }
 

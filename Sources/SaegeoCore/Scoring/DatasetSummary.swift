@@ -65,12 +65,10 @@ public struct DatasetSummary: Sendable, Encodable {
         let observed = weightedMean(mass, proximity)
         let liveFeatures = (0..<proximity.count).filter(live)
         let (mean, std) = PermutationNull.moments(mass: mass, proximity: proximity, live: liveFeatures)
-        let interval = SampleBootstrap.interval(numerators: result.sampleNumerators, denominators: result.sampleDenominators,
-                                                draws: draws, level: intervalLevel, seed: seed &+ 1, cancellation: cancellation)
-        try cancellation.check()
-        let null = PermutationNull.draws(draws, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
-                                         cancellation: cancellation)
-        try cancellation.check()
+        let interval = try SampleBootstrap.interval(numerators: result.sampleNumerators, denominators: result.sampleDenominators,
+                                                    draws: draws, level: intervalLevel, seed: seed &+ 1, cancellation: cancellation)
+        let null = try PermutationNull.draws(draws, mass: mass, proximity: proximity, live: liveFeatures, seed: seed,
+                                             cancellation: cancellation)
         // The lower end, never above M itself: then P(leans_toxic) <= P(permutation p of M <= alpha) <= alpha
         // whenever the dataset's mass is placed without regard to p (docs/statistics.md).
         let tested = min(observed, interval?.low ?? observed)

@@ -54,41 +54,66 @@ public enum PermutationNull {
     /// `draws` values of the figure under the null, seeded. Only the live features holding mass
     /// matter: each draw sends their masses to as many distinct live features chosen uniformly
     /// (a partial Fisher-Yates shuffle, undone after the draw, so a draw costs O(massed features)).
-    /// Stops early once `cancellation` is raised (the caller then checks it and throws), so Ctrl-C
-    /// ends even 100000 draws over a large dictionary at once.
+    /// The draws run on the host in blocks through the scheduler loop, in draw order (one stream),
+    /// so Ctrl-C ends even 100000 draws over a large dictionary at once.
     static func draws(_ draws: Int, mass: [Double], proximity: [Float], live: [Int], seed: UInt64,
-                      cancellation: Cancellation? = nil) -> [Double] {
+                      cancellation: Cancellation = Cancellation()) throws -> [Double] {
         let total = mass.reduce(0) { $0 + max($1, 0) }
         let massed = live.filter { mass[$0] > 0 }.map { mass[$0] }
         guard total > 0, !massed.isEmpty else { return [Double](repeating: 0, count: draws) }
-        var positions = live, rng = SeededGenerator(seed: seed)
-        var swaps = [Int](repeating: 0, count: massed.count)
-        var values = [Double](repeating: 0, count: draws)
-        // Raw buffers: this loop runs draws x massed features times.
-        positions.withUnsafeMutableBufferPointer { positions in
-            swaps.withUnsafeMutableBufferPointer { swaps in
-                massed.withUnsafeBufferPointer { massed in
-                    proximity.withUnsafeBufferPointer { proximity in
-                        let count = UInt64(positions.count)
-                        for draw in 0..<draws {
-                            if draw % 64 == 0, cancellation?.isCancelled == true { break }
-                            var sum = 0.0
-                            for i in 0..<massed.count {
-                                let j = i + Int(rng.next() % (count - UInt64(i)))
-                                positions.swapAt(i, j)
-                                swaps[i] = j
-                                sum += massed[i] * Double(proximity[positions[i]])
+        let values = Locked([Double](repeating: 0, count: draws))
+        let loop = SchedulerLoop(items: draws, cancellation: cancellation, batch: { _ in 64 })
+        try loop.run(on: [()], start: { _ in Shuffle(positions: live, seed: seed, massed: massed.count) }, item: { _, shuffle, block in
+            shuffle.draws(block.count, massed: massed, proximity: proximity).map { $0 / total }
+        }, merge: { block, drawn in values.withLock { $0.replaceSubrange(block, with: drawn) } })
+        return values.current
+    }
+
+    /// The live features' order and the stream one run of draws shares.
+    struct Shuffle {
+        var positions: [Int]
+        var rng: SeededGenerator
+        var swaps: [Int]
+
+        init(positions: [Int], seed: UInt64, massed: Int) {
+            self.positions = positions
+            rng = SeededGenerator(seed: seed)
+            swaps = [Int](repeating: 0, count: massed)
+        }
+
+        /// The next `count` draws' sums of massed_i p_(where i's mass went).
+        mutating func draws(_ count: Int, massed: [Double], proximity: [Float]) -> [Double] {
+            Self.draws(count, positions: &positions, swaps: &swaps, rng: &rng, massed: massed, proximity: proximity)
+        }
+
+        private static func draws(_ count: Int, positions: inout [Int], swaps: inout [Int], rng: inout SeededGenerator,
+                                  massed: [Double], proximity: [Float]) -> [Double] {
+            var sums = [Double](repeating: 0, count: count)
+            // Raw buffers: this loop runs draws x massed features times.
+            positions.withUnsafeMutableBufferPointer { positions in
+                swaps.withUnsafeMutableBufferPointer { swaps in
+                    massed.withUnsafeBufferPointer { massed in
+                        proximity.withUnsafeBufferPointer { proximity in
+                            let features = UInt64(positions.count)
+                            for draw in 0..<count {
+                                var sum = 0.0
+                                for i in 0..<massed.count {
+                                    let j = i + Int(rng.next() % (features - UInt64(i)))
+                                    positions.swapAt(i, j)
+                                    swaps[i] = j
+                                    sum += massed[i] * Double(proximity[positions[i]])
+                                }
+                                // Undo in reverse, so every draw starts from the same order (a draw
+                                // depends only on the seed's stream, not on the draws before it).
+                                for i in (0..<massed.count).reversed() { positions.swapAt(i, swaps[i]) }
+                                sums[draw] = sum
                             }
-                            // Undo in reverse, so every draw starts from the same order (a draw
-                            // depends only on the seed's stream, not on the draws before it).
-                            for i in (0..<massed.count).reversed() { positions.swapAt(i, swaps[i]) }
-                            values[draw] = sum / total
                         }
                     }
                 }
             }
+            return sums
         }
-        return values
     }
 
     /// The one-sided permutation p-value of `value` with the +1 correction

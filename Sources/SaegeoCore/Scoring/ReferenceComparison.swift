@@ -34,16 +34,14 @@ extension DatasetSummary {
         let referenceMean = weightedMean(reference.featureActivation, proximity)
         let numerators = result.sampleNumerators + reference.sampleNumerators
         let denominators = result.sampleDenominators + reference.sampleDenominators
-        let null = relabelled(draws, numerators: numerators, denominators: denominators, dataset: samples, seed: seed,
-                              cancellation: cancellation)
-        try cancellation.check()
+        let null = try relabelled(draws, numerators: numerators, denominators: denominators, dataset: samples, seed: seed,
+                                  cancellation: cancellation)
         let mean = null.isEmpty ? 0 : null.reduce(0, +) / Double(null.count)
         let std = null.count < 2 ? 0 : (null.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(null.count - 1)).squareRoot()
-        let own = SampleBootstrap.replicates(numerators: result.sampleNumerators, denominators: result.sampleDenominators,
-                                             draws: draws, seed: seed &+ 1, cancellation: cancellation)
-        let theirs = SampleBootstrap.replicates(numerators: reference.sampleNumerators, denominators: reference.sampleDenominators,
-                                                draws: draws, seed: seed &+ 2, cancellation: cancellation)
-        try cancellation.check()
+        let own = try SampleBootstrap.replicates(numerators: result.sampleNumerators, denominators: result.sampleDenominators,
+                                                 draws: draws, seed: seed &+ 1, cancellation: cancellation)
+        let theirs = try SampleBootstrap.replicates(numerators: reference.sampleNumerators, denominators: reference.sampleDenominators,
+                                                    draws: draws, seed: seed &+ 2, cancellation: cancellation)
         let interval = own.map { SampleBootstrap.percentiles($0, level: intervalLevel) }
         let differences = own.flatMap { a in theirs.map { b in zip(a, b).map { $0 - $1 } } }
         let differenceInterval = differences.map { SampleBootstrap.percentiles($0, level: intervalLevel) }
@@ -69,27 +67,48 @@ extension DatasetSummary {
     /// `draws` figures of `dataset` samples chosen at random from the pool (a partial
     /// Fisher-Yates shuffle, undone after each draw so that draws depend only on the seed).
     static func relabelled(_ draws: Int, numerators: [Double], denominators: [Double], dataset: Int, seed: UInt64,
-                           cancellation: Cancellation? = nil) -> [Double] {
-        var order = Array(numerators.indices), swaps = [Int](repeating: 0, count: dataset)
-        var rng = SeededGenerator(seed: seed)
-        var values = [Double](repeating: 0, count: draws)
-        let count = UInt64(order.count)
-        guard dataset > 0, dataset <= order.count else { return values }
-        order.withUnsafeMutableBufferPointer { order in
-            for draw in 0..<draws {
-                if draw % 16 == 0, cancellation?.isCancelled == true { break }
-                var num = 0.0, den = 0.0
-                for i in 0..<dataset {
-                    let j = i + Int(rng.next() % (count - UInt64(i)))
-                    order.swapAt(i, j)
-                    swaps[i] = j
-                    num += numerators[order[i]]
-                    den += denominators[order[i]]
-                }
-                for i in (0..<dataset).reversed() { order.swapAt(i, swaps[i]) }
-                values[draw] = den > 0 ? num / den : 0
+                           cancellation: Cancellation = Cancellation()) throws -> [Double] {
+        guard dataset > 0, dataset <= numerators.count else { return [Double](repeating: 0, count: draws) }
+        let values = Locked([Double](repeating: 0, count: draws))
+        // On the host in blocks through the scheduler loop, in draw order (one stream).
+        let loop = SchedulerLoop(items: draws, cancellation: cancellation, batch: { _ in 16 })
+        try loop.run(on: [()], start: { _ in Relabelling(samples: numerators.count, dataset: dataset, seed: seed) }, item: { _, state, block in
+            (0..<block.count).map { _ in
+                Relabelling.draw(order: &state.order, swaps: &state.swaps, rng: &state.rng, numerators: numerators, denominators: denominators)
             }
+        }, merge: { block, drawn in values.withLock { $0.replaceSubrange(block, with: drawn) } })
+        return values.current
+    }
+}
+
+/// The samples' order and the stream one run of relabellings shares.
+private struct Relabelling {
+    var order: [Int]
+    var swaps: [Int]
+    var rng: SeededGenerator
+
+    init(samples: Int, dataset: Int, seed: UInt64) {
+        order = Array(0..<samples)
+        swaps = [Int](repeating: 0, count: dataset)
+        rng = SeededGenerator(seed: seed)
+    }
+
+    /// The figure of one relabelling: `swaps.count` samples chosen without replacement as "dataset".
+    static func draw(order: inout [Int], swaps: inout [Int], rng: inout SeededGenerator,
+                     numerators: [Double], denominators: [Double]) -> Double {
+        let count = UInt64(order.count), dataset = swaps.count
+        var num = 0.0, den = 0.0
+        order.withUnsafeMutableBufferPointer { order in
+            for i in 0..<dataset {
+                let j = i + Int(rng.next() % (count - UInt64(i)))
+                order.swapAt(i, j)
+                swaps[i] = j
+                num += numerators[order[i]]
+                den += denominators[order[i]]
+            }
+            // Undo in reverse, so every relabelling starts from the same order.
+            for i in (0..<dataset).reversed() { order.swapAt(i, swaps[i]) }
         }
-        return values
+        return den > 0 ? num / den : 0
     }
 }

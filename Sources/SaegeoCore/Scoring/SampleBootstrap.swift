@@ -9,8 +9,8 @@ enum SampleBootstrap {
     /// nil without samples or draws. The lower end of the 90% interval is the one-sided 95% lower
     /// bound that the decision uses.
     static func interval(numerators: [Double], denominators: [Double], draws: Int, level: Double,
-                         seed: UInt64, cancellation: Cancellation? = nil) -> (low: Double, high: Double)? {
-        guard let values = replicates(numerators: numerators, denominators: denominators, draws: draws, seed: seed,
+                         seed: UInt64, cancellation: Cancellation = Cancellation()) throws -> (low: Double, high: Double)? {
+        guard let values = try replicates(numerators: numerators, denominators: denominators, draws: draws, seed: seed,
                                       cancellation: cancellation) else { return nil }
         return percentiles(values, level: level)
     }
@@ -21,30 +21,36 @@ enum SampleBootstrap {
         return (quantile(sorted, tail), quantile(sorted, 1 - tail))
     }
 
-    /// `draws` resampled figures, in draw order (seeded); nil without samples or draws. Stops early
-    /// once `cancellation` is raised (the caller checks it).
+    /// `draws` resampled figures, in draw order (seeded); nil without samples or draws. The draws
+    /// run on the host in blocks through the scheduler loop, in draw order (one stream), so
+    /// Ctrl-C stops them at once.
     static func replicates(numerators: [Double], denominators: [Double], draws: Int, seed: UInt64,
-                           cancellation: Cancellation? = nil) -> [Double]? {
+                           cancellation: Cancellation = Cancellation()) throws -> [Double]? {
         let n = numerators.count
         guard n > 0, draws > 0, denominators.count == n else { return nil }
-        var rng = SeededGenerator(seed: seed)
-        var values = [Double](repeating: 0, count: draws)
+        let values = Locked([Double](repeating: 0, count: draws))
+        let loop = SchedulerLoop(items: draws, cancellation: cancellation, batch: { _ in 16 })
+        try loop.run(on: [()], start: { _ in SeededGenerator(seed: seed) }, item: { _, rng, block in
+            (0..<block.count).map { _ in resample(numerators, denominators, rng: &rng) }
+        }, merge: { block, drawn in values.withLock { $0.replaceSubrange(block, with: drawn) } })
+        return values.current
+    }
+
+    /// One resampled figure: n samples drawn with replacement.
+    private static func resample(_ numerators: [Double], _ denominators: [Double], rng: inout SeededGenerator) -> Double {
+        let n = numerators.count
+        var num = 0.0, den = 0.0
         // Raw buffers: this loop runs draws x samples times.
         numerators.withUnsafeBufferPointer { numerators in
             denominators.withUnsafeBufferPointer { denominators in
-                for draw in 0..<draws {
-                    if draw % 16 == 0, cancellation?.isCancelled == true { break }
-                    var num = 0.0, den = 0.0
-                    for _ in 0..<n {
-                        let s = Int(rng.next() % UInt64(n))
-                        num += numerators[s]
-                        den += denominators[s]
-                    }
-                    values[draw] = den > 0 ? num / den : 0
+                for _ in 0..<n {
+                    let s = Int(rng.next() % UInt64(n))
+                    num += numerators[s]
+                    den += denominators[s]
                 }
             }
         }
-        return values
+        return den > 0 ? num / den : 0
     }
 
     /// The q-quantile of sorted values (linear between order statistics, as numpy's default).
