@@ -56,9 +56,35 @@ public struct DeviceCatalog: Sendable {
 
     /// The engine of one device id from `resolve`.
     public func engine(for id: String) throws -> ComputeEngine {
-        for backend in backends where backend.devices.contains(where: { $0.id == id }) {
-            return try backend.engine(for: id)
+        try backend(of: id).engine(for: id)
+    }
+
+    /// The backend that lists a device id from `resolve`.
+    public func backend(of id: String) throws -> DeviceBackend {
+        guard let backend = backends.first(where: { $0.devices.contains { $0.id == id } }) else {
+            throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
         }
-        throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
+        return backend
+    }
+
+    /// A device's description, as its engine would give it.
+    public func description(of id: String) throws -> DeviceDescription {
+        try backend(of: id).devices.first { $0.id == id }!
+    }
+
+    /// What a device's engine would declare, without building it (the planner's input).
+    public func capabilities(for id: String) throws -> DeviceCapabilities {
+        try backend(of: id).capabilities(for: id)
+    }
+
+    /// The devices of the backends of one family (`opencl`), in the catalog's order.
+    public func devices(ofFamily family: String) -> [DeviceDescription] {
+        backends.filter { $0.family == family }.flatMap(\.devices)
+    }
+
+    /// The capabilities of a GPU that is not here, as the first backend that drives GPUs would
+    /// use it (`saegeo plan --assume-memory`), or nil when no backend does.
+    public func assumedGPU(maxAllocationBytes: Int) -> DeviceCapabilities? {
+        backends.lazy.compactMap { $0.assumedGPU(maxAllocationBytes: maxAllocationBytes) }.first
     }
 }
