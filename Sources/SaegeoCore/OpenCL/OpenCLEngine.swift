@@ -35,8 +35,9 @@ public final class OpenCLEngine: ComputeEngine {
     /// The tile whose rows are the queries (queries against keys) or the row tile (all pairs).
     private var rowTile: (offset: Int, rows: Int, capacity: Int, values: OpenCLBuffer, ids: OpenCLBuffer)?
 
-    /// `streamedTileSlots` slots for streamed key / column tiles: device buffers, the event after which the slot
-    /// is free again, and the host memory of the tile in flight (kept alive until then).
+    /// A slot (`streamedTileSlots` of them) for streamed key / column tiles: device buffers, the
+    /// event after which the slot is free again, and the host memory of the tile in flight (kept
+    /// alive until then).
     private struct Slot {
         var values: OpenCLBuffer?
         var ids: OpenCLBuffer?
