@@ -37,4 +37,18 @@ extension PlanningTests {
         #expect(CPUBackend().assumedGPU(maxAllocationBytes: 1 << 30) == nil)
         #expect(DeviceCatalog(backends: [CPUBackend()]).assumedGPU(maxAllocationBytes: 1 << 30) == nil)
     }
+
+    @Test("device messages list the forms of the registered backends: the standard ones as ever, a plug-in's too")
+    func deviceFormsComeFromTheBackends() throws {
+        func message(_ catalog: DeviceCatalog, _ spec: String) -> String {
+            do { _ = try catalog.resolve(spec); return "resolved" } catch { return (error as? SaegeoError)?.message ?? "\(error)" }
+        }
+        let standard = try DeviceCatalog.standard()
+        #expect(message(standard, "bogus") == "unknown device 'bogus'; use auto, cpu, opencl:N, opencl:all or a comma-separated list (run 'saegeo devices' to list them)")
+        #expect(message(standard, ",") == "no device given; use auto, cpu or opencl:N")
+        let plugIn = DeviceCatalog(backends: [CPUBackend(), Float64Backend()])
+        #expect(message(plugIn, "bogus") == "unknown device 'bogus'; use auto, cpu, f64 or a comma-separated list (run 'saegeo devices' to list them)")
+        #expect(message(plugIn, ",") == "no device given; use auto, cpu or f64")
+        #expect(try plugIn.resolve("f64,cpu") == ["f64", "cpu"])
+    }
 }

@@ -1,5 +1,10 @@
 import Foundation
 
+extension BackendKind {
+    /// The device of CPUBackend (OpenBLAS).
+    public static let blas = BackendKind(rawValue: "blas")
+}
+
 /// The host's cores through OpenBLAS: one device, `cpu`.
 public struct CPUBackend: DeviceBackend {
     public let family = "cpu"

@@ -23,7 +23,7 @@ public struct DeviceCatalog: Sendable {
             }
             ids += resolved
         }
-        guard !ids.isEmpty else { throw SaegeoError.badInput("no device given; use auto, cpu or opencl:N") }
+        guard !ids.isEmpty else { throw SaegeoError.badInput("no device given; use \(Self.list(deviceForms(all: false)))") }
         return ids
     }
 
@@ -39,7 +39,7 @@ public struct DeviceCatalog: Sendable {
             let suffix = part.dropFirst(backend.family.count + 1)
             if suffix == "all" {
                 guard !ids.isEmpty else {
-                    throw SaegeoError.badInput("--device \(part): there are no \(backend.displayName) devices; use cpu")
+                    throw SaegeoError.badInput("--device \(part): there are no \(backend.displayName) devices; use \(lastResort)")
                 }
                 return ids
             }
@@ -51,7 +51,22 @@ public struct DeviceCatalog: Sendable {
             }
             return [part]
         }
-        throw SaegeoError.badInput("unknown device '\(part)'; use auto, cpu, opencl:N, opencl:all or a comma-separated list (run 'saegeo devices' to list them)")
+        throw SaegeoError.badInput("unknown device '\(part)'; use \(Self.list(deviceForms(all: true) + ["a comma-separated list"])) (run 'saegeo devices' to list them)")
+    }
+
+    /// How devices may be named, for messages: `auto`, each single-device family (`cpu`), then
+    /// each numbered family's `family:N` (and `family:all`).
+    private func deviceForms(all: Bool) -> [String] {
+        ["auto"] + backends.filter { !$0.hasNumberedDevices }.map(\.family)
+            + backends.filter(\.hasNumberedDevices).flatMap { all ? ["\($0.family):N", "\($0.family):all"] : ["\($0.family):N"] }
+    }
+
+    /// The device `auto` falls back to: the last backend's (the CPU).
+    private var lastResort: String { backends.last?.devices.first?.id ?? "auto" }
+
+    /// "a, b or c".
+    private static func list(_ items: [String]) -> String {
+        items.count < 2 ? items.joined() : items.dropLast().joined(separator: ", ") + " or " + items.last!
     }
 
     /// The engine of one device id from `resolve`.

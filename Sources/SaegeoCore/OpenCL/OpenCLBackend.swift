@@ -1,3 +1,8 @@
+extension BackendKind {
+    /// The devices of OpenCLBackend.
+    public static let opencl = BackendKind(rawValue: "opencl")
+}
+
 /// The OpenCL devices, as `opencl:0`, `opencl:1`, ... (platforms, then devices, in the ICD
 /// loader's order). Devices are listed once per process, and each device's resources (context,
 /// queues, programs) are made once and shared by every engine on it.
