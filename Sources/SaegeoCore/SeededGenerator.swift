@@ -19,6 +19,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         let u2 = Double.random(in: 0..<1, using: &self)
         return (-2 * _log(u1)).squareRoot() * _cos(2 * .pi * u2)
     }
+
+    /// `count` uniform values in [-1, 1) from `seed`, fast: the benchmarks and the backends' probes
+    /// need many and do not need Gaussians.
+    static func uniformFloats(_ count: Int, seed: UInt64) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in Float(Int32(truncatingIfNeeded: generator.next() >> 32)) * (1 / 2_147_483_648) }
+    }
 }
 
 import Foundation

@@ -38,19 +38,19 @@ struct BenchRun: ParsableCommand {
         try Saegeo.reporting {
             try progress.apply()
             if let json { try AtomicOutput.checkWritable(json) }
-            let catalog = try DeviceCatalog()
-            let ids = device == "all" ? catalog.openCLDevices.indices.map { "opencl:\($0)" } + ["cpu"] : try catalog.resolve(device)
+            let options = try EngineOptions.fromEnvironment()
+            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: options.tuning))
+            let ids = device == "all" ? catalog.descriptions.map(\.id) : try catalog.resolve(device)
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("saegeo-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let seconds = budget ?? (quick ? 25 : 120)
             guard seconds > 0, seconds.isFinite else { throw SaegeoError(.usage, "--budget must be a positive number of seconds") }
             let bench = DeviceBench(budget: seconds, folder: folder)
-            let options = try EngineOptions.fromEnvironment()
             var devices: [BenchReport.DeviceFigures] = []
             for id in ids {
                 let started = Date()
-                devices.append(try bench.run(device: id, catalog: catalog, tuning: options.tuning) { Console.status($0) })
+                devices.append(try bench.run(device: id, catalog: catalog) { Console.status($0) })
                 Console.info(String(format: "%@ done in %.1f s", id, Date().timeIntervalSince(started)))
             }
             let formatter = ISO8601DateFormatter()

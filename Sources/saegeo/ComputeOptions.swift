@@ -17,8 +17,14 @@ struct ComputeOptions: ParsableArguments {
 
     /// The engines of the selected devices, with the developer knobs of EngineOptions.
     func engines() throws -> [ComputeEngine] {
-        let options = try EngineOptions.fromEnvironment()
-        let catalog = try DeviceCatalog(overrides: options.overrides, variant: options.variant, tuning: options.tuning)
+        let catalog = try self.catalog()
         return try catalog.resolve(device).map { try catalog.engine(for: $0) }
+    }
+
+    /// The standard catalog with the developer knobs of EngineOptions.
+    func catalog() throws -> DeviceCatalog {
+        let options = try EngineOptions.fromEnvironment()
+        return try DeviceCatalog.standard(openCL: .init(overrides: options.overrides, variant: options.variant,
+                                                        tuning: options.tuning))
     }
 }

@@ -11,7 +11,7 @@ struct Devices: ParsableCommand {
 
     func run() throws {
         try Saegeo.reporting {
-            let devices = try DeviceCatalog().descriptions
+            let devices = try DeviceCatalog.standard().descriptions
             if json {
                 try Console.printJSON(devices)
                 return

@@ -118,14 +118,17 @@ struct Plan: ParsableCommand {
                 guard allocation <= memory else {
                     throw SaegeoError(.usage, "--assume-max-allocation \(assumeMaxAllocation!) is more than --assume-memory \(assumeMemory): one buffer cannot be larger than the device's memory")
                 }
-                // A GPU as saegeo's OpenCL engine would use it: 64-row tiles, 16-float rows.
-                let layout = TileLayout(rowAlignment: 64, dimensionAlignment: 16, maxAllocationBytes: allocation)
-                devices = [TilePlanner.Device(id: "assumed-gpu", capabilities: OpenCLEngine.capabilities(layout: layout),
-                                              deviceMemory: memory, budget: budget)]
+                // A GPU as the first backend that drives GPUs would use it (OpenCL: 64-row tiles, 16-float rows).
+                guard let capabilities = try DeviceCatalog.standard().assumedGPU(maxAllocationBytes: allocation) else {
+                    throw SaegeoError(.usage, "--assume-memory describes a GPU, and no backend drives GPUs")
+                }
+                devices = [TilePlanner.Device(id: "assumed-gpu", capabilities: capabilities, deviceMemory: memory, budget: budget)]
             } else {
-                devices = try compute.engines().map {
-                    TilePlanner.Device(id: $0.device.id, capabilities: $0.capabilities,
-                                       deviceMemory: $0.device.globalMemoryBytes, budget: budget)
+                // What each device's engine would declare, without building one.
+                let catalog = try compute.catalog()
+                devices = try catalog.resolve(compute.device).map {
+                    TilePlanner.Device(id: $0, capabilities: try catalog.capabilities(for: $0),
+                                       deviceMemory: try catalog.description(of: $0).globalMemoryBytes, budget: budget)
                 }
             }
             let problem = NeighborSearch.problem(queries: queryIds, keys: keyIds, dimension: checkpoint.dModel, k: k)

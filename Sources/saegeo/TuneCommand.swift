@@ -24,39 +24,31 @@ struct Tune: ParsableCommand {
     func run() throws {
         try Saegeo.reporting {
             try progress.apply()
-            let catalog = try DeviceCatalog()
+            let catalog = try DeviceCatalog.standard()
             let ids = try catalog.resolve(device)
-            guard ids.count == 1, let id = ids.first, id.hasPrefix("opencl:"), let index = Int(id.dropFirst(7)) else {
-                throw SaegeoError(.usage, "--device \(device): tune one OpenCL device, opencl:N (run 'saegeo devices')")
+            let tunable = catalog.backends.filter(\.hasTuner)
+            guard ids.count == 1, let id = ids.first, let tuner = try catalog.backend(of: id).tuner(for: id, quick: quick) else {
+                let kinds = tunable.map(\.displayName).joined(separator: " or ")
+                let forms = tunable.map { $0.hasNumberedDevices ? "\($0.family):N" : $0.family }.joined(separator: ", ")
+                throw SaegeoError(.usage, "--device \(device): tune one \(kinds) device, \(forms) (run 'saegeo devices')")
             }
-            let openCL = catalog.openCLDevices[index]
-            let cache = TuningCache.standard()
-            Console.info("tuning \(id) (\(openCL.name), driver \(openCL.driverVersion))")
+            let description = try catalog.description(of: id)
+            Console.info("tuning \(id) (\(description.name), driver \(description.driverVersion))")
             let started = Date()
-            let (trials, defaultTrial) = try KernelTuner(quick: quick).run(device: openCL) { Console.status($0) }
-            let ranked = trials.filter { $0.gflops != nil }.sorted { $0.gflops! > $1.gflops! }
-            guard let best = ranked.first, let bestGflops = best.gflops else {
+            let report = try tuner.run { Console.status($0) }
+            guard let best = report.ranked.first else {
                 throw SaegeoError(.device, "\(id): no configuration built and gave correct results; the defaults stay")
             }
-            let defaultGflops = defaultTrial.gflops ?? 0
-            let formatter = ISO8601DateFormatter()
-            try cache.store(TuningCache.Entry(variant: best.configuration.variant.rawValue, tile: best.configuration.tile,
-                                              register: best.configuration.register, slice: best.configuration.sliceOfD,
-                                              topkGroup: best.configuration.topkGroup, gflops: bestGflops,
-                                              defaultGflops: defaultGflops,
-                                              defaultConfiguration: defaultTrial.configuration.description,
-                                              tunedAt: formatter.string(from: Date()), quick: quick),
-                            name: openCL.name, driverVersion: openCL.driverVersion)
             print("rank  GFLOP/s  configuration")
-            for (rank, trial) in ranked.prefix(8).enumerated() {
-                print(String(format: "%4d  %7.1f  %@%@", rank + 1, trial.gflops!, trial.configuration.description,
-                             trial.configuration == defaultTrial.configuration ? " (default)" : ""))
+            for (rank, trial) in report.ranked.prefix(8).enumerated() {
+                print(String(format: "%4d  %7.1f  %@%@", rank + 1, trial.gflops, trial.configuration,
+                             trial.isDefault ? " (default)" : ""))
             }
-            let rejected = trials.count - ranked.count
+            let rejected = report.tried - report.ranked.count
             Console.info(String(format: "%@: best %@ at %.1f GFLOP/s, %.2fx the default %@ (%.1f GFLOP/s); %d configurations tried, %d rejected; %.0f s; cached in %@",
-                                id, best.configuration.description, bestGflops, bestGflops / max(defaultGflops, 1e-9),
-                                defaultTrial.configuration.description, defaultGflops, trials.count, rejected,
-                                Date().timeIntervalSince(started), cache.path))
+                                id, best.configuration, best.gflops, best.gflops / max(report.defaultGflops, 1e-9),
+                                report.defaultConfiguration, report.defaultGflops, report.tried, rejected,
+                                Date().timeIntervalSince(started), report.storedIn))
         }
     }
 }

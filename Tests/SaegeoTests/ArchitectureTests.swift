@@ -11,7 +11,8 @@ import Testing
 /// 5. every `@unchecked Sendable` in Sources/ says why: a `//` comment on its line, or the comment
 ///    block ending on the line just above it, contains "because", "C handle" or "lock";
 /// 6. the float64 test backend (Tests/SaegeoTests/Float64Backend/) is a plug-in: its files import
-///    SaegeoCore without `@testable`, and nothing in Sources/ names it.
+///    SaegeoCore without `@testable`, and nothing in Sources/ names it;
+/// 7. nothing outside a backend's folder casts to one of its types (ArchitectureTests+Backends.swift).
 /// Only code is matched: comments and string literals are blanked first (`codeOnly`).
 struct ArchitectureTests {
     /// Files of Sources/SaegeoCore allowed over `lineLimit` (path under SaegeoCore -> one-line reason).

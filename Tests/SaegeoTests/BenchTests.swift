@@ -8,7 +8,7 @@ import Testing
 /// `saegeo bench`, `bench compare` and `tune` through the executable, on cpu and PoCL.
 @Suite(.serialized)
 struct BenchTests {
-    static var hasOpenCL: Bool { ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0 }
+    static var hasOpenCL: Bool { TestBackends.hasOpenCL }
 
     /// Every figure is there, positive and finite, and no workload beats its device's peak.
     func checkReport(_ path: String, ids: [String]) throws -> BenchReport {

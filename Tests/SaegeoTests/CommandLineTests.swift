@@ -9,7 +9,7 @@ struct CommandLineTests {
 
     @Test("neighbors on cpu and on every OpenCL device write bit-identical, correct outputs")
     func neighborsAcrossDevices() throws {
-        let devices = ["cpu"] + (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
+        let devices = TestBackends.standardIds
         let queries = try TestFiles.write("# a comment\n0\n\n2\n4\n150\n202\n", to: "cli-queries.txt")
         let reference = Self.dictionary.referenceNeighbors(queries: [0, 2, 4, 150, 202], keys: Array(0..<203), k: 7)
         var outputs: [SafetensorsContents] = []

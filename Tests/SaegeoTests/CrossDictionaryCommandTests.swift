@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized)
 struct CrossDictionaryCommandTests {
     static let pair = try! CrossDictionaryTests.Pair(seed: 78, name: "cross-command")
-    static let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+    static let hasOpenCL = TestBackends.hasOpenCL
     static let devices = ["cpu"] + (hasOpenCL ? ["opencl:0"] : [])
 
     static func arguments(_ output: String, k: Int = 4, b: String? = nil) -> [String] {

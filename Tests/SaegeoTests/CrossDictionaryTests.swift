@@ -179,11 +179,10 @@ struct CrossDictionaryTests {
     }
 
     @Test("mutual pairs match the float64 reference",
-          arguments: ["cpu", Float64Backend.family] + (((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0 ? ["opencl:0"] : []))
+          arguments: TestBackends.firstOfEachBackend)
     func mutualPairs(device: String) throws {
         let pair = Self.pair
-        let engines: [ComputeEngine] = device == "cpu" ? [CPUEngine()]
-            : device == Float64Backend.family ? try BackendCase.engines(device) : [try DeviceCatalog().engine(for: device)]
+        let engines = [try TestBackends.catalog().engine(for: device)]
         for c in Self.cases {
             let search = try NeighborSearch(dictionary: try pair.openA(), queries: c.queries, keyDictionary: try pair.openB(),
                                             keys: c.keys, k: c.k)

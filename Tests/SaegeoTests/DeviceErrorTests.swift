@@ -7,8 +7,7 @@ import Testing
 struct DeviceErrorTests {
     @Test("an OpenCL failure names the device: a buffer past the largest allocation, a program that does not build")
     func openCLErrorsNameTheDevice() throws {
-        let catalog = try DeviceCatalog()
-        for device in catalog.openCLDevices {
+        for device in try OpenCLBackend().openCLDevices {
             let resources = try OpenCLDeviceResources.shared(for: device)
             do {
                 _ = try resources.context.buffer(bytes: device.limits.maxAllocationBytes + 1, label: "too large")
@@ -32,12 +31,17 @@ struct DeviceErrorTests {
 
     @Test("one context per device: every engine and probe on a device shares its resources")
     func oneContextPerDevice() throws {
-        let catalog = try DeviceCatalog()
-        for device in catalog.openCLDevices {
-            let first = try #require(try catalog.engine(for: device.id) as? OpenCLEngine)
-            let second = try #require(try catalog.engine(for: device.id, overrides: .typicalGPU, variant: .localTiled) as? OpenCLEngine)
-            #expect(first.resources === second.resources)
-            #expect(first.resources === (try OpenCLDeviceResources.shared(for: device)))
+        // Backends of different settings, as a run and its bench or tests make them: engines and
+        // probes take their resources from `resources(for:)`.
+        let plain = try OpenCLBackend(), gpu = try OpenCLBackend(settings: .init(overrides: .typicalGPU, variant: .localTiled))
+        for device in plain.openCLDevices {
+            let first = try plain.resources(for: device.id), second = try gpu.resources(for: device.id)
+            #expect(first === second)
+            #expect(first === (try OpenCLDeviceResources.shared(for: device)))
+            // And the engines built meanwhile leave them as they were.
+            _ = try plain.engine(for: device.id)
+            _ = try gpu.engine(for: device.id)
+            #expect(try plain.resources(for: device.id) === first)
         }
     }
 }

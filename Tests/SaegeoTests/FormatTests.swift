@@ -123,11 +123,11 @@ struct FormatTests {
 
         let reference = TestDictionary(features: Self.features, dimension: Self.dimension, values: meant, path: path)
             .referenceNeighbors(queries: Array(0..<Self.features), keys: Array(0..<Self.features), k: 6)
-        let devices = ["cpu"] + (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
+        let devices = TestBackends.standardIds
         var first: NeighborResult?
         for device in devices {
             let result = try NeighborSearch(dictionary: decoder, queries: Array(0..<Self.features),
-                                            keys: Array(0..<Self.features), k: 6).run(on: try DeviceCatalog().engine(for: device))
+                                            keys: Array(0..<Self.features), k: 6).run(on: try DeviceCatalog.standard().engine(for: device))
             #expect(result.indices == reference.indices, "\(device)")
             #expect(zip(result.scores, reference.scores).allSatisfy { $0 == $1 || abs($0 - $1) <= 1e-6 }, "\(device)")
             if let first {

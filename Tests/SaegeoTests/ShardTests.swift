@@ -26,7 +26,7 @@ struct ShardTests {
         let folder = TestFiles.path("shards")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let devices = ["cpu", "opencl:0", "cpu", "opencl:0"]
-        let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+        let hasOpenCL = TestBackends.hasOpenCL
         var shards: [String] = []
         for i in 0..<4 {
             let out = folder + "/shard\(i).safetensors"
@@ -73,7 +73,7 @@ struct ShardTests {
         let folder = TestFiles.path("score-shards-\(ext)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         // Scores are bit-identical across shards on one device (across devices they agree to 1e-5).
-        let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+        let hasOpenCL = TestBackends.hasOpenCL
         let device = ext == "safetensors" && hasOpenCL ? "opencl:0" : "cpu"
         let explain = ext == "jsonl" ? ["--explain", "3"] : []
         var shards: [String] = []
@@ -155,7 +155,7 @@ struct ShardTests {
         let arguments = ["neighbors", "--sae", sae, "--queries", ids, "-k", "7", "-o", out, "--shard", "1/2", "--device", "cpu"]
         try terminateMidRun(arguments, output: out)
         // Resumed on another device: still the same bits.
-        let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+        let hasOpenCL = TestBackends.hasOpenCL
         let resumed = try CommandRunner.saegeo(Array(arguments.dropLast()) + [hasOpenCL ? "opencl:0" : "cpu"])
         #expect(resumed.status == 0 && resumed.stderr.contains("resuming from \(out).checkpoint"), "\(resumed.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out + ".checkpoint"))

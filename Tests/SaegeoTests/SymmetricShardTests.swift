@@ -66,8 +66,8 @@ struct SymmetricShardTests {
         #expect(ids == [5, 7, 4, 8] && scores == [0.9, 0.6, 0.3, 0.2])
     }
 
-    @Test("a seeded all-pairs run keeps what one run over every tile keeps (cpu, opencl:0 and f64)",
-          arguments: ["cpu", "opencl:0", Float64Backend.family])
+    @Test("a seeded all-pairs run keeps what one run over every tile keeps (the first device of every backend)",
+          arguments: TestBackends.firstOfEachBackend)
     func seededLists(device: String) throws {
         // 3 tiles of a random dictionary; lists of 12 (more than a tile's self-excluded offers are
         // not needed). One engine sees all 6 tile pairs; another the first 2, whose lists (cut to
@@ -76,10 +76,7 @@ struct SymmetricShardTests {
         let matrix = try dictionary.open()
         let norms = FeatureNorms(of: matrix, features: Array(0..<301))
         let bounds = [0, 97, 211, 301], perRow = 12
-        func engine() throws -> ComputeEngine {
-            if device == Float64Backend.family { return try BackendCase.engines(device)[0] }
-            return device == "cpu" ? CPUEngine() : try DeviceCatalog().engine(for: device, overrides: .init(), variant: nil)
-        }
+        func engine() throws -> ComputeEngine { try TestBackends.catalog().engine(for: device) }
         let layout = try engine().capabilities.layout
         let tiles = (0..<3).map { t in norms.unitRows(Array(Int32(bounds[t])..<Int32(bounds[t + 1]))[...], of: matrix, layout: layout) }
         let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
@@ -139,7 +136,7 @@ struct SymmetricShardTests {
         let folder = TestFiles.path("symmetric-shards")
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+        let hasOpenCL = TestBackends.hasOpenCL
         let devices = ["cpu", "opencl:0", "cpu,opencl:0", "opencl:0"].map { hasOpenCL ? $0 : "cpu" }
         var shards: [String] = []
         for i in 0..<4 {
@@ -214,7 +211,7 @@ struct SymmetricShardTests {
         #expect(resumed.status == 0 && resumed.stderr.contains("resuming from \(out).checkpoint"), "\(resumed.stderr)")
         #expect(try CommandRunner.saegeo(["neighbors", "--sae", sae, "-k", "7", "-o", uninterrupted, "--shard", "1/2", "--device", "cpu"]).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(contentsOf: URL(fileURLWithPath: uninterrupted)))
-        let hasOpenCL = ((try? DeviceCatalog().openCLDevices.count) ?? 0) > 0
+        let hasOpenCL = TestBackends.hasOpenCL
         let other = folder + "/shard0.safetensors", single = folder + "/single.safetensors", merged = folder + "/merged.safetensors"
         #expect(try CommandRunner.saegeo(["neighbors", "--sae", sae, "-k", "7", "-o", other, "--shard", "0/2",
                                           "--device", hasOpenCL ? "opencl:0" : "cpu"]).status == 0)

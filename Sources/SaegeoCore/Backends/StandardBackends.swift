@@ -1,20 +1,19 @@
 /// The backends saegeo registers, in the order devices are listed and `auto` falls back: OpenCL
-/// first, the CPU last.
+/// first, the CPU last. A new backend (CUDA, Metal) is its own folder and one line here.
 extension DeviceCatalog {
-    /// The standard catalog; the OpenCL settings are the developer knobs of the CLI's environment.
-    public init(overrides: LimitOverrides = .init(), variant: KernelConfiguration.Variant? = nil,
-                tuning: TuningCache? = nil) throws {
-        self.init(backends: [try OpenCLBackend(overrides: overrides, variant: variant, tuning: tuning), CPUBackend()])
-    }
-
-    /// The OpenCL devices of the catalog.
-    public var openCLDevices: [OpenCLDevice] {
-        backends.compactMap { $0 as? OpenCLBackend }.flatMap(\.openCLDevices)
-    }
-
-    /// An engine for a device id with its own OpenCL settings (tests and bench vary them per engine).
-    public func engine(for id: String, overrides: LimitOverrides, variant: KernelConfiguration.Variant? = nil,
-                       tuning: TuningCache? = nil) throws -> ComputeEngine {
-        try DeviceCatalog(overrides: overrides, variant: variant, tuning: tuning).engine(for: id)
+    /// The standard catalog.
+    /// - Parameters:
+    ///   - openCL: the developer knobs of the CLI's environment.
+    ///   - maxAllocationBytes: every backend's largest allocation lowered to this, so that the
+    ///     planner cuts small tiles (tests); nil keeps each device's own.
+    public static func standard(openCL: OpenCLBackend.Settings = .init(), maxAllocationBytes: Int? = nil) throws -> DeviceCatalog {
+        var openCL = openCL
+        if let maxAllocationBytes {
+            openCL.overrides.maxAllocationBytes = min(openCL.overrides.maxAllocationBytes ?? .max, maxAllocationBytes)
+        }
+        return DeviceCatalog(backends: [
+            try OpenCLBackend(settings: openCL),
+            CPUBackend(maxAllocationBytes: maxAllocationBytes),
+        ])
     }
 }

@@ -21,9 +21,10 @@ public struct DeviceBench {
     var runs: Int { budget < 60 ? 2 : 3 }
     var secondsPerWorkload: Double { budget / 6 }
 
-    public func run(device id: String, catalog: DeviceCatalog, tuning: TuningCache? = nil,
-                    log: (String) -> Void) throws -> BenchReport.DeviceFigures {
-        let engine = try catalog.engine(for: id, overrides: .init(), tuning: tuning)
+    /// Measures one device of `catalog`: its backend's probes where it has them, then the
+    /// end-to-end workloads on its engine.
+    public func run(device id: String, catalog: DeviceCatalog, log: (String) -> Void) throws -> BenchReport.DeviceFigures {
+        let engine = try catalog.engine(for: id)
         let description = engine.device
         var figures = BenchReport.DeviceFigures(
             id: id, name: description.name, vendor: description.vendor, type: description.type.rawValue,
@@ -31,48 +32,8 @@ public struct DeviceBench {
             globalMemoryBytes: description.globalMemoryBytes, kernels: engine.configurationSummary,
             peakGflops: 0, peakKernel: "", bandwidthGbs: 0, transferGbs: nil,
             similarityGflops: [:], similarityPercentOfPeak: [:], topkCandidatesPerS: [:], workloads: [])
-        let openCL = engine as? OpenCLEngine
-        let openCLProbes = try openCL.map {
-            try OpenCLProbes(resources: $0.resources, secondsPerProbe: secondsPerProbe, runs: runs)
-        }
-        let cpuProbes = CPUProbes(secondsPerProbe: secondsPerProbe, runs: runs)
-        func measurePeak() throws -> (gflops: Double, kernel: String) {
-            guard let openCLProbes else { return (cpuProbes.peakGFLOPS(), "fma on \(cpuProbes.isa)") }
-            let peak = try openCLProbes.peakGFLOPS()
-            return (peak.gflops, "fma on \(peak.kernel)")
-        }
-        log("\(id): peak")
-        (figures.peakGflops, figures.peakKernel) = try measurePeak()
-        if let openCL, let probes = openCLProbes {
-            log("\(id): bandwidth and transfer")
-            figures.bandwidthGbs = try probes.bandwidthGBs()
-            figures.transferGbs = try probes.transferGBs()
-            for d in Self.dimensions {
-                log("\(id): similarity at d \(d)")
-                figures.similarityGflops[String(d)] = try probes.similarityGFLOPS(dimension: d, configuration: openCL.configuration)
-            }
-            for k in Self.topkSizes {
-                log("\(id): top-k at k \(k)")
-                figures.topkCandidatesPerS[String(k)] = try probes.topkCandidatesPerSecond(k: k, configuration: openCL.configuration)
-            }
-        } else {
-            log("\(id): bandwidth")
-            figures.bandwidthGbs = cpuProbes.bandwidthGBs()
-            for d in Self.dimensions {
-                log("\(id): similarity at d \(d)")
-                figures.similarityGflops[String(d)] = cpuProbes.similarityGFLOPS(dimension: d)
-            }
-            for k in Self.topkSizes {
-                log("\(id): top-k at k \(k)")
-                figures.topkCandidatesPerS[String(k)] = cpuProbes.topkCandidatesPerSecond(k: k)
-            }
-        }
-        // The peak once more, at the end: a peak is what the device can do, and a shared machine
-        // may have been busy during the first measurement (the CPU's sgemm reaches ~90% of it).
-        let again = try measurePeak()
-        if again.gflops > figures.peakGflops { (figures.peakGflops, figures.peakKernel) = again }
-        for (d, gflops) in figures.similarityGflops {
-            figures.similarityPercentOfPeak[d] = 100 * gflops / figures.peakGflops
+        if let probes = try catalog.backend(of: id).probes(for: id, secondsPerProbe: secondsPerProbe, runs: runs) {
+            try measure(probes, device: id, into: &figures, log: log)
         }
         let rate = figures.similarityGflops["2304"] ?? 1
         let workloads = Workloads(folder: folder, secondsPerWorkload: secondsPerWorkload)
@@ -81,6 +42,36 @@ public struct DeviceBench {
         log("\(id): score end to end")
         figures.workloads.append(try workloads.score(engine: engine, gflops: rate))
         return figures
+    }
+
+    /// The microbenchmarks: peak, bandwidth (and transfer), the similarity product, top-k, and the
+    /// peak once more.
+    func measure(_ probes: DeviceProbes, device id: String, into figures: inout BenchReport.DeviceFigures,
+                 log: (String) -> Void) throws {
+        func measurePeak() throws -> (gflops: Double, kernel: String) {
+            let peak = try probes.peakGFLOPS()
+            return (peak.gflops, "fma on \(peak.kernel)")
+        }
+        log("\(id): peak")
+        (figures.peakGflops, figures.peakKernel) = try measurePeak()
+        log(probes.measuresTransfer ? "\(id): bandwidth and transfer" : "\(id): bandwidth")
+        figures.bandwidthGbs = try probes.bandwidthGBs()
+        if probes.measuresTransfer { figures.transferGbs = try probes.transferGBs() }
+        for d in Self.dimensions {
+            log("\(id): similarity at d \(d)")
+            figures.similarityGflops[String(d)] = try probes.similarityGFLOPS(dimension: d)
+        }
+        for k in Self.topkSizes {
+            log("\(id): top-k at k \(k)")
+            figures.topkCandidatesPerS[String(k)] = try probes.topkCandidatesPerSecond(k: k)
+        }
+        // The peak once more, at the end: a peak is what the device can do, and a shared machine
+        // may have been busy during the first measurement (the CPU's sgemm reaches ~90% of it).
+        let again = try measurePeak()
+        if again.gflops > figures.peakGflops { (figures.peakGflops, figures.peakKernel) = again }
+        for (d, gflops) in figures.similarityGflops {
+            figures.similarityPercentOfPeak[d] = 100 * gflops / figures.peakGflops
+        }
     }
 
     /// The machine the run happened on.

@@ -69,9 +69,6 @@ struct Workloads {
             projectedSeconds: seconds * fullWork / work)
     }
 
-    /// Uniform values in [-1, 1), fast (the benchmarks need many and do not need Gaussians).
-    static func randomValues(_ count: Int, seed: UInt64) -> [Float] {
-        var generator = SeededGenerator(seed: seed)
-        return (0..<count).map { _ in Float(Int32(truncatingIfNeeded: generator.next() >> 32)) * (1 / 2_147_483_648) }
-    }
+    /// Uniform values in [-1, 1) (SeededGenerator.uniformFloats).
+    static func randomValues(_ count: Int, seed: UInt64) -> [Float] { SeededGenerator.uniformFloats(count, seed: seed) }
 }

@@ -1,5 +1,10 @@
 import Foundation
 
+extension BackendKind {
+    /// The device of CPUBackend (OpenBLAS).
+    public static let blas = BackendKind(rawValue: "blas")
+}
+
 /// The host's cores through OpenBLAS: one device, `cpu`.
 public struct CPUBackend: DeviceBackend {
     public let family = "cpu"
@@ -12,7 +17,16 @@ public struct CPUBackend: DeviceBackend {
 
     public var devices: [DeviceDescription] { [CPUEngine.describe()] }
 
+    public func capabilities(for id: String) throws -> DeviceCapabilities {
+        CPUEngine.capabilities(maxAllocationBytes: maxAllocationBytes ?? .max)
+    }
+
     public func engine(for id: String) throws -> ComputeEngine {
         CPUEngine(maxAllocationBytes: maxAllocationBytes ?? .max)
+    }
+
+    /// Chains of fmas, a streaming copy, sgemm and the engine's heaps (CPUProbes); nothing to tune.
+    public func probes(for id: String, secondsPerProbe: Double, runs: Int) throws -> DeviceProbes? {
+        CPUProbes(secondsPerProbe: secondsPerProbe, runs: runs)
     }
 }

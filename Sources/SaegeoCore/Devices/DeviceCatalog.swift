@@ -23,7 +23,7 @@ public struct DeviceCatalog: Sendable {
             }
             ids += resolved
         }
-        guard !ids.isEmpty else { throw SaegeoError.badInput("no device given; use auto, cpu or opencl:N") }
+        guard !ids.isEmpty else { throw SaegeoError.badInput("no device given; use \(Self.list(deviceForms(all: false)))") }
         return ids
     }
 
@@ -39,7 +39,7 @@ public struct DeviceCatalog: Sendable {
             let suffix = part.dropFirst(backend.family.count + 1)
             if suffix == "all" {
                 guard !ids.isEmpty else {
-                    throw SaegeoError.badInput("--device \(part): there are no \(backend.displayName) devices; use cpu")
+                    throw SaegeoError.badInput("--device \(part): there are no \(backend.displayName) devices; use \(lastResort)")
                 }
                 return ids
             }
@@ -51,14 +51,55 @@ public struct DeviceCatalog: Sendable {
             }
             return [part]
         }
-        throw SaegeoError.badInput("unknown device '\(part)'; use auto, cpu, opencl:N, opencl:all or a comma-separated list (run 'saegeo devices' to list them)")
+        throw SaegeoError.badInput("unknown device '\(part)'; use \(Self.list(deviceForms(all: true) + ["a comma-separated list"])) (run 'saegeo devices' to list them)")
+    }
+
+    /// How devices may be named, for messages: `auto`, each single-device family (`cpu`), then
+    /// each numbered family's `family:N` (and `family:all`).
+    private func deviceForms(all: Bool) -> [String] {
+        ["auto"] + backends.filter { !$0.hasNumberedDevices }.map(\.family)
+            + backends.filter(\.hasNumberedDevices).flatMap { all ? ["\($0.family):N", "\($0.family):all"] : ["\($0.family):N"] }
+    }
+
+    /// The device `auto` falls back to: the last backend's (the CPU).
+    private var lastResort: String { backends.last?.devices.first?.id ?? "auto" }
+
+    /// "a, b or c".
+    private static func list(_ items: [String]) -> String {
+        items.count < 2 ? items.joined() : items.dropLast().joined(separator: ", ") + " or " + items.last!
     }
 
     /// The engine of one device id from `resolve`.
     public func engine(for id: String) throws -> ComputeEngine {
-        for backend in backends where backend.devices.contains(where: { $0.id == id }) {
-            return try backend.engine(for: id)
+        try backend(of: id).engine(for: id)
+    }
+
+    /// The backend that lists a device id from `resolve`.
+    public func backend(of id: String) throws -> DeviceBackend {
+        guard let backend = backends.first(where: { $0.devices.contains { $0.id == id } }) else {
+            throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
         }
-        throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
+        return backend
+    }
+
+    /// A device's description, as its engine would give it.
+    public func description(of id: String) throws -> DeviceDescription {
+        try backend(of: id).devices.first { $0.id == id }!
+    }
+
+    /// What a device's engine would declare, without building it (the planner's input).
+    public func capabilities(for id: String) throws -> DeviceCapabilities {
+        try backend(of: id).capabilities(for: id)
+    }
+
+    /// The devices of the backends of one family (`opencl`), in the catalog's order.
+    public func devices(ofFamily family: String) -> [DeviceDescription] {
+        backends.filter { $0.family == family }.flatMap(\.devices)
+    }
+
+    /// The capabilities of a GPU that is not here, as the first backend that drives GPUs would
+    /// use it (`saegeo plan --assume-memory`), or nil when no backend does.
+    public func assumedGPU(maxAllocationBytes: Int) -> DeviceCapabilities? {
+        backends.lazy.compactMap { $0.assumedGPU(maxAllocationBytes: maxAllocationBytes) }.first
     }
 }

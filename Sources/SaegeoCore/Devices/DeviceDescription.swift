@@ -2,14 +2,11 @@
 public enum DeviceKind: String, Codable, Sendable { case cpu, gpu, accelerator }
 
 /// Which implementation drives a device: a name, not a closed list, so that a backend outside
-/// SaegeoCore names itself without an edit here. Encoded as the bare string, as the enum it
-/// replaces was.
+/// SaegeoCore names itself without an edit here (each backend declares its own name in its
+/// folder: `.opencl`, `.blas`). Encoded as the bare string, as the enum it replaces was.
 public struct BackendKind: RawRepresentable, Hashable, Codable, Sendable {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-
-    public static let opencl = BackendKind(rawValue: "opencl")
-    public static let blas = BackendKind(rawValue: "blas")
 
     public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
     public func encode(to encoder: Encoder) throws {

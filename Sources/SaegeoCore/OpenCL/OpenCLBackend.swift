@@ -1,48 +1,93 @@
+extension BackendKind {
+    /// The devices of OpenCLBackend.
+    public static let opencl = BackendKind(rawValue: "opencl")
+}
+
 /// The OpenCL devices, as `opencl:0`, `opencl:1`, ... (platforms, then devices, in the ICD
 /// loader's order). Devices are listed once per process, and each device's resources (context,
 /// queues, programs) are made once and shared by every engine on it.
 public struct OpenCLBackend: DeviceBackend {
+    /// How the backend configures its engines: the developer knobs of the CLI's environment.
+    public struct Settings: Sendable {
+        /// Limits to impose below each device's own (GPU-like limits on PoCL in tests).
+        public var overrides: LimitOverrides
+        /// Force a kernel variant; by default GPUs stage tiles in local memory, CPUs do not.
+        public var variant: KernelConfiguration.Variant?
+        /// The cache of `saegeo tune`; its configuration for a device is used unless a variant is
+        /// forced, and `tune` stores into it (the standard cache when nil).
+        public var tuning: TuningCache?
+
+        public init(overrides: LimitOverrides = .init(), variant: KernelConfiguration.Variant? = nil,
+                    tuning: TuningCache? = nil) {
+            self.overrides = overrides
+            self.variant = variant
+            self.tuning = tuning
+        }
+    }
+
     public let family = "opencl"
     public let displayName = "OpenCL"
     public let hasNumberedDevices = true
     public let openCLDevices: [OpenCLDevice]
-    private let overrides: LimitOverrides
-    private let variant: KernelConfiguration.Variant?
-    private let tuning: TuningCache?
+    public let settings: Settings
 
-    /// - Parameters:
-    ///   - overrides: limits to impose below each device's own (GPU-like limits on PoCL in tests).
-    ///   - variant: force a kernel variant; by default GPUs stage tiles in local memory, CPUs do not.
-    ///   - tuning: the cache of `saegeo tune`; its configuration for a device is used unless a
-    ///     variant is forced.
-    public init(overrides: LimitOverrides = .init(), variant: KernelConfiguration.Variant? = nil,
-                tuning: TuningCache? = nil) throws {
+    public init(settings: Settings = .init()) throws {
         openCLDevices = try Self.discovered()
-        self.overrides = overrides
-        self.variant = variant
-        self.tuning = tuning
+        self.settings = settings
     }
 
     public var devices: [DeviceDescription] {
-        openCLDevices.map { device in
-            DeviceDescription(id: device.id, name: device.name, vendor: device.vendor, type: device.deviceType,
-                              backend: .opencl, globalMemoryBytes: device.limits.globalMemoryBytes,
-                              maxAllocationBytes: device.limits.maxAllocationBytes,
-                              computeUnits: device.computeUnits, driverVersion: device.driverVersion)
-        }
+        openCLDevices.map { OpenCLEngineSetup.describe($0, limits: $0.limits.lowered(to: settings.overrides)) }
+    }
+
+    public func capabilities(for id: String) throws -> DeviceCapabilities {
+        try setup(for: try device(id)).capabilities
     }
 
     public func engine(for id: String) throws -> ComputeEngine {
-        try OpenCLEngine(resources: try resources(for: id), overrides: overrides, variant: variant, tuning: tuning)
+        try OpenCLEngine(resources: try resources(for: id), overrides: settings.overrides, variant: settings.variant,
+                         tuning: settings.tuning)
+    }
+
+    public func probes(for id: String, secondsPerProbe: Double, runs: Int) throws -> DeviceProbes? {
+        try OpenCLProbes(resources: try resources(for: id), configuration: try setup(for: try device(id)).kernels,
+                         secondsPerProbe: secondsPerProbe, runs: runs)
+    }
+
+    public var hasTuner: Bool { true }
+
+    public func tuner(for id: String, quick: Bool) throws -> DeviceTuner? {
+        OpenCLTuner(device: try device(id), quick: quick, cache: settings.tuning ?? .standard())
+    }
+
+    /// A GPU's usual limits (48 KiB of local memory, 256 work-items) and the kernels the engine
+    /// would choose for them.
+    public func assumedGPU(maxAllocationBytes: Int) -> DeviceCapabilities? {
+        let typical = LimitOverrides.typicalGPU
+        let limits = DeviceLimits(globalMemoryBytes: .max, maxAllocationBytes: maxAllocationBytes,
+                                  localMemoryBytes: typical.localMemoryBytes!, maxWorkGroupSize: typical.maxWorkGroupSize!)
+        guard let kernels = try? KernelConfiguration.choose(for: limits, kind: .gpu) else { return nil }
+        return OpenCLEngine.capabilities(layout: TileLayout(rowAlignment: kernels.rowAlignment, dimensionAlignment: kernels.sliceOfD,
+                                                            maxAllocationBytes: maxAllocationBytes))
+    }
+
+    /// What an engine of these settings runs with on a device.
+    func setup(for device: OpenCLDevice) throws -> OpenCLEngineSetup {
+        try OpenCLEngineSetup(device: device, overrides: settings.overrides, variant: settings.variant, tuning: settings.tuning)
+    }
+
+    private func device(_ id: String) throws -> OpenCLDevice {
+        guard let device = openCLDevices.first(where: { $0.id == id }) else {
+            throw SaegeoError.badInput("unknown OpenCL device '\(id)'; run 'saegeo devices' to list them")
+        }
+        return device
     }
 
     /// The one set of resources of a device in this process.
     func resources(for id: String) throws -> OpenCLDeviceResources {
-        guard let device = openCLDevices.first(where: { $0.id == id }) else {
-            throw SaegeoError.badInput("unknown OpenCL device '\(id)'; run 'saegeo devices' to list them")
-        }
-        return try OpenCLDeviceResources.shared(for: device)
+        try OpenCLDeviceResources.shared(for: try device(id))
     }
+
     private static let listed = Locked<[OpenCLDevice]?>(nil)
 
     private static func discovered() throws -> [OpenCLDevice] {

@@ -35,8 +35,9 @@ public final class OpenCLEngine: ComputeEngine {
     /// The tile whose rows are the queries (queries against keys) or the row tile (all pairs).
     private var rowTile: (offset: Int, rows: Int, capacity: Int, values: OpenCLBuffer, ids: OpenCLBuffer)?
 
-    /// Two slots for streamed key / column tiles: device buffers, the event after which the slot
-    /// is free again, and the host memory of the tile in flight (kept alive until then).
+    /// A slot (`streamedTileSlots` of them) for streamed key / column tiles: device buffers, the
+    /// event after which the slot is free again, and the host memory of the tile in flight (kept
+    /// alive until then).
     private struct Slot {
         var values: OpenCLBuffer?
         var ids: OpenCLBuffer?
@@ -44,7 +45,7 @@ public final class OpenCLEngine: ComputeEngine {
         var hostValues: [Float] = []
         var hostIds: [Int32] = []
     }
-    private var slots = [Slot(), Slot()]
+    private var slots = Array(repeating: Slot(), count: OpenCLEngine.streamedTileSlots)
     private var tileCount = 0
     /// The encoder workload's chunk and tile (OpenCLEngine+Encoder.swift).
     var encoder = EncoderState()
@@ -58,29 +59,26 @@ public final class OpenCLEngine: ComputeEngine {
          variant: KernelConfiguration.Variant? = nil, tuning: TuningCache? = nil) throws {
         self.resources = resources
         buffers = OpenCLBufferPool(resources)
-        let device = resources.device
-        limits = device.limits.lowered(to: overrides)
-        if variant == nil, let tuned = tuning?.configuration(for: device, limits: limits) {
-            configuration = tuned
-            tunedFrom = tuning!.path
-        } else {
-            configuration = try KernelConfiguration.choose(for: limits, kind: device.deviceType, variant: variant)
-            tunedFrom = nil
-        }
-        self.device = DeviceDescription(
-            id: device.id, name: device.name, vendor: device.vendor, type: device.deviceType, backend: .opencl,
-            globalMemoryBytes: limits.globalMemoryBytes, maxAllocationBytes: limits.maxAllocationBytes,
-            computeUnits: device.computeUnits, driverVersion: device.driverVersion)
-        capabilities = Self.capabilities(layout: TileLayout(rowAlignment: configuration.rowAlignment,
-                                                            dimensionAlignment: configuration.sliceOfD,
-                                                            maxAllocationBytes: limits.maxAllocationBytes))
+        // What the backend declares for this device without an engine, from the same settings.
+        let setup = try OpenCLEngineSetup(device: resources.device, overrides: overrides, variant: variant, tuning: tuning)
+        limits = setup.limits
+        configuration = setup.kernels
+        tunedFrom = setup.tunedFrom
+        device = setup.description
+        capabilities = setup.capabilities
     }
 
+    /// Key tile slots streamed through (`slots`): a tile's copy overlaps the previous tile's kernels.
+    static let streamedTileSlots = 2
+    /// Copies of the running candidates (`Candidates.current` and `.next`), each a scores and an
+    /// ids buffer: a merge reads one copy and writes the other.
+    static let candidateCopies = 2
+
     /// Device memory; key tiles staged three at a time (filling, copying, computing) and streamed
-    /// through two device buffers; candidates merged from one copy into the other.
+    /// through the slots; candidates merged from one copy into the other.
     public static func capabilities(layout: TileLayout) -> DeviceCapabilities {
-        DeviceCapabilities(layout: layout, buffersInHostMemory: false, stagedKeyTiles: 3, candidateBuffers: 4,
-                           streamedTileBuffers: 2)
+        DeviceCapabilities(layout: layout, buffersInHostMemory: false, stagedKeyTiles: 3,
+                           candidateBuffers: 2 * candidateCopies, streamedTileBuffers: streamedTileSlots)
     }
 
     /// Builds the kernels for this candidate count (a compile-time constant of the top-k kernel),
@@ -126,7 +124,7 @@ public final class OpenCLEngine: ComputeEngine {
         }
         self.candidates = nil
         rowTile = nil
-        slots = [Slot(), Slot()]
+        slots = Array(repeating: Slot(), count: Self.streamedTileSlots)
         return lists
     }
 
@@ -143,7 +141,7 @@ public final class OpenCLEngine: ComputeEngine {
 
     /// Sends a key (or column) tile to the next free slot without waiting for the device.
     private func stream(_ tile: UnitRows) throws -> (values: OpenCLBuffer, ids: OpenCLBuffer, ready: [OpenCLEvent?], slot: Int) {
-        let index = tileCount % 2
+        let index = tileCount % Self.streamedTileSlots
         tileCount += 1
         // The slot's previous tile must be done before its buffers and host memory are reused.
         try slots[index].released?.wait()

@@ -19,6 +19,10 @@ struct Float64Backend: DeviceBackend {
 
     var devices: [DeviceDescription] { [Float64Engine.describe()] }
 
+    func capabilities(for id: String) throws -> DeviceCapabilities {
+        Float64Engine.capabilities(maxAllocationBytes: maxAllocationBytes ?? .max)
+    }
+
     func engine(for id: String) throws -> ComputeEngine {
         Float64Engine(maxAllocationBytes: maxAllocationBytes ?? .max)
     }

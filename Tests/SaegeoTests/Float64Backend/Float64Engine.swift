@@ -21,11 +21,15 @@ final class Float64Engine: ComputeEngine {
 
     init(maxAllocationBytes: Int = .max) {
         device = Self.describe()
-        // Host memory, rows as they come (no alignment), each staged key tile used before the next
-        // is filled, candidates updated in place: what the CPU engine declares.
-        capabilities = DeviceCapabilities(
-            layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
-            buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0)
+        capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes)
+    }
+
+    /// Host memory, rows as they come (no alignment), each staged key tile used before the next is
+    /// filled, candidates updated in place (`candidates`: one list of scores, one of ids): what the
+    /// CPU engine declares.
+    static func capabilities(maxAllocationBytes: Int) -> DeviceCapabilities {
+        DeviceCapabilities(layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
+                           buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0)
     }
 
     static func describe() -> DeviceDescription {

@@ -1,10 +1,44 @@
 import Foundation
 @testable import SaegeoCore
 
-/// Every engine configuration the conformance suite runs: the CPU, the float64 test backend
-/// (Float64Backend/, registered through a catalog of its own as any plug-in would be), and for each
-/// OpenCL device its default kernels, the GPU (local-memory) kernels, those under GPU-sized and
-/// tiny limits, and a tiny allocation limit that forces many query blocks and key tiles.
+/// The devices the tests run on, found through catalogs rather than named: the standard backends
+/// (`DeviceCatalog.standard`, whatever devices this machine has) and the float64 test backend
+/// (Float64Backend/), registered beside them as any plug-in would be.
+enum TestBackends {
+    /// Every backend with these settings: OpenCL's limits and kernels, and a largest allocation for
+    /// every backend (so that the planner cuts small tiles): the standard ones (the CPU alone where
+    /// OpenCL cannot list its devices), then the float64 plug-in.
+    static func catalog(overrides: LimitOverrides = .init(), variant: KernelConfiguration.Variant? = nil,
+                        maxAllocation: Int? = nil) -> DeviceCatalog {
+        let standard = (try? DeviceCatalog.standard(openCL: .init(overrides: overrides, variant: variant),
+                                                    maxAllocationBytes: maxAllocation).backends)
+            ?? [CPUBackend(maxAllocationBytes: maxAllocation)]
+        return DeviceCatalog(backends: standard + [Float64Backend(maxAllocationBytes: maxAllocation)])
+    }
+
+    /// The standard catalog's devices (none when it cannot be made).
+    static let standard: [DeviceDescription] = (try? DeviceCatalog.standard().descriptions) ?? []
+    /// The device the others are compared with: the standard catalog's last resort (the CPU).
+    static let reference: String = (try? DeviceCatalog.standard().backends.last?.devices.first?.id) ?? "cpu"
+    /// The standard devices, the reference first.
+    static var standardIds: [String] { [reference] + standard.map(\.id).filter { $0 != reference } }
+    /// The devices of the test-only plug-ins (the float64 backend).
+    static var plugInIds: [String] {
+        let standardIds = Set(standard.map(\.id))
+        return catalog().descriptions.map(\.id).filter { !standardIds.contains($0) }
+    }
+    /// The first device of every backend, test plug-ins included (in the catalog's order).
+    static var firstOfEachBackend: [String] { catalog().backends.compactMap { $0.devices.first?.id } }
+    /// The OpenCL devices, for tests of OpenCL's own kernels and limits.
+    static var openCL: [String] { standard.filter { $0.backend == .opencl }.map(\.id) }
+    static var hasOpenCL: Bool { !openCL.isEmpty }
+}
+
+/// Every engine configuration the conformance suite runs: for every device of `TestBackends`
+/// its default and a 64 KiB allocation limit (many query blocks and key tiles), except OpenCL's,
+/// which run their default kernels, the GPU (local-memory) kernels, those under GPU-sized and tiny
+/// limits, and 256 KiB buffers; then the reference device with each other device at once, under
+/// a small budget.
 struct BackendCase: CustomStringConvertible, Sendable {
     let description: String
     let device: String
@@ -15,31 +49,23 @@ struct BackendCase: CustomStringConvertible, Sendable {
     var memoryBudget: Int? = nil
 
     func makeEngines() throws -> [ComputeEngine] {
-        try device.split(separator: ",").map { id in
-            if id == "cpu" { return CPUEngine(maxAllocationBytes: maxAllocation ?? .max) }
-            if id == Float64Backend.family {
-                return try DeviceCatalog(backends: [Float64Backend(maxAllocationBytes: maxAllocation)]).engine(for: String(id))
-            }
-            var overrides = self.overrides
-            overrides.maxAllocationBytes = maxAllocation
-            return try DeviceCatalog().engine(for: String(id), overrides: overrides, variant: variant)
-        }
+        let catalog = TestBackends.catalog(overrides: overrides, variant: variant, maxAllocation: maxAllocation)
+        return try device.split(separator: ",").map { try catalog.engine(for: String($0)) }
     }
 
     static let all: [BackendCase] = {
-        var cases = [
-            BackendCase(description: "cpu", device: "cpu", overrides: .init(), variant: nil, maxAllocation: nil),
-            BackendCase(description: "cpu, 64 KiB tiles", device: "cpu", overrides: .init(), variant: nil,
-                        maxAllocation: 64 << 10),
-            BackendCase(description: "f64", device: Float64Backend.family, overrides: .init(), variant: nil, maxAllocation: nil),
-            BackendCase(description: "f64, 64 KiB tiles", device: Float64Backend.family, overrides: .init(), variant: nil,
-                        maxAllocation: 64 << 10),
-            BackendCase(description: "cpu + f64, 1 MiB budget", device: "cpu,\(Float64Backend.family)", overrides: .init(),
-                        variant: nil, maxAllocation: nil, memoryBudget: 1 << 20),
-        ]
-        let count = (try? DeviceCatalog().openCLDevices.count) ?? 0
-        for index in 0..<count {
-            let id = "opencl:\(index)"
+        var cases: [BackendCase] = []
+        let devices = TestBackends.catalog().descriptions
+        for description in devices {
+            let id = description.id
+            guard description.backend == .opencl else {
+                cases += [
+                    BackendCase(description: id, device: id, overrides: .init(), variant: nil, maxAllocation: nil),
+                    BackendCase(description: "\(id), 64 KiB tiles", device: id, overrides: .init(), variant: nil,
+                                maxAllocation: 64 << 10),
+                ]
+                continue
+            }
             cases += [
                 BackendCase(description: "\(id) default", device: id, overrides: .init(), variant: nil, maxAllocation: nil),
                 BackendCase(description: "\(id) tiled", device: id, overrides: .init(), variant: .localTiled, maxAllocation: nil),
@@ -50,13 +76,16 @@ struct BackendCase: CustomStringConvertible, Sendable {
                             variant: .localTiled, maxAllocation: 256 << 10),
                 BackendCase(description: "\(id) direct, 256 KiB buffers", device: id, overrides: .init(),
                             variant: .direct, maxAllocation: 256 << 10),
-                BackendCase(description: "cpu + \(id), 1 MiB budget", device: "cpu,\(id)", overrides: .init(),
-                            variant: nil, maxAllocation: nil, memoryBudget: 1 << 20),
             ]
         }
-        if count >= 1 {
+        let reference = TestBackends.reference
+        for other in devices.map(\.id) where other != reference {
+            cases.append(BackendCase(description: "\(reference) + \(other), 1 MiB budget", device: "\(reference),\(other)",
+                                     overrides: .init(), variant: nil, maxAllocation: nil, memoryBudget: 1 << 20))
+        }
+        if let first = TestBackends.openCL.first {
             // Two contexts on the same device behave as two devices.
-            cases.append(BackendCase(description: "opencl:0 twice, tiled, 2 MiB budget", device: "opencl:0,opencl:0",
+            cases.append(BackendCase(description: "\(first) twice, tiled, 2 MiB budget", device: "\(first),\(first)",
                                      overrides: .init(), variant: .localTiled, maxAllocation: nil, memoryBudget: 2 << 20))
         }
         return cases
@@ -67,20 +96,15 @@ extension BackendCase {
     /// The engines of a device list as the scoring and family tests write it (`cpu`, `f64`,
     /// `opencl:N`, comma separated); OpenCL with the GPU kernels under GPU-sized limits.
     static func engines(_ devices: String) throws -> [ComputeEngine] {
-        try devices.split(separator: ",").map { part in
-            let id = String(part)
-            switch id {
-            case "cpu": return CPUEngine()
-            case Float64Backend.family: return try DeviceCatalog(backends: [Float64Backend()]).engine(for: id)
-            default: return try DeviceCatalog().engine(for: id, overrides: .typicalGPU, variant: .localTiled)
-            }
-        }
+        let catalog = TestBackends.catalog(overrides: .typicalGPU, variant: .localTiled)
+        return try devices.split(separator: ",").map { try catalog.engine(for: String($0)) }
     }
 
-    /// Those device lists: the CPU first (the others are compared with it), each OpenCL device,
-    /// the CPU with opencl:0, and the float64 test backend.
+    /// Those device lists: the reference (the CPU) first (the others are compared with it), each
+    /// other standard device, the reference with the first of them, and the test plug-ins.
     static var deviceLists: [String] {
-        let openCL = (0..<((try? DeviceCatalog().openCLDevices.count) ?? 0)).map { "opencl:\($0)" }
-        return ["cpu"] + openCL + (openCL.isEmpty ? [] : ["cpu,opencl:0"]) + [Float64Backend.family]
+        let others = TestBackends.standardIds.dropFirst()
+        return TestBackends.standardIds + (others.first.map { ["\(TestBackends.reference),\($0)"] } ?? [])
+            + TestBackends.plugInIds
     }
 }

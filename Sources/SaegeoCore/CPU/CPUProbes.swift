@@ -5,7 +5,7 @@ import Foundation
 /// fmas on every core (the widest vectors the CPU has), memory bandwidth from a parallel
 /// streaming copy, the similarity product (sgemm, as the CPU engine computes it) and the top-k
 /// selection (the engine's candidate heaps).
-struct CPUProbes {
+struct CPUProbes: DeviceProbes {
     let secondsPerProbe: Double
     let runs: Int
     var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -13,10 +13,17 @@ struct CPUProbes {
     /// The vector instructions the peak probe used.
     var isa: String { String(cString: saegeo_fma_isa()) }
 
+    /// The host's memory is the device's: there is no transfer to measure.
+    var measuresTransfer: Bool { false }
+    func transferGBs() -> Double { 0 }
+
+    /// The peak and the vector instructions that reached it.
+    func peakGFLOPS() -> (gflops: Double, kernel: String) { (peakFMAGFLOPS(), isa) }
+
     /// Every core runs its chains at once and keeps its own best rate over several rounds; the
     /// peak is their sum. A core that a shared machine delays in one round (one thread starting
     /// late) does not pull the others' figures down with it.
-    func peakGFLOPS() -> Double {
+    func peakFMAGFLOPS() -> Double {
         var iterations = 1 << 16
         while Stopwatch.seconds({ var sink: Float = 0; _ = saegeo_fma_peak(iterations, &sink) }) < secondsPerProbe / 4 {
             iterations *= 2
@@ -57,12 +64,12 @@ struct CPUProbes {
     func similarityGFLOPS(dimension: Int) -> Double {
         // A small product gives the rate; the measured one is sized from it to the probe's time.
         var rows = 256, columns = 1024
-        let small = KernelMicrobenchmarks.Sgemm(rows: rows, columns: columns, dimension: dimension)
+        let small = SgemmBenchmark(rows: rows, columns: columns, dimension: dimension)
         let rate = small.flops / Stopwatch.best(runs: 0, small.run)
         while 2 * Double(rows * columns * dimension) < rate * secondsPerProbe / 2, rows * columns < 1 << 26 {
             if rows * 4 >= columns { columns *= 2 } else { rows *= 2 }
         }
-        let sgemm = KernelMicrobenchmarks.Sgemm(rows: rows, columns: columns, dimension: dimension)
+        let sgemm = SgemmBenchmark(rows: rows, columns: columns, dimension: dimension)
         return sgemm.flops / Stopwatch.best(runs: runs, sgemm.run) / 1e9
     }
 
@@ -71,7 +78,7 @@ struct CPUProbes {
         let perRow = NeighborSearch.candidates(k: k, keys: .max)
         let keys = 4096
         var rows = 64
-        let scores = Workloads.randomValues(1024 * keys, seed: 5)
+        let scores = SeededGenerator.uniformFloats(1024 * keys, seed: 5)
         let ids = (0..<Int32(keys)).map { $0 }
         let cores = self.cores
         func run() {

@@ -58,7 +58,7 @@ public struct KernelTuner {
             }
         }
         let runs = quick ? 1 : 3
-        let q = Workloads.randomValues(rows * dimension, seed: 9), k = Workloads.randomValues(columns * dimension, seed: 10)
+        let q = SeededGenerator.uniformFloats(rows * dimension, seed: 9), k = SeededGenerator.uniformFloats(columns * dimension, seed: 10)
         let flops = 2 * Double(rows * columns * dimension)
         var fastest = Double.infinity
 

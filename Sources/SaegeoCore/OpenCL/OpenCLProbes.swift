@@ -1,18 +1,21 @@
 import Foundation
 
 /// The microbenchmarks of one OpenCL device: fp32 peak, memory bandwidth, host-to-device
-/// transfer, the similarity kernel alone and the top-k merge alone. Each runs for about
-/// `secondsPerProbe` (sized from a first short run), best of `runs`.
-final class OpenCLProbes {
+/// transfer, the similarity kernel alone and the top-k merge alone, in the kernel configuration
+/// the device's engine uses. Each runs for about `secondsPerProbe` (sized from a first short
+/// run), best of `runs`.
+final class OpenCLProbes: DeviceProbes {
     let resources: OpenCLDeviceResources
+    let configuration: KernelConfiguration
     var device: OpenCLDevice { resources.device }
     var context: OpenCLContext { resources.context }
     var queue: OpenCLQueue { resources.compute }
     let secondsPerProbe: Double
     let runs: Int
 
-    init(resources: OpenCLDeviceResources, secondsPerProbe: Double, runs: Int) throws {
+    init(resources: OpenCLDeviceResources, configuration: KernelConfiguration, secondsPerProbe: Double, runs: Int) throws {
         self.resources = resources
+        self.configuration = configuration
         self.secondsPerProbe = secondsPerProbe
         self.runs = runs
     }
@@ -78,6 +81,8 @@ final class OpenCLProbes {
         return best
     }
 
+    var measuresTransfer: Bool { true }
+
     /// Host-to-device transfer: blocking writes of 256 MiB (or half the largest allocation) into
     /// a buffer the driver allocates where it transfers from fastest (pinned memory on GPUs).
     func transferGBs() throws -> Double {
@@ -92,7 +97,7 @@ final class OpenCLProbes {
 
     /// The similarity kernel alone on resident tiles: rows x columns x d, GFLOP/s (2 per
     /// multiply-add). The shape is sized from a first run to take about the probe's time.
-    func similarityGFLOPS(dimension: Int, configuration: KernelConfiguration) throws -> Double {
+    func similarityGFLOPS(dimension: Int) throws -> Double {
         let runner = try SimilarityRunner(resources: resources, configuration: configuration)
         // A small product gives the rate; the measured one is sized from it to the probe's time,
         // each buffer within a quarter of the largest allocation.
@@ -111,7 +116,7 @@ final class OpenCLProbes {
     }
 
     /// The top-k merge alone: candidates (similarity entries) offered per second, for k.
-    func topkCandidatesPerSecond(k: Int, configuration: KernelConfiguration) throws -> Double {
+    func topkCandidatesPerSecond(k: Int) throws -> Double {
         var rows = 64
         var runner = try TopKRunner(resources: resources, configuration: configuration, k: k, rows: rows)
         var seconds = try Stopwatch.seconds(runner.launch)
@@ -148,7 +153,7 @@ final class TopKRunner {
             _ = try values.withUnsafeBytes { try queue.write(buffer, from: $0, blocking: true) }
             return buffer
         }
-        let s = try upload(Workloads.randomValues(rows * keys, seed: 5), "scores")
+        let s = try upload(SeededGenerator.uniformFloats(rows * keys, seed: 5), "scores")
         let keyIds = try upload((0..<Int32(keys)).map { $0 }, "key ids")
         let queryIds = try upload((0..<Int32(rows)).map { -1 - $0 }, "query ids")   // no query is a key: nothing to skip
         let empty = CandidateLists.empty(rows: rows, perRow: perRow)
@@ -232,7 +237,7 @@ final class SimilarityRunner {
     }
 
     func time(rows: Int, columns: Int, dimension: Int, runs: Int) throws -> Double {
-        let q = Workloads.randomValues(rows * dimension, seed: 9), k = Workloads.randomValues(columns * dimension, seed: 10)
+        let q = SeededGenerator.uniformFloats(rows * dimension, seed: 9), k = SeededGenerator.uniformFloats(columns * dimension, seed: 10)
         return try run(q: q, k: k, rows: rows, columns: columns, dimension: dimension, runs: runs).seconds
     }
 }
