@@ -56,6 +56,33 @@ struct InMemoryJobsTests {
         #expect(riskyMean > plainMean)
     }
 
+    @Test("a contrast of arrays ranks as `contrast` writes it, with the planted toxic features on top")
+    func contrastOfArrays() throws {
+        let example = ExampleJob.inTestFolder("in-memory-contrast", features: 256, dimension: 32, samples: 40, tokens: 3, seed: 29)
+        let sets = try example.writeLabelledSets(samples: 60, seed: 3, to: TestFiles.path("in-memory-contrast"))
+        let output = TestFiles.path("in-memory-contrast.safetensors")
+        var fileJob = ContrastJob(sae: SAESource(path: example.saePath), activations: sets.toxic, baseline: sets.ordinary, output: output)
+        fileJob.offsets = "offsets"
+        fileJob.baselineOffsets = "offsets"
+        try fileJob.run(on: JobDevices([CPUEngine()]), events: .silent, cancellation: Cancellation())
+        let written = try SafetensorsContents(path: output)
+        let writtenT: [Double] = written.tensors["t"]!.bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+
+        func arrays(_ path: String) throws -> ActivationsFile {
+            let stored = try SafetensorsContents(path: path)
+            let values = stored.float32("activations")
+            let rows = try InMemoryJobs.matrix(values, rows: values.count / 32, dimension: 32)
+            return try InMemoryJobs.activations(rows, sampleStarts: stored.int64("offsets").map(Int.init))
+        }
+        let ranking = try InMemoryJobs.contrast(sae: try SAESource(path: example.saePath).open(), a: try arrays(sets.toxic),
+                                                b: try arrays(sets.ordinary), devices: JobDevices([CPUEngine()]))
+        #expect(ranking.map { Int64($0.feature) } == written.int64("feature"))
+        #expect(ranking.map(\.t) == writtenT)
+        let toxic = Set(0..<example.size.toxic)  // the planted dictionary's first features
+        let top = Set(ranking.prefix(2 * toxic.count).map(\.feature))
+        #expect(!toxic.isDisjoint(with: top), "no planted toxic feature among the top \(2 * toxic.count): \(top.sorted())")
+    }
+
     @Test("a cancelled in-memory job stops with the interrupted error")
     func cancelled() throws {
         let dictionary = try TestDictionary.make(features: 400, dimension: 16, seed: 2)

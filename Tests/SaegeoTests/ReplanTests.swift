@@ -18,8 +18,43 @@ struct ReplanTests {
         return lines.current
     }
 
-    static func tight(limit: Int, asked: Locked<[Int]> = Locked([])) throws -> ComputeEngine {
-        try DeviceCatalog(backends: [TightMemoryBackend(limit: limit, asked: asked)]).engine(for: TightMemoryBackend.family)
+    static func tight(limit: Int = .max, chunkLimit: Int = .max, asked: Locked<[Int]> = Locked([]),
+                      askedChunks: Locked<[Int]> = Locked([])) throws -> ComputeEngine {
+        let backend = TightMemoryBackend(limit: limit, chunkLimit: chunkLimit, asked: asked, askedChunks: askedChunks)
+        return try DeviceCatalog(backends: [backend]).engine(for: TightMemoryBackend.family)
+    }
+
+    /// Scores the example job onto `output` (.csv), returning the lines it said.
+    static func score(_ example: ExampleJob, engines: [ComputeEngine], budget: Int?, output: String) throws -> [String] {
+        let lines = Locked<[String]>([])
+        var job = ScoreJob(sae: SAESource(path: example.saePath), toxic: example.toxicPath, activations: example.activationsPath,
+                           output: output)
+        job.offsets = "offsets"
+        job.nullSets = 0
+        try job.run(on: JobDevices(engines, budget: budget), events: JobEvents(log: { line in lines.withLock { $0.append(line) } }),
+                    cancellation: Cancellation())
+        return lines.current
+    }
+
+    @Test("score re-plans its chunks of samples once after an allocation failure, as a run under half the budget scores")
+    func scoreReplans() throws {
+        let example = ExampleJob.inTestFolder("replan-score", features: 512, dimension: 64, samples: 300, tokens: 4, seed: 31)
+        let budget = 1 << 20
+        let full = Locked<[Int]>([]), half = Locked<[Int]>([])
+        _ = try Self.score(example, engines: [try Self.tight(askedChunks: full)], budget: budget, output: TestFiles.path("rs-full.csv"))
+        _ = try Self.score(example, engines: [try Self.tight(askedChunks: half)], budget: budget / 2, output: TestFiles.path("rs-half.csv"))
+        let largest = try #require(full.current.max()), largestHalf = try #require(half.current.max())
+        try #require(largestHalf < largest, "half the budget should make smaller chunks (\(largestHalf) vs \(largest) bytes)")
+
+        let lines = try Self.score(example, engines: [try Self.tight(chunkLimit: largestHalf)], budget: budget,
+                                   output: TestFiles.path("rs.csv"))
+        #expect(lines.filter { $0.contains("planning again") }.count == 1, "\(lines)")
+        // The same chunks as a plain CPU run under half the budget: the same bits.
+        _ = try Self.score(example, engines: [CPUEngine()], budget: budget / 2, output: TestFiles.path("rs-plain.csv"))
+        let (got, plain) = (try String(contentsOfFile: TestFiles.path("rs.csv"), encoding: .utf8),
+                            try String(contentsOfFile: TestFiles.path("rs-plain.csv"), encoding: .utf8))
+        #expect(got == plain)
+        #expect(got.split(separator: "\n").count == 301)
     }
 
     @Test("an allocation failure re-plans once with half the budget, says so, and gives the plain run's answer")

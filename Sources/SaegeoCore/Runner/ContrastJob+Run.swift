@@ -48,8 +48,10 @@ extension ContrastJob {
         let ranking = FeatureContrast.ranked(a: result.a, b: result.b, differences: result.differences, dead: { !norms.isLive($0) })
         var measurement: ToxicContrast?
         if let toxicIds {
-            let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
-                                                       memoryBudget: try devices.budget(), norms: norms, cancellation: cancellation)
+            let proximity = try JobDevices.replanningOnce(budget: try devices.budget(), engines: engines, events: events) { budget in
+                try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines, memoryBudget: budget, norms: norms,
+                                           cancellation: cancellation)
+            }
             measurement = try ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity,
                                                     top: top, nullSets: nullSets, seed: seed, cancellation: cancellation)
         }

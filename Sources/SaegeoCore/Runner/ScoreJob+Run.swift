@@ -26,8 +26,10 @@ extension ScoreJob {
         let decoder = try checkpoint.decoder()
         // The decoder's norms, once for the proximity and the dataset summary's live features.
         let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features))
-        let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines,
-                                                   memoryBudget: try devices.budget(), norms: norms, cancellation: cancellation)
+        let proximity = try JobDevices.replanningOnce(budget: try devices.budget(), engines: engines, events: events) { budget in
+            try ToxicProximity.compute(decoder: decoder, toxic: toxicIds, engines: engines, memoryBudget: budget, norms: norms,
+                                       cancellation: cancellation)
+        }
         let deviceIds = engines.map(\.device.id).joined(separator: ",")
         var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
         scorer.explain = min(explain, encoder.features)
@@ -39,11 +41,14 @@ extension ScoreJob {
         // The job: inputs and options that every shard of it shares (not the device). Only a
         // shard and a .safetensors output record it: a single .jsonl / .csv run skips the pass
         // over every input byte.
-        let fingerprint = shardSpec == nil && !lower.hasSuffix(".safetensors") ? "" : try JobFingerprint.of(
-            files: checkpoint.files + [toxic, activations],
-            options: ["score", sae.path, toxic, activations, activationsTensor ?? "", offsets ?? "", architecture?.description ?? "",
-                      String(topK ?? 0), String(scorer.explain), String(data.samples), String(scorer.rowChunk),
-                      skipNonFinite ? "skip-nonfinite" : ""])
+        func fingerprintOf(_ scorer: DatasetScorer) throws -> String {
+            shardSpec == nil && !lower.hasSuffix(".safetensors") ? "" : try JobFingerprint.of(
+                files: checkpoint.files + [toxic, activations],
+                options: ["score", sae.path, toxic, activations, activationsTensor ?? "", offsets ?? "", architecture?.description ?? "",
+                          String(topK ?? 0), String(scorer.explain), String(data.samples), String(scorer.rowChunk),
+                          skipNonFinite ? "skip-nonfinite" : ""])
+        }
+        let fingerprint = try fingerprintOf(scorer)
         // Shards and checkpoint blocks are whole chunks of samples, so that every sample is
         // scored in the same chunk as in a single run (and gets the same bits).
         let boundaries = scorer.chunkBoundaries()
@@ -54,7 +59,7 @@ extension ScoreJob {
         }
         let chunks = shardSpec?.range(of: boundaries.count - 1) ?? 0..<(boundaries.count - 1)
         let samples = boundaries[chunks.lowerBound]..<boundaries[chunks.upperBound]
-        let manifest = ShardManifest(command: .score, job: fingerprint, shard: shardSpec, total: data.samples, range: samples,
+        var manifest = ShardManifest(command: .score, job: fingerprint, shard: shardSpec, total: data.samples, range: samples,
                                      details: ["saegeo.sae": sae.path, "saegeo.toxic": toxic, "saegeo.activations": activations])
         let result: DatasetScorer.Result
         if let shardSpec {
@@ -83,7 +88,11 @@ extension ScoreJob {
         } else {
             let progress = events.progress("score on \(deviceIds):")
             result = try JobDevices.replanningOnce(budget: tileBudget, engines: engines, events: events) { budget in
-                if budget != tileBudget { try scorer.plan(for: engines, memoryBudget: budget) }
+                if budget != tileBudget {
+                    try scorer.plan(for: engines, memoryBudget: budget)
+                    // The chunks are part of the job (they fix each sample's bits): record the new ones.
+                    manifest.job = try fingerprintOf(scorer)
+                }
                 return try scorer.run(on: engines, cancellation: cancellation, progress: progress)
             }
             try cancellation.check()
