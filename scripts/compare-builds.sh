@@ -7,17 +7,25 @@
 #     COMPARE_DEVICES): outputs must be byte-identical (saegeo promises exact neighbours).
 #   - score (.jsonl with --explain, .csv, .safetensors, --summary; every device): byte-identical
 #     where possible, else every number within 1e-6 relative (each case is reported).
+#   - contrast (unpaired and --paired; .jsonl, .csv, .safetensors; --ids with --distinct-cosine;
+#     --toxic with --summary; forced tiling; every single device): byte-identical, and so are the
+#     lines on stderr once timings and the old/ new/ folders are masked (contrast, score, neighbors).
+#     Runs on several devices at once (cpu,opencl:0) are not bit-deterministic for score and
+#     contrast in either build (chunks go to whichever device is free): score is compared there
+#     within 1e-5 relative and counted apart, contrast not at all; neighbours stay byte-identical.
 #   - generate, inspect --scan, plan and filter: byte-identical.
 #   - batch jobs, on NEW only: 3 shards + merge must equal NEW's single run byte for byte, with one
 #     shard interrupted part-way (SIGTERM / SIGINT) and resumed from its checkpoint, and one shard
-#     run twice.
+#     run twice. On every device: contrast shards (unpaired and --paired, merged into .safetensors,
+#     .jsonl and .csv) and score shards with `merge --summary` (= `score --summary`), each shard
+#     also byte-identical to OLD's.
 # Ends with one line, `compare-builds: PASS (N byte-identical, M within 1e-6)` or
 # `compare-builds: FAIL (...)`, and exit status 0 or 1. COMPARE_IGNORE_JOB=1 counts a .safetensors
 # output as identical when it differs only in `saegeo.job` (the job fingerprint) and the
 # `saegeo.checksum` that covers it, every other byte equal: for a change of the fingerprint itself.
 # The jobs are small (about a minute on
-# 2 cores). COMPARE_DEVICES (default "cpu opencl:0") picks the devices; KEEP_COMPARE_BUILDS=1
-# keeps the work folder for inspection.
+# 2 cores). COMPARE_DEVICES (default "cpu opencl:0 cpu,opencl:0": the last runs on both at once)
+# picks the devices; KEEP_COMPARE_BUILDS=1 keeps the work folder for inspection.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -29,8 +37,15 @@ new=$(realpath -s "$2")
 for bin in "$old" "$new"; do
     [ -x "$bin" ] || { echo "compare-builds: $bin is not an executable" >&2; exit 1; }
 done
-devices=${COMPARE_DEVICES:-cpu opencl:0}
+devices=${COMPARE_DEVICES:-cpu opencl:0 cpu,opencl:0}
+# The single devices (no comma), and the last of them, for the jobs that are only deterministic on
+# one device: on several at once, chunks of samples go to whichever device is free, so the floats
+# of score and contrast may differ in their last bits between two runs of one build (neighbours are
+# exact on any mix of devices).
+single_devices=$(for device in $devices; do [[ $device == *,* ]] || echo "$device"; done)
+last_single=$(echo "$single_devices" | tail -n 1)
 tolerance=1e-6
+multi_tolerance=1e-5   # several devices at once: DESIGN.md's promise across devices
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/compare-builds.XXXXXX")
 cleanup() {
@@ -44,6 +59,7 @@ mkdir -p old new batch logs
 
 identical=0     # comparisons that were byte-identical
 close=0         # comparisons equal only within the tolerance
+multi=0         # comparisons of runs on several devices at once equal within multi_tolerance
 failures=()     # one reason per failed check
 step() { echo "compare-builds: $*"; }
 fail() { failures+=("$*"); echo "  FAIL  $*"; }
@@ -211,11 +227,38 @@ expect_close() {
     fi
 }
 
+# A run on several devices at once (LABEL A B DEVICE): byte-identical, else within multi_tolerance,
+# counted apart (neither build is bit-deterministic there); on one device: byte-identical.
+expect_on() {
+    local label=$1 a=$2 b=$3 device=$4 detail
+    if [[ $device != *,* ]]; then
+        expect_identical "$label" "$a" "$b"
+    elif [ -s "$a" ] && [ -s "$b" ] && cmp -s "$a" "$b"; then
+        identical=$((identical + 1)); echo "  identical      $label"
+    elif detail=$(python3 numcmp.py "$a" "$b" "$multi_tolerance" 2>&1); then
+        multi=$((multi + 1)); echo "  within $multi_tolerance  $label (several devices; max relative difference $detail)"
+    else
+        fail "$label: differs beyond $multi_tolerance on several devices: $detail"
+    fi
+}
+
+# The same lines on stderr, in the same order, once the figures that time a run (seconds, rates)
+# are masked: what a command says must not change either.
+expect_same_lines() {
+    local label=$1 a=$2 b=$3
+    local mask='s/[0-9]+(\.[0-9]+)? (s|GFLOP\/s|rows\/s)\b/T \2/g; s/(^|[ (])(old|new)\//\1SIDE\//g'
+    if diff <(sed -E "$mask" "$a") <(sed -E "$mask" "$b") >/dev/null; then
+        identical=$((identical + 1)); echo "  same lines     $label"
+    else
+        fail "$label: stderr differs: $(diff <(sed -E "$mask" "$a") <(sed -E "$mask" "$b") | grep '^[<>]' | head -2 | tr '\n' ' ')"
+    fi
+}
+
 # The verdict: every failure again, together, then one line; exit 0 or 1.
 finish() {
     step "$runs saegeo runs"
     if [ ${#failures[@]} -eq 0 ]; then
-        echo "compare-builds: PASS ($identical byte-identical, $close within $tolerance)"
+        echo "compare-builds: PASS ($identical byte-identical, $close within $tolerance$( [ $multi -eq 0 ] || echo "; $multi runs on several devices at once within $multi_tolerance, as two runs of either build are"))"
         exit 0
     fi
     for reason in "${failures[@]}"; do echo "  - $reason"; done
@@ -238,9 +281,10 @@ run() {
 }
 
 # ---------------------------------------------------------------------------------------------
+declare -A err   # the stderr log of the old and of the new run of a case
 step "old: $old"
 step "new: $new"
-for device in $devices; do
+for device in ${devices//,/ }; do
     if [ "$device" != cpu ] && ! "$old" devices | grep -q "^$device "; then
         fail "$device is not listed by 'saegeo devices'; install PoCL (scripts/install-deps.sh) or set COMPARE_DEVICES=cpu"
     fi
@@ -304,9 +348,11 @@ for job in "${jobs[@]}"; do
             out=n-$job-$name-${device/:/}.safetensors
             # shellcheck disable=SC2086 # args is a list of words
             run "neighbors $job $name $device (old)" "$old" neighbors --sae "$job/sae" $args --device "$device" -o "old/$out" || continue
+            old_err=logs/$runs.err
             # shellcheck disable=SC2086
             run "neighbors $job $name $device (new)" "$new" neighbors --sae "$job/sae" $args --device "$device" -o "new/$out" || continue
             expect_identical "neighbors $job $name $device" "old/$out" "new/$out"
+            [ "$name" != q-k7 ] || expect_same_lines "neighbors $job $name $device: stderr" "$old_err" "logs/$runs.err"
         done
     done
 done
@@ -333,9 +379,58 @@ for job in "${jobs[@]}"; do
                 run "score $job $name $device ($side)" "$bin" score --sae "$job/sae" --toxic "$job/toxic.txt" \
                     --activations "$job/activations.safetensors" --offsets offsets --device "$device" \
                     ${args//SUMMARY/$side/$base.summary.json} -o "$side/$base$ext" || true
+                err[$side]=logs/$runs.err
             done
+            if [[ $device == *,* ]]; then
+                expect_on "score $job $name $device" "old/$base$ext" "new/$base$ext" "$device"
+                [ ! -f "old/$base.summary.json" ] || expect_on "score $job $name $device --summary" "old/$base.summary.json" "new/$base.summary.json" "$device"
+                continue
+            fi
             expect_close "score $job $name $device" "old/$base$ext" "new/$base$ext"
+            expect_same_lines "score $job $name $device: stderr" "${err[old]}" "${err[new]}"
             [ ! -f "old/$base.summary.json" ] || expect_close "score $job $name $device --summary" "old/$base.summary.json" "new/$base.summary.json"
+        done
+    done
+done
+
+# ---------------------------------------------------------------------------------------------
+step "contrast: old vs new, byte for byte (single devices)"
+# A: the job's labelled toxic set, B: its ordinary one (the same shapes, so --paired applies too).
+# Not on several devices at once: there the chunks' sums land in either order, and a t near 0 (a
+# difference of two nearly equal means) differs between two runs of either build by more than any
+# relative tolerance would call equal.
+contrast_cases=(
+    "jsonl|.jsonl|"
+    "csv|.csv|"
+    "safetensors|.safetensors|"
+    "paired-jsonl|.jsonl|--paired"
+    "paired-csv|.csv|--paired"
+    "paired-safetensors|.safetensors|--paired"
+    "ids-toxic|.jsonl|--top 12 --ids IDS --toxic JOB/toxic.txt --summary SUMMARY --null-sets 300 --seed 9"
+    "paired-toxic|.csv|--paired --top 7 --toxic JOB/toxic.txt --summary SUMMARY"
+    "ids-distinct|.csv|--top 15 --ids IDS --distinct-cosine 0.3"
+    "tiled|.safetensors|--memory-budget 192KiB"
+)
+for job in "${jobs[@]}"; do
+    for device in $single_devices; do
+        for case in "${contrast_cases[@]}"; do
+            IFS='|' read -r name ext args <<<"$case"
+            base=c-$job-$name-${device/:/}
+            args=${args//JOB/$job}
+            for side in old new; do
+                bin=$old; [ $side = old ] || bin=$new
+                side_args=${args//SUMMARY/$side/$base.summary.json}
+                # shellcheck disable=SC2086
+                run "contrast $job $name $device ($side)" "$bin" contrast --sae "$job/sae" \
+                    --activations "$job/labelled-toxic.safetensors" --offsets offsets \
+                    --baseline "$job/labelled-ordinary.safetensors" --baseline-offsets offsets --device "$device" \
+                    ${side_args//IDS/$side/$base.ids.txt} -o "$side/$base$ext" || true
+                err[$side]=logs/$runs.err
+            done
+            expect_on "contrast $job $name $device" "old/$base$ext" "new/$base$ext" "$device"
+            [ ! -f "old/$base.summary.json" ] || expect_on "contrast $job $name $device: summary.json" "old/$base.summary.json" "new/$base.summary.json" "$device"
+            [ ! -f "old/$base.ids.txt" ] || expect_identical "contrast $job $name $device: ids.txt" "old/$base.ids.txt" "new/$base.ids.txt"
+            [[ $device == *,* ]] || expect_same_lines "contrast $job $name $device: stderr" "${err[old]}" "${err[new]}"
         done
     done
 done
@@ -426,22 +521,83 @@ sharded() {
     expect_identical "$label: merged shards = single run" "batch/$base$ext" "batch/$base.merged$ext"
 }
 
-# The resumed shards run on the cpu (the quickest to stop part-way); the others on the last device
-# of COMPARE_DEVICES (opencl:0 by default).
+# The resumed shards run on the cpu (the quickest to stop part-way); the others on the last single
+# device of COMPARE_DEVICES (opencl:0 by default).
 sharded "neighbors big all-pairs k40 cpu" n-big .safetensors 1 TERM none -- \
     neighbors --sae big/sae -k 40 --device cpu --memory-budget 8MiB
-sharded "neighbors jumprelu queries k7 ${devices##* }" n-jumprelu .safetensors none TERM 2 -- \
-    neighbors --sae jumprelu/sae --queries jumprelu/queries.txt -k 7 --device "${devices##* }"
+sharded "neighbors jumprelu queries k7 $last_single" n-jumprelu .safetensors none TERM 2 -- \
+    neighbors --sae jumprelu/sae --queries jumprelu/queries.txt -k 7 --device "$last_single"
 # Score shards are whole chunks of samples, so a small --memory-budget makes enough chunks for 3.
 score_big=(score --sae big/sae --toxic big/toxic.txt --activations big/activations.safetensors --offsets offsets)
 sharded "score big jsonl --explain 3 cpu" s-big .jsonl 1 INT none -- \
     "${score_big[@]}" --explain 3 --device cpu --memory-budget 1MiB
-sharded "score relu csv ${devices##* }" s-relu .csv none INT 0 -- \
+sharded "score relu csv $last_single" s-relu .csv none INT 0 -- \
     score --sae relu/sae --toxic relu/toxic.txt --activations relu/activations.safetensors --offsets offsets \
-    --device "${devices##* }" --memory-budget 128KiB
+    --device "$last_single" --memory-budget 128KiB
 sharded "score topk safetensors cpu" s-topk .safetensors 2 TERM none -- \
     score --sae topk/sae --toxic topk/toxic.txt --activations topk/activations.safetensors --offsets offsets \
     --device cpu --memory-budget 256KiB
+
+# Shards on every single device, each shard also byte-identical to OLD's (run whole, never stopped), the
+# second shard stopped part-way and resumed: contrast (unpaired and --paired), merged into every
+# format; score, merged with --summary, which must equal the single run's --summary.
+#   sharded_with_old LABEL BASE EXT SIGNAL -- SAEGEO_ARGS...   (sets `shards`, in another order)
+sharded_with_old() {
+    local label=$1 base=$2 ext=$3 signal=$4; shift 5
+    local i out companion
+    shards=()
+    for i in 0 1 2; do
+        out=batch/$base.shard-$i$ext
+        run "$label shard $i/3 (old)" "$old" "$@" --shard "$i/3" -o "batch/$base.old-shard-$i$ext" || return 0
+        if [ "$i" = 1 ]; then
+            interrupt_and_resume "$label shard $i/3" "$signal" "$out" "$new" "$@" --shard "$i/3" -o "$out" || return 0
+        else
+            run "$label shard $i/3" "$new" "$@" --shard "$i/3" -o "$out" || return 0
+        fi
+        expect_identical "$label: shard $i/3 = old's" "batch/$base.old-shard-$i$ext" "$out"
+        # A text shard's manifest and a score shard's sums, beside it.
+        for companion in .shard.json .sums; do
+            [ ! -e "batch/$base.old-shard-$i$ext$companion" ] \
+                || expect_identical "$label: shard $i/3 $companion = old's" "batch/$base.old-shard-$i$ext$companion" "$out$companion"
+        done
+    done
+    shards=("batch/$base.shard-2$ext" "batch/$base.shard-0$ext" "batch/$base.shard-1$ext")
+}
+
+contrast_sets=(--activations big/labelled-toxic.safetensors --offsets offsets
+               --baseline big/labelled-ordinary.safetensors --baseline-offsets offsets)
+for device in $single_devices; do
+    tag=${device/:/}
+    for pairing in unpaired paired; do
+        flag=(); [ $pairing = unpaired ] || flag=(--paired)
+        base=c-big-$pairing-$tag
+        args=(contrast --sae big/sae "${contrast_sets[@]}" "${flag[@]}" --device "$device" --memory-budget 320KiB)
+        sharded_with_old "contrast big $pairing $device" "$base" .safetensors TERM -- "${args[@]}"
+        [ ${#shards[@]} -eq 3 ] || continue
+        for ext in .safetensors .jsonl .csv; do
+            run "contrast big $pairing $device merge $ext (old)" "$old" merge -o "batch/$base.old-merged$ext" \
+                "batch/$base.old-shard-1.safetensors" "batch/$base.old-shard-2.safetensors" "batch/$base.old-shard-0.safetensors" || continue
+            run "contrast big $pairing $device merge $ext" "$new" merge -o "batch/$base.merged$ext" "${shards[@]}" || continue
+            expect_identical "contrast big $pairing $device: merged shards = old's merged shards ($ext)" \
+                "batch/$base.old-merged$ext" "batch/$base.merged$ext"
+            # A single run's .safetensors carries less metadata than a merge's; its rows are compared as text.
+            [ $ext != .safetensors ] || continue
+            run "contrast big $pairing $device single run $ext" "$new" "${args[@]}" -o "batch/$base$ext" || continue
+            expect_identical "contrast big $pairing $device: merged shards = single run ($ext)" "batch/$base$ext" "batch/$base.merged$ext"
+        done
+    done
+    base=s-sum-$tag
+    args=("${score_big[@]}" --device "$device" --memory-budget 1MiB)
+    sharded_with_old "score big summary $device" "$base" .jsonl INT -- "${args[@]}"
+    [ ${#shards[@]} -eq 3 ] || continue
+    run "score big summary $device single run" "$new" "${args[@]}" --summary "batch/$base.summary.json" --null-sets 400 --seed 4 \
+        -o "batch/$base.jsonl" || continue
+    run "score big summary $device merge --summary" "$new" merge --summary "batch/$base.merged.summary.json" --null-sets 400 \
+        --seed 4 -o "batch/$base.merged.jsonl" "${shards[@]}" || continue
+    expect_identical "score big summary $device: merged shards = single run" "batch/$base.jsonl" "batch/$base.merged.jsonl"
+    expect_identical "score big summary $device: merge --summary = score --summary" "batch/$base.summary.json" \
+        "batch/$base.merged.summary.json"
+done
 
 # ---------------------------------------------------------------------------------------------
 finish

@@ -47,17 +47,9 @@ struct CrossDictionaryOptions: ParsableArguments {
         }
     }
 
-    /// Opens B as `--sae` opens A, with B's own format, tensor and layout.
-    func open() throws -> SAECheckpoint? {
-        guard let path = keysSAE else { return nil }
-        let checkpoint = try SAECheckpoint.open(path, options: .init(format: keysFormat, tensor: keysTensor, layout: keysLayout))
-        let bare = [.safetensors, .npy, .torch].contains(checkpoint.format)
-        if !bare, keysTensor != nil || keysLayout != nil {
-            throw SaegeoError(.usage, "--keys-tensor and --keys-layout are for bare .safetensors / .pt / .npy matrices, and \(path) is a \(checkpoint.format.rawValue) checkpoint that names its own tensors: drop them")
-        }
-        if checkpoint.format == .npy, keysTensor != nil {
-            throw SaegeoError(.usage, "--keys-tensor names a tensor of a .safetensors file; \(path) is a .npy holding one array: drop it")
-        }
-        return checkpoint
+    /// B as a job opens it, with B's own format, tensor and layout (nil without --keys-sae).
+    var source: SAESource? {
+        keysSAE.map { SAESource(path: $0, format: keysFormat, tensor: keysTensor, layout: keysLayout,
+                                optionNames: ("--keys-tensor", "--keys-layout")) }
     }
 }

@@ -51,7 +51,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try Saegeo.reporting {
-            let checkpoint = try reading.open(path)
+            let checkpoint = try reading.source(path).open()
             var report = Report(
                 format: checkpoint.format.rawValue, path: path, fileBytes: checkpoint.fileBytes,
                 dSAE: checkpoint.dSAE, dModel: checkpoint.dModel, dtype: checkpoint.decoderTensor.dtype,

@@ -200,7 +200,7 @@ extension Plan {
     /// engines compute a diagonal tile whole, as the single run's FLOPs count it); else the largest
     /// share of the queries against every key.
     func shardReport(_ count: Int, problem: TilePlanner.Problem, plan: TilePlanner.Plan, devices: Int) throws -> ShardReport {
-        _ = try ShardSpec(index: 0, count: count)  // refuses N < 1 with the usual line
+        try ShardCount.check(count)  // refuses N < 1 with the usual line
         let d = Double(problem.dimension)
         var report: (flops: Double, total: Double, tile: Int?, pairs: Int?)
         if problem.allPairs {
@@ -217,7 +217,7 @@ extension Plan {
             }
             report = (flops.max() ?? 0, flops.reduce(0, +), pairs.tile, pairs.pairs.count)
         } else {
-            let largest = problem.queries / count + (problem.queries % count == 0 ? 0 : 1)  // ShardSpec's largest range
+            let largest = ShardCount.largestShare(of: problem.queries, shards: count)
             report = (2 * Double(largest) * Double(problem.keys) * d, plan.flops, nil, nil)
         }
         let share = plan.flops > 0 ? report.flops / plan.flops : 0

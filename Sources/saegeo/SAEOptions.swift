@@ -19,16 +19,9 @@ struct CheckpointReadingOptions: ParsableArguments {
     @Option(help: "For a bare matrix: rows (one feature per row, the default) or columns.")
     var layout: FeatureMatrix.Layout?
 
-    func open(_ path: String) throws -> SAECheckpoint {
-        let checkpoint = try SAECheckpoint.open(path, options: .init(format: format, tensor: tensor, layout: layout))
-        let bare = [.safetensors, .npy, .torch].contains(checkpoint.format)
-        if !bare, tensor != nil || layout != nil {
-            throw SaegeoError(.usage, "--tensor and --layout are for bare .safetensors / .pt / .npy matrices, and \(path) is a \(checkpoint.format.rawValue) checkpoint that names its own tensors: drop them")
-        }
-        if checkpoint.format == .npy, tensor != nil {
-            throw SaegeoError(.usage, "--tensor names a tensor of a .safetensors file; \(path) is a .npy holding one array: drop it")
-        }
-        return checkpoint
+    /// The checkpoint at `path` as a job opens it (SaegeoCore checks these options against it).
+    func source(_ path: String) -> SAESource {
+        SAESource(path: path, format: format, tensor: tensor, layout: layout)
     }
 }
 
@@ -39,5 +32,7 @@ struct SAEOptions: ParsableArguments {
 
     @OptionGroup var reading: CheckpointReadingOptions
 
-    func open() throws -> SAECheckpoint { try reading.open(sae) }
+    var source: SAESource { reading.source(sae) }
+
+    func open() throws -> SAECheckpoint { try source.open() }
 }

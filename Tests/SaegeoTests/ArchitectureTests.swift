@@ -12,7 +12,9 @@ import Testing
 ///    block ending on the line just above it, contains "because", "C handle" or "lock";
 /// 6. the float64 test backend (Tests/SaegeoTests/Float64Backend/) is a plug-in: its files import
 ///    SaegeoCore without `@testable`, and nothing in Sources/ names it;
-/// 7. nothing outside a backend's folder casts to one of its types (ArchitectureTests+Backends.swift).
+/// 7. the CLI (Sources/saegeo/) only parses options, calls SaegeoCore's jobs and prints: no file
+///    of it names a checkpoint, shard or fingerprint type (the job runner, Runner/, owns them).
+/// 8. nothing outside a backend's folder casts to one of its types (ArchitectureTests+Backends.swift).
 /// Only code is matched: comments and string literals are blanked first (`codeOnly`).
 struct ArchitectureTests {
     /// Files of Sources/SaegeoCore allowed over `lineLimit` (path under SaegeoCore -> one-line reason).
@@ -164,8 +166,22 @@ struct ArchitectureTests {
         for file in files {
             #expect(!file.codeText.contains("@testable"), "\(file.path) must use SaegeoCore's public surface only")
         }
-        let mentions = Self.hits(Self.sources, #/\bFloat64(?:Backend|Engine|Candidates)\b/#)
+        let mentions = Self.hits(Self.sources, #/\bFloat64(?:Backend|Engine|Candidates)(?!\w)/#)
         if !mentions.isEmpty { Issue.record("Sources/ names the test backend:\n\(mentions.joined(separator: "\n"))") }
+    }
+
+    @Test("the CLI names no checkpoint, shard or fingerprint type: SaegeoCore's job runner owns them")
+    func commandsLeaveJobsToCore() {
+        let cli = Self.sources.filter { $0.path.hasPrefix("Sources/saegeo/") }
+        #expect(cli.count >= 10, "Sources/saegeo is not found")
+        let pattern = #/\b(?:ShardCheckpoint|ShardManifest|ShardSums|ShardSpec|ShardMerge|JobFingerprint|CheckpointFolder|CheckpointBlocks|PairShardMerge|PairShardSearch|ContrastMerge)(?!\w)/#  // not a closing \b: Unicode word boundaries join `ShardSpec.self` into one word
+        let mentions = Self.hits(cli, pattern)
+        if !mentions.isEmpty {
+            Issue.record("""
+                Sources/saegeo runs jobs itself (move it into a job of SaegeoCore/Runner/):
+                \(mentions.joined(separator: "\n"))
+                """)
+        }
     }
 
     /// "path:line: the line" for every line of `files` whose code matches `pattern`.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SaegeoCore
 
@@ -15,6 +16,9 @@ struct DeviceErrorTests {
             } catch let error as SaegeoError {
                 #expect(error.kind == .device)
                 #expect(error.message.hasPrefix("\(device.id): OpenCL clCreateBuffer failed with CL_INVALID_BUFFER_SIZE"), "\(error.message)")
+                // The status is kept beside the text, and marks an allocation that a smaller plan may avoid.
+                #expect(error.code == .openCL(-61))
+                #expect(error.isAllocationFailure)
                 // Its exit status is a device failure's, told apart from bad input and a signal.
                 #expect(error.exitStatus == 71 && SaegeoError(.badInput, "").exitStatus == 1 && SaegeoError(.interrupted, "").exitStatus == 75)
             }
@@ -25,6 +29,8 @@ struct DeviceErrorTests {
             } catch let error as SaegeoError {
                 #expect(error.message.hasPrefix("\(device.id): OpenCL clBuildProgram failed"), "\(error.message)")
                 #expect(error.message.contains("build log"), "\(error.message)")
+                #expect(error.code == .openCL(-11))
+                #expect(!error.isAllocationFailure)
             }
         }
     }
@@ -43,5 +49,23 @@ struct DeviceErrorTests {
             _ = try gpu.engine(for: device.id)
             #expect(try plain.resources(for: device.id) === first)
         }
+    }
+
+    @Test("a system call's failure keeps its errno beside the message, which is unchanged")
+    func systemErrorsKeepErrno() throws {
+        let missing = TestFiles.path("no-such-input.npy")
+        do {
+            _ = try InputFile.open(missing, what: "input")
+            Issue.record("opened a file that does not exist")
+        } catch let error as SaegeoError {
+            #expect(error.code == .errno(ENOENT))
+            #expect(!error.isAllocationFailure)
+            #expect(error.message == "cannot read input \(missing): No such file or directory; check the path and its permissions")
+        }
+        // Only the codes of "out of memory" are allocation failures.
+        let statuses: [Int32] = [-4, -5, -6, -61, -30]
+        let failures = statuses.map { SaegeoError(.device, "", code: .openCL($0)).isAllocationFailure }
+        #expect(failures == [true, true, true, true, false])
+        #expect(!SaegeoError(.device, "").isAllocationFailure)
     }
 }

@@ -60,7 +60,7 @@ enum CheckpointFolder {
             return
         }
         guard mkdir(directory, 0o777) == 0 || errno == EEXIST else {
-            throw SaegeoError.io("cannot create checkpoint folder \(directory): \(systemError())")
+            throw SaegeoError.io("cannot create checkpoint folder \(directory): \(systemError())", errno: errno)
         }
         try AtomicOutput.write(to: PathName.join(directory, markerName)) { try $0.write(markerText) }
     }
@@ -78,7 +78,7 @@ enum CheckpointFolder {
             var file = stat()
             guard lstat(path, &file) == 0, (file.st_mode & S_IFMT) == S_IFREG else { continue }
             guard unlink(path) == 0 || errno == ENOENT else {
-                throw SaegeoError.io("cannot remove the checkpoint block \(path): \(systemError())")
+                throw SaegeoError.io("cannot remove the checkpoint block \(path): \(systemError())", errno: errno)
             }
         }
         // A folder that still holds someone else's files stays, with them.

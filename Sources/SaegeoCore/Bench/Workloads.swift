@@ -36,7 +36,11 @@ struct Workloads {
         let rows = min(200_000, max(256, Int(secondsPerWorkload * gflops * 1e9 / (2 * Double(features) * Double(d))) / 64 * 64))
         let sae = folder + "/sae-\(features)"
         if !FileManager.default.fileExists(atPath: sae + "/cfg.json") {
-            try FileManager.default.createDirectory(atPath: sae, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: sae, withIntermediateDirectories: true)
+            } catch {
+                throw SaegeoError.io("cannot create the benchmark's folder \(sae): \(error.localizedDescription); check that its parent is writable")
+            }
             let decoder = Self.randomValues(features * d, seed: 4)
             var encoder = [Float](repeating: 0, count: d * features)
             for f in 0..<features { for i in 0..<d { encoder[i * features + f] = decoder[f * d + i] } }

@@ -75,8 +75,9 @@ extension Checksum {
                 let n = pread(descriptor, buffer.baseAddress!, min(fileRead, range.upperBound - offset), off_t(offset))
                 if n < 0, errno == EINTR { continue }
                 guard n > 0 else {
-                    let reason = n < 0 ? systemError() : "it became shorter while saegeo was reading it"
-                    throw SaegeoError.io("cannot read \(path): \(reason); leave the inputs of a running job alone and run it again")
+                    let number: Int32? = n < 0 ? errno : nil
+                    let reason = number.map { systemError($0) } ?? "it became shorter while saegeo was reading it"
+                    throw SaegeoError.io("cannot read \(path): \(reason); leave the inputs of a running job alone and run it again", errno: number)
                 }
                 sum.add(UnsafeRawBufferPointer(start: buffer.baseAddress, count: n))
                 offset += n

@@ -11,13 +11,13 @@ public enum InputFile {
     public static func open(_ path: String, what: String) throws -> Int32 {
         let descriptor = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw SaegeoError.io("cannot read \(what) \(path): \(systemError()); check the path and its permissions")
+            throw SaegeoError.io("cannot read \(what) \(path): \(systemError()); check the path and its permissions", errno: errno)
         }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
-            let reason = systemError()
+            let number = errno, reason = systemError(number)
             close(descriptor)
-            throw SaegeoError.io("cannot stat \(what) \(path): \(reason)")
+            throw SaegeoError.io("cannot stat \(what) \(path): \(reason)", errno: number)
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(descriptor)
@@ -46,7 +46,8 @@ public enum InputFile {
         return data
     }
 
-    private static func readPiece(_ handle: FileHandle, path: String, what: String) throws -> Data? {
+    /// The next piece of an open input (nil or empty at its end), a read failure in saegeo's words.
+    static func readPiece(_ handle: FileHandle, path: String, what: String) throws -> Data? {
         do {
             return try handle.read(upToCount: 1 << 20)
         } catch {
@@ -58,7 +59,7 @@ public enum InputFile {
     public static func requireExisting(_ path: String, what: String, folderAllowed: Bool = false) throws {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw SaegeoError.io("\(what) \(path) cannot be read: \(systemError()); check the path")
+            throw SaegeoError.io("\(what) \(path) cannot be read: \(systemError()); check the path", errno: errno)
         }
         let type = info.st_mode & S_IFMT
         guard type == S_IFREG || (folderAllowed && type == S_IFDIR) else {

@@ -97,7 +97,7 @@ public final class Job {
                 try produce(sink)
                 try sink.flush()
                 guard fsync(temporary.descriptor) == 0 || errno == EINVAL else {
-                    throw SaegeoError.io("cannot write \(path): \(systemError())")
+                    throw SaegeoError.io("cannot write \(path): \(systemError())", errno: errno)
                 }
             } catch {
                 discard(path)
@@ -138,7 +138,7 @@ public final class Job {
             if descriptor >= 0 { return Staged(descriptor: descriptor, temporaryPath: path, slot: slot) }
             ProcessGuard.forgetTemporary(slot)
             guard errno == EEXIST else {
-                throw SaegeoError.io("cannot create a temporary file in \(folder): \(systemError()); check the folder's permissions and free space")
+                throw SaegeoError.io("cannot create a temporary file in \(folder): \(systemError()); check the folder's permissions and free space", errno: errno)
             }
         }
         throw SaegeoError.io("cannot create a temporary file in \(folder); too many exist")
@@ -177,11 +177,11 @@ public final class Job {
                 let named = Self.temporaryName(folder: folder, name: name)
                 entry.slot = ProcessGuard.rememberTemporary(named)
                 guard ProcessGuard.link(unnamed: entry.descriptor, to: named) else {
-                    let reason = systemError()
+                    let number = errno, reason = systemError(number)
                     ProcessGuard.forgetTemporary(entry.slot)
                     entry.slot = -1
                     staged[path] = entry
-                    throw SaegeoError.io("cannot write \(target): \(reason); no output was changed")
+                    throw SaegeoError.io("cannot write \(target): \(reason); no output was changed", errno: number)
                 }
                 entry.temporaryPath = named
                 staged[path] = entry
@@ -193,10 +193,10 @@ public final class Job {
                   let temporary = entry.temporaryPath else { continue }
             let replacement = Replacement(target: target, previous: keepPrevious(target, folder: folder, name: name))
             guard rename(temporary, target) == 0 else {
-                let reason = systemError()
+                let number = errno, reason = systemError(number)
                 replacement.finish()   // this target is unchanged: only its second name goes
                 for earlier in done.reversed() { earlier.undo() }
-                throw SaegeoError.io("cannot write \(target): \(reason); no output was changed")
+                throw SaegeoError.io("cannot write \(target): \(reason); no output was changed", errno: number)
             }
             done.append(replacement)
             close(entry.descriptor)

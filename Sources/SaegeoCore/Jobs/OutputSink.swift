@@ -31,7 +31,7 @@ public final class OutputSink {
                 let n = Glibc.write(descriptor, raw.baseAddress! + done, raw.count - done)
                 if n < 0, errno == EINTR { continue }
                 guard n > 0 else {
-                    throw SaegeoError.io("cannot write \(path): \(systemError())")
+                    throw SaegeoError.io("cannot write \(path): \(systemError())", errno: errno)
                 }
                 done += n
             }

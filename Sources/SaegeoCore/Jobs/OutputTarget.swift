@@ -31,7 +31,7 @@ public enum OutputTarget {
         var info = stat()
         if stat(path, &info) != 0 {
             guard errno == ENOENT else {
-                throw SaegeoError.io("cannot write \(what) \(path): \(systemError()); check the path")
+                throw SaegeoError.io("cannot write \(what) \(path): \(systemError()); check the path", errno: errno)
             }
             var link = stat()
             if lstat(path, &link) == 0 {
@@ -50,7 +50,7 @@ public enum OutputTarget {
             guard open else { return .stream(path: path, descriptor: -1) }
             let descriptor = Glibc.open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)
             guard descriptor >= 0 else {
-                throw SaegeoError.io("cannot open \(what) \(path) for writing: \(systemError())")
+                throw SaegeoError.io("cannot open \(what) \(path) for writing: \(systemError())", errno: errno)
             }
             return .stream(path: path, descriptor: descriptor)
         default:

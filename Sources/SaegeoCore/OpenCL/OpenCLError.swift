@@ -7,7 +7,8 @@ enum OpenCLError {
     static func name(_ code: Int32) -> String { names[code] ?? "CL_ERROR" }
 
     static func make(_ code: Int32, call: String, device: String, detail: String = "") -> SaegeoError {
-        SaegeoError.device("\(device): OpenCL \(call) failed with \(name(code)) (\(code))" + (detail.isEmpty ? "" : ": \(detail)"))
+        SaegeoError(.device, "\(device): OpenCL \(call) failed with \(name(code)) (\(code))" + (detail.isEmpty ? "" : ": \(detail)"),
+                    code: .openCL(code))
     }
 
     /// Turns a status into a thrown error; every OpenCL call goes through here.

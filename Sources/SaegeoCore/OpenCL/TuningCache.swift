@@ -75,7 +75,12 @@ public struct TuningCache: Sendable {
         } catch {
             throw SaegeoError.io("cannot create the cache folder \(folder): \(error.localizedDescription); set SAEGEO_TUNING_CACHE to a writable file")
         }
-        let data = try encoder.encode(all)
+        let data: Data
+        do {
+            data = try encoder.encode(all)
+        } catch {
+            throw SaegeoError.io("cannot write the tuning cache \(path): \(JSONCoding.describe(error, snakeCase: true))")
+        }
         try AtomicOutput.write(to: path) { try $0.write(contentsOf: data) }
     }
 

@@ -21,7 +21,7 @@ public enum DatasetLines {
                 out.removeAll(keepingCapacity: true)
             }
         }
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+        while let chunk = try InputFile.readPiece(handle, path: input, what: "dataset"), !chunk.isEmpty {
             var start = chunk.startIndex
             while let newline = chunk[start...].firstIndex(of: 0x0A) {
                 guard line < expected else { throw tooLong() }

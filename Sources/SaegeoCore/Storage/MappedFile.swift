@@ -29,7 +29,7 @@ public final class MappedFile: @unchecked Sendable {  // because the mapping (a 
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             close(fd)
-            throw SaegeoError.io("cannot stat \(path): \(String(cString: strerror(errno)))")
+            throw SaegeoError.io("cannot stat \(path): \(String(cString: strerror(errno)))", errno: errno)
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
@@ -45,7 +45,7 @@ public final class MappedFile: @unchecked Sendable {  // because the mapping (a 
         let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let address, address != MAP_FAILED else {
             close(fd)
-            throw SaegeoError.io("cannot map \(path) into memory: \(String(cString: strerror(errno)))")
+            throw SaegeoError.io("cannot map \(path) into memory: \(String(cString: strerror(errno)))", errno: errno)
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
         // A page of a file that shrinks under the map faults (SIGBUS): the guard names the file.

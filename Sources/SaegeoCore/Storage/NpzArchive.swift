@@ -133,7 +133,7 @@ public struct NpzArchive: Sendable {
                 var template = Array((folder + "/saegeo-inflate-XXXXXX").utf8CString)
                 fd = mkstemp(&template)
                 guard fd >= 0 else {
-                    throw SaegeoError.io("cannot create a temporary file in \(folder) to inflate \(label) (\(String(cString: strerror(errno)))); set TMPDIR to a writable folder")
+                    throw SaegeoError.io("cannot create a temporary file in \(folder) to inflate \(label) (\(String(cString: strerror(errno)))); set TMPDIR to a writable folder", errno: errno)
                 }
                 unlink(template)
             }
@@ -147,7 +147,7 @@ public struct NpzArchive: Sendable {
                     let n = write(fd, piece.baseAddress! + done, piece.count - done)
                     if n < 0, errno == EINTR { continue }
                     guard n > 0 else {
-                        throw SaegeoError.io("cannot write the inflated \(label) to \(folder) (\(String(cString: strerror(errno)))); set TMPDIR to a larger, writable disk")
+                        throw SaegeoError.io("cannot write the inflated \(label) to \(folder) (\(String(cString: strerror(errno)))); set TMPDIR to a larger, writable disk", errno: errno)
                     }
                     done += n
                 }

@@ -157,7 +157,7 @@ public struct ExampleJob: Sendable {
                     continue
                 }
                 guard mkdir(path, 0o777) == 0 else {
-                    throw SaegeoError.io("cannot create the folder \(path): \(systemError()); check that its parent exists and is writable")
+                    throw SaegeoError.io("cannot create the folder \(path): \(systemError()); check that its parent exists and is writable", errno: errno)
                 }
                 created.append(path)
             }

@@ -1,4 +1,3 @@
-import SaegeoCore
 
 /// `neighbors -o OUT.csv`: the result as a long table, `query,rank,key,cosine`, one line per query
 /// and rank, queries in the order searched and ranks from 1, for pandas or a spreadsheet where a

@@ -1,9 +1,8 @@
 import Foundation
-import SaegeoCore
 
 /// The dataset summary in one log line, as `score --summary` and `merge --summary` print it.
-enum SummaryLine {
-    static func text(_ figures: DatasetSummary) -> String {
+public enum SummaryLine {
+    public static func text(_ figures: DatasetSummary) -> String {
         String(format: "dataset: mean score %.6f; activation-weighted mean toxic proximity %.6f (%.0f%% interval %@) against %.6f +- %.6f %@: z = %@; %@",
                figures.meanScore, figures.meanProximity, DatasetSummary.intervalLevel * 100,
                figures.interval.map { String(format: "%.6f to %.6f", $0[0], $0[1]) } ?? "n/a",
