@@ -114,20 +114,13 @@ public struct DatasetContrast: Sendable {
         return result
     }
 
-    /// One set's statistics, streamed.
+    /// One set's statistics, streamed: the engines reduce each chunk to per-feature moments
+    /// (EncoderEpilogue's `featureMoments`), merged here as chunks finish.
     private func reduce(_ set: ActivationsFile, _ range: Range<Int>, _ name: String, on engines: [ComputeEngine],
                         cancellation: Cancellation, progress: (@Sendable (String, ProgressReport) -> Void)?) throws -> FeatureStatistics {
         let statistics = Locked(FeatureStatistics(features: encoder.features))
-        let starts = set.sampleStarts, count = encoder.features
-        let sink: @Sendable (Int, [[SampleFeature]]) -> Void = { first, features in
-            var part = FeatureStatistics(features: count)
-            for (s, active) in features.enumerated() {
-                let length: Int = starts[first + s + 1] - starts[first + s]
-                part.add(sample: active, length: length)
-            }
-            statistics.withLock { $0.merge(part) }
-        }
-        let scorer = try scorer(set, sink: sink)
+        var scorer = try scorer(set, sink: nil)
+        scorer.momentsSink = { part in statistics.withLock { $0.merge(part) } }
         var report: (@Sendable (ProgressReport) -> Void)? = nil
         if let progress { report = { progress(name, $0) } }
         _ = try scorer.run(samples: range, on: engines, cancellation: cancellation, progress: report)

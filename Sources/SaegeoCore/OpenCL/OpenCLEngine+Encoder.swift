@@ -16,22 +16,30 @@ extension OpenCLEngine {
         var tileCapacity = 0
         var stride = 0
         /// The encoder's kernels, built for one activation (a compile-time constant).
-        var kernels: (activation: EncoderActivation, similarity: OpenCLKernel, scoreTile: OpenCLKernel,
-                      featureTotals: OpenCLKernel)?
+        var kernels: EncoderKernels?
+    }
+
+    /// The encoder's kernels for one activation; `featureMoments` where the device has float64.
+    struct EncoderKernels {
+        let activation: EncoderActivation
+        let similarity: OpenCLKernel
+        let scoreTile: OpenCLKernel
+        let featureTotals: OpenCLKernel
+        let featureMoments: OpenCLKernel?
     }
 
     /// The kernels of the encoder for this activation, made once per engine (a kernel's
     /// arguments are its own: engines never share one).
-    private func encoderKernels(_ activation: EncoderActivation) throws
-        -> (similarity: OpenCLKernel, scoreTile: OpenCLKernel, featureTotals: OpenCLKernel) {
-        if let made = encoder.kernels, made.activation == activation { return (made.similarity, made.scoreTile, made.featureTotals) }
+    private func encoderKernels(_ activation: EncoderActivation) throws -> EncoderKernels {
+        if let made = encoder.kernels, made.activation == activation { return made }
         let program = try resources.program(["similarity.cl", "encode.cl"],
                                             options: configuration.compilerDefines(candidates: 1)
                                                 + " -DACTIVATION=\(activation == .jumpReLU ? 1 : activation == .gated ? 2 : 0) -DSCORE_GROUP=\(configuration.topkGroup)")
-        let made = (activation, try program.kernel("similarity_tile"), try program.kernel("score_tile"),
-                    try program.kernel("feature_totals"))
+        let made = EncoderKernels(activation: activation, similarity: try program.kernel("similarity_tile"),
+                                  scoreTile: try program.kernel("score_tile"), featureTotals: try program.kernel("feature_totals"),
+                                  featureMoments: resources.device.supportsDouble ? try program.kernel("feature_moments") : nil)
         encoder.kernels = made
-        return (made.1, made.2, made.3)
+        return made
     }
 
     /// Uploads `values` (blocking) into the buffer kept under `name`.
@@ -104,13 +112,22 @@ extension OpenCLEngine {
         guard samples > 0 else { return }
         let s = try multiply(tile)
         let starts = try upload(encoder.rowStarts.map { Int32($0) }, "sample starts")
+        let kernels = try encoderKernels(tile.activation)
+        let epilogue = sums.epilogue
+        // Contrast's moments on the device where it has float64; otherwise from the dense sums.
+        let momentsOnDevice = epilogue.featureMoments && kernels.featureMoments != nil
+        if momentsOnDevice {
+            sums.addDeviceMoments(try featureMoments(s, starts: starts, tile: tile, samples: samples, kernel: kernels.featureMoments!))
+            if !epilogue.scores && epilogue.explain == 0 && !epilogue.sampleFeatures { return }
+        }
+        let denseSums = epilogue.explain > 0 || epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
+        let denseTokens = epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
         let numerator = try buffers.buffer("numerators", atLeast: samples * 4)
         let denominator = try buffers.buffer("denominators", atLeast: samples * 4)
         let active = try buffers.buffer("active counts", atLeast: samples * 4)
         let featureSums = try buffers.buffer("feature sums", atLeast: max(1, samples * width) * 4)
         let featureTokens = try buffers.buffer("feature tokens", atLeast: max(1, samples * width) * 4)
         let totals = try buffers.buffer("feature totals", atLeast: max(1, width) * 4)
-        let kernels = try encoderKernels(tile.activation)
         try compute.run(kernels.scoreTile,
                         [.buffer(s), .int32(Int32(encoder.tileCapacity)), .int32(Int32(width)),
                          .buffer(encoder.tileBuffers[1]), .buffer(encoder.tileBuffers[2]), .buffer(encoder.tileBuffers[3]),
@@ -123,8 +140,29 @@ extension OpenCLEngine {
                            denominator: try download(denominator, count: samples, as: Float.self),
                            active: try download(active, count: samples, as: Int32.self),
                            totals: try download(totals, count: width, as: Float.self),
-                           featureSums: sums.explain > 0 || sums.keepFeatures ? try download(featureSums, count: samples * width, as: Float.self) : nil,
-                           featureTokens: sums.keepFeatures ? try download(featureTokens, count: samples * width, as: Int32.self) : nil,
-                           features: tile.features, proximity: tile.proximity)
+                           featureSums: denseSums ? try download(featureSums, count: samples * width, as: Float.self) : nil,
+                           featureTokens: denseTokens ? try download(featureTokens, count: samples * width, as: Int32.self) : nil,
+                           features: tile.features, proximity: tile.proximity, momentsFromSums: !momentsOnDevice)
+    }
+
+    /// The tile's per-feature moments over the chunk (encode.cl, feature_moments): six [width]
+    /// arrays back instead of the [samples, width] sums and token counts.
+    private func featureMoments(_ s: OpenCLBuffer, starts: OpenCLBuffer, tile: EncoderTile, samples: Int,
+                                kernel: OpenCLKernel) throws -> FeatureMoments {
+        let width = tile.features.count, bytes = max(1, width) * 8
+        let names = ["moment fires", "moment tokens", "moment sum high", "moment sum low", "moment squares high", "moment squares low"]
+        let out = try names.map { try buffers.buffer($0, atLeast: bytes) }
+        try compute.run(kernel,
+                        [.buffer(s), .int32(Int32(encoder.tileCapacity)), .int32(Int32(width)), .int32(Int32(samples)),
+                         .buffer(encoder.tileBuffers[1]), .buffer(encoder.tileBuffers[2]), .buffer(encoder.tileBuffers[4]),
+                         .buffer(encoder.tileBuffers[5]), .buffer(starts)] + out.map { .buffer($0) },
+                        global: [roundUp(width, to: 64)], local: [])
+        return FeatureMoments(features: tile.features,
+                              fires: try download(out[0], count: width, as: Int64.self),
+                              tokens: try download(out[1], count: width, as: Int64.self),
+                              sumHigh: try download(out[2], count: width, as: Double.self),
+                              sumLow: try download(out[3], count: width, as: Double.self),
+                              squaresHigh: try download(out[4], count: width, as: Double.self),
+                              squaresLow: try download(out[5], count: width, as: Double.self))
     }
 }

@@ -38,6 +38,10 @@ public struct DatasetScorer: Sendable {
     /// (`first` sample, then per sample its features in feature order), from the device
     /// threads as chunks finish: per-feature statistics over a dataset reduce these.
     public var featureSink: (@Sendable (_ first: Int, _ features: [[SampleFeature]]) -> Void)?
+    /// Given, every chunk's per-feature statistics (FeatureStatistics of its samples, reduced on
+    /// the engines: EncoderEpilogue's `featureMoments`) are handed to it as chunks finish, and no
+    /// scores are computed (the result's scores and sums are zero): what `contrast` reduces.
+    public var momentsSink: (@Sendable (FeatureStatistics) -> Void)?
 
     public init(encoder: SAEEncoder, proximity: [Float], activations: ActivationsFile) throws {
         guard activations.rows.dimension == encoder.dimension else {
@@ -119,6 +123,12 @@ public struct DatasetScorer: Sendable {
                 let samples = chunks[taken.lowerBound]
                 let parts = try scorer.process(samples: samples, on: handle.engine, tiles: &tiles)
                 if let sink = scorer.featureSink { for part in parts { sink(part.first, part.accumulators.features) } }
+                if let sink = scorer.momentsSink {
+                    for part in parts {
+                        sink(FeatureStatistics(samples: part.accumulators.numerator.count, features: scorer.encoder.features,
+                                               pieces: part.accumulators.featureMoments))
+                    }
+                }
                 totals.merge(parts)
                 let rows = scorer.activations.sampleStarts[samples.upperBound] - scorer.activations.sampleStarts[samples.lowerBound]
                 counter.add(tiles: 1, flops: 2 * Double(rows) * Double(scorer.encoder.features) * Double(scorer.encoder.dimension))
@@ -147,7 +157,10 @@ public struct DatasetScorer: Sendable {
         try engine.setActivations(chunk)
         let topK = encoder.activation.k
         var selection = TopKState(encoder.activation, features: features, rows: rows)
-        var sums = SampleAccumulators(samples: range.count, explain: explain, keepFeatures: featureSink != nil)
+        let epilogue = EncoderEpilogue(scores: momentsSink == nil, explain: explain, sampleFeatures: featureSink != nil,
+                                       featureMoments: momentsSink != nil)
+        let lengths = (0..<range.count).map { chunk.rowStarts[$0 + 1] - chunk.rowStarts[$0] }
+        var sums = SampleAccumulators(samples: range.count, epilogue: epilogue, lengths: lengths)
         for f0 in stride(from: 0, to: features, by: tile) {
             let f1 = min(features, f0 + tile)
             if tiles.loaded != f0..<f1 {
