@@ -1,6 +1,7 @@
 /// Encoder tiles on an OpenCL device: the similarity kernel multiplies the chunk of token rows by
-/// a tile of encoder rows (pre-activations without bias), and `score_tile` reduces them to
-/// per-sample sums on the device; only those sums travel back. TopK reads the pre-activation tile
+/// a tile of encoder rows (pre-activations without bias), and the epilogue's kernels reduce them
+/// on the device (EncoderEpilogue): `score_tile` to per-sample sums, `feature_moments` to
+/// contrast's per-feature moments (float64 devices); only those sums travel back. TopK reads the pre-activation tile
 /// back and selects on the host (its selection spans every tile of a token). Every buffer is kept
 /// by name in the device's resources and reused from chunk to chunk and tile to tile.
 extension OpenCLEngine {
@@ -37,7 +38,7 @@ extension OpenCLEngine {
                                                 + " -DACTIVATION=\(activation == .jumpReLU ? 1 : activation == .gated ? 2 : 0) -DSCORE_GROUP=\(configuration.topkGroup)")
         let made = EncoderKernels(activation: activation, similarity: try program.kernel("similarity_tile"),
                                   scoreTile: try program.kernel("score_tile"), featureTotals: try program.kernel("feature_totals"),
-                                  featureMoments: resources.device.supportsDouble ? try program.kernel("feature_moments") : nil)
+                                  featureMoments: computesInDouble ? try program.kernel("feature_moments") : nil)
         encoder.kernels = made
         return made
     }

@@ -21,6 +21,9 @@ public final class OpenCLEngine: ComputeEngine {
     var compute: OpenCLQueue { resources.compute }
     private var transfer: OpenCLQueue { resources.transfer }
     private let limits: DeviceLimits
+    /// Whether the encoder's epilogues may compute in float64 (the device's cl_khr_fp64, unless
+    /// the overrides say no).
+    let computesInDouble: Bool
     private var program: (candidates: Int, similarity: OpenCLKernel, topk: OpenCLKernel, copy: OpenCLKernel)?
 
     /// Running candidates: `current` is read by the next merge, which writes `next`.
@@ -60,6 +63,7 @@ public final class OpenCLEngine: ComputeEngine {
         buffers = OpenCLBufferPool(resources)
         let device = resources.device
         limits = device.limits.lowered(to: overrides)
+        computesInDouble = device.supportsDouble && overrides.doublePrecision != false
         if variant == nil, let tuned = tuning?.configuration(for: device, limits: limits) {
             configuration = tuned
             tunedFrom = tuning!.path
