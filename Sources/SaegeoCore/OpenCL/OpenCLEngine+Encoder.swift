@@ -95,8 +95,8 @@ extension OpenCLEngine {
         return s
     }
 
-    public func encoderPreActivations() throws -> [Float] {
-        guard let tile = encoder.tile else { preconditionFailure("activations and tile first") }
+    /// The tile's pre-activations without bias, [rows, width], read back for the selection.
+    private func preActivations(_ tile: EncoderTile) throws -> [Float] {
         let s = try multiply(tile)
         let padded = try download(s, count: encoder.rowCapacity * encoder.tileCapacity, as: Float.self)
         let width = tile.features.count
@@ -109,6 +109,10 @@ extension OpenCLEngine {
 
     public func reduceEncoderTile(into sums: inout SampleAccumulators) throws {
         guard let tile = encoder.tile else { preconditionFailure("activations and tile first") }
+        if sums.epilogue.selection {
+            sums.select(preActivations: try preActivations(tile), features: tile.features, bias: tile.bias)
+            return
+        }
         let samples = encoder.rowStarts.count - 1, width = tile.features.count, group = configuration.topkGroup
         guard samples > 0 else { return }
         let s = try multiply(tile)

@@ -13,12 +13,19 @@ public struct EncoderEpilogue: Sendable, Equatable {
     public var sampleFeatures: Bool
     /// Per feature over the chunk's samples, FeatureMoments (`contrast` of unpaired sets).
     public var featureMoments: Bool
+    /// TopK and GroupMax: each token's selection across every tile of the dictionary. A tile's
+    /// pre-activations (without bias) go to the accumulators' running selection
+    /// (`select(preActivations:features:bias:)`) and nothing else is reduced; the per-sample sums
+    /// come from the selection after the last tile, on the host (DatasetScorer).
+    public var selection: Bool
 
-    public init(scores: Bool = true, explain: Int = 0, sampleFeatures: Bool = false, featureMoments: Bool = false) {
+    public init(scores: Bool = true, explain: Int = 0, sampleFeatures: Bool = false, featureMoments: Bool = false,
+                selection: Bool = false) {
         self.scores = scores
         self.explain = explain
         self.sampleFeatures = sampleFeatures
         self.featureMoments = featureMoments
+        self.selection = selection
     }
 
     /// Whether the per-(sample, feature) sums are read at all (explanations, sample features,

@@ -21,6 +21,8 @@ public struct SampleAccumulators: Sendable {
     /// so far, each of its own features; `lengths` are the samples' token counts T_s.
     public internal(set) var featureMoments: [FeatureMoments] = []
     let lengths: [Int]
+    /// With the epilogue's `selection`, each token's running TopK / GroupMax selection.
+    var selection: TopKState?
 
     init(samples: Int, epilogue: EncoderEpilogue = EncoderEpilogue(), lengths: [Int] = []) {
         numerator = [Double](repeating: 0, count: samples)

@@ -156,11 +156,11 @@ public struct DatasetScorer: Sendable {
                                 path: activations.path)
         try engine.setActivations(chunk)
         let topK = encoder.activation.k
-        var selection = TopKState(encoder.activation, features: features, rows: rows)
         let epilogue = EncoderEpilogue(scores: momentsSink == nil, explain: explain, sampleFeatures: featureSink != nil,
-                                       featureMoments: momentsSink != nil)
+                                       featureMoments: momentsSink != nil, selection: topK > 0)
         let lengths = (0..<range.count).map { chunk.rowStarts[$0 + 1] - chunk.rowStarts[$0] }
         var sums = SampleAccumulators(samples: range.count, epilogue: epilogue, lengths: lengths)
+        if topK > 0 { sums.selection = TopKState(encoder.activation, features: features, rows: rows) }
         for f0 in stride(from: 0, to: features, by: tile) {
             let f1 = min(features, f0 + tile)
             if tiles.loaded != f0..<f1 {
@@ -169,11 +169,7 @@ public struct DatasetScorer: Sendable {
                                                        proximity: proximity, magnitude: encoder.magnitude))
                 tiles.loaded = f0..<f1
             }
-            if topK > 0 {
-                selection.offer(try engine.encoderPreActivations(), features: f0..<f1, bias: encoder.bias)
-            } else {
-                try engine.reduceEncoderTile(into: &sums)
-            }
+            try engine.reduceEncoderTile(into: &sums)
         }
         activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
         guard topK > 0 else {
@@ -189,7 +185,7 @@ public struct DatasetScorer: Sendable {
             return AccumulatorPart(first: range.lowerBound + first,
                                    accumulators: sums.empty(samples: last - first))
         }
-        let state = selection, rowStarts = chunk.rowStarts, proximity = self.proximity, first = range.lowerBound
+        let state = sums.selection!, rowStarts = chunk.rowStarts, proximity = self.proximity, first = range.lowerBound
         parts.withUnsafeMutableBufferPointer { buffer in
             let base = UnsafeSendablePointer(buffer.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: cores) { c in
