@@ -125,18 +125,16 @@ inline void add_moment(double* sumHigh, double* sumLow, double* squaresHigh, dou
 }
 #pragma OPENCL FP_CONTRACT ON
 
-// One work-item per feature of the tile: over the chunk's samples in order, the sample's sum of
-// activations (in float, over its rows in order: score_tile's sums exactly), then on how many
-// samples and tokens the feature fired and the moments of m_f(s) = sum / T_s. Only these
-// [width] arrays travel back.
-__kernel void feature_moments(__global const float* restrict S,
-                              const int ldS,
-                              const int width,
+// One work-item per feature of the tile: over the chunk's samples in order, from score_tile's
+// featureSums and featureTokens (the sample's activations summed in float over its rows: the sums
+// the host reduced before), on how many samples and tokens the feature fired and the moments of
+// m_f(s) = sum / T_s. Only these [width] arrays travel back, not the [samples, width] sums. (A
+// work-item walks its feature's column of the sums, not of S: samples, not rows, so the column is
+// short enough to stay in cache on a CPU device that runs work-items one after another.)
+__kernel void feature_moments(__global const float* restrict featureSums,
+                              __global const int* restrict featureTokens,
                               const int samples,
-                              __global const float* restrict bias,
-                              __global const float* restrict threshold,
-                              __global const float* restrict magnitudeScale,
-                              __global const float* restrict magnitudeBias,
+                              const int width,
                               __global const int* restrict sampleStarts,
                               __global long* restrict fires,
                               __global long* restrict tokens,
@@ -147,34 +145,14 @@ __kernel void feature_moments(__global const float* restrict S,
 {
     const int j = get_global_id(0);
     if (j >= width) return;
-    const float b = bias[j];
-#if ACTIVATION == 1
-    const float t = threshold[j];
-#elif ACTIVATION == 2
-    const float ms = magnitudeScale[j], mb = magnitudeBias[j];
-#endif
     long fired = 0, fireTokens = 0;
     double sh = 0.0, sl = 0.0, qh = 0.0, ql = 0.0;
     for (int sample = 0; sample < samples; ++sample) {
-        const int first = sampleStarts[sample], last = sampleStarts[sample + 1];
-        float sum = 0.0f;
-        int count = 0;
-        for (int r = first; r < last; ++r) {
-            const float product = S[(size_t)r * ldS + j];
-            const float pre = product + b;
-#if ACTIVATION == 1
-            const float a = pre > t ? pre : 0.0f;
-#elif ACTIVATION == 2
-            const float a = pre > 0.0f ? fmax(product * ms + mb, 0.0f) : 0.0f;
-#else
-            const float a = pre;
-#endif
-            if (a > 0.0f) { sum += a; count += 1; }
-        }
+        const float sum = featureSums[(size_t)sample * width + j];
         if (sum > 0.0f) {
             fired += 1;
-            fireTokens += count;
-            add_moment(&sh, &sl, &qh, &ql, sum, last - first);
+            fireTokens += featureTokens[(size_t)sample * width + j];
+            add_moment(&sh, &sl, &qh, &ql, sum, sampleStarts[sample + 1] - sampleStarts[sample]);
         }
     }
     fires[j] = fired;

@@ -119,26 +119,28 @@ extension OpenCLEngine {
         let starts = try upload(encoder.rowStarts.map { Int32($0) }, "sample starts")
         let kernels = try encoderKernels(tile.activation)
         let epilogue = sums.epilogue
-        // Contrast's moments on the device where it has float64; otherwise from the dense sums.
-        let momentsOnDevice = epilogue.featureMoments && kernels.featureMoments != nil
-        if momentsOnDevice {
-            sums.addDeviceMoments(try featureMoments(s, starts: starts, tile: tile, samples: samples, kernel: kernels.featureMoments!))
-            if !epilogue.scores && epilogue.explain == 0 && !epilogue.sampleFeatures { return }
-        }
-        let denseSums = epilogue.explain > 0 || epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
-        let denseTokens = epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
         let numerator = try buffers.buffer("numerators", atLeast: samples * 4)
         let denominator = try buffers.buffer("denominators", atLeast: samples * 4)
         let active = try buffers.buffer("active counts", atLeast: samples * 4)
         let featureSums = try buffers.buffer("feature sums", atLeast: max(1, samples * width) * 4)
         let featureTokens = try buffers.buffer("feature tokens", atLeast: max(1, samples * width) * 4)
-        let totals = try buffers.buffer("feature totals", atLeast: max(1, width) * 4)
         try compute.run(kernels.scoreTile,
                         [.buffer(s), .int32(Int32(encoder.tileCapacity)), .int32(Int32(width)),
                          .buffer(encoder.tileBuffers[1]), .buffer(encoder.tileBuffers[2]), .buffer(encoder.tileBuffers[3]),
                          .buffer(encoder.tileBuffers[4]), .buffer(encoder.tileBuffers[5]), .buffer(starts),
                          .buffer(numerator), .buffer(denominator), .buffer(active), .buffer(featureSums), .buffer(featureTokens)],
                         global: [samples * group], local: [group])
+        // Contrast's moments from score_tile's sums on the device where it has float64; otherwise
+        // the host reduces the dense sums (addDeviceSums).
+        let momentsOnDevice = epilogue.featureMoments && kernels.featureMoments != nil
+        if momentsOnDevice {
+            sums.addDeviceMoments(try featureMoments(featureSums, featureTokens, starts: starts, tile: tile, samples: samples,
+                                                     kernel: kernels.featureMoments!))
+            if !epilogue.scores && epilogue.explain == 0 && !epilogue.sampleFeatures { return }
+        }
+        let denseSums = epilogue.explain > 0 || epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
+        let denseTokens = epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
+        let totals = try buffers.buffer("feature totals", atLeast: max(1, width) * 4)
         try compute.run(kernels.featureTotals, [.buffer(featureSums), .int32(Int32(samples)), .int32(Int32(width)), .buffer(totals)],
                         global: [roundUp(width, to: 64)], local: [])
         sums.addDeviceSums(numerator: try download(numerator, count: samples, as: Float.self),
@@ -152,15 +154,14 @@ extension OpenCLEngine {
 
     /// The tile's per-feature moments over the chunk (encode.cl, feature_moments): six [width]
     /// arrays back instead of the [samples, width] sums and token counts.
-    private func featureMoments(_ s: OpenCLBuffer, starts: OpenCLBuffer, tile: EncoderTile, samples: Int,
-                                kernel: OpenCLKernel) throws -> FeatureMoments {
+    private func featureMoments(_ featureSums: OpenCLBuffer, _ featureTokens: OpenCLBuffer, starts: OpenCLBuffer,
+                                tile: EncoderTile, samples: Int, kernel: OpenCLKernel) throws -> FeatureMoments {
         let width = tile.features.count, bytes = max(1, width) * 8
         let names = ["moment fires", "moment tokens", "moment sum high", "moment sum low", "moment squares high", "moment squares low"]
         let out = try names.map { try buffers.buffer($0, atLeast: bytes) }
         try compute.run(kernel,
-                        [.buffer(s), .int32(Int32(encoder.tileCapacity)), .int32(Int32(width)), .int32(Int32(samples)),
-                         .buffer(encoder.tileBuffers[1]), .buffer(encoder.tileBuffers[2]), .buffer(encoder.tileBuffers[4]),
-                         .buffer(encoder.tileBuffers[5]), .buffer(starts)] + out.map { .buffer($0) },
+                        [.buffer(featureSums), .buffer(featureTokens), .int32(Int32(samples)), .int32(Int32(width)),
+                         .buffer(starts)] + out.map { .buffer($0) },
                         global: [roundUp(width, to: 64)], local: [])
         return FeatureMoments(features: tile.features,
                               fires: try download(out[0], count: width, as: Int64.self),
