@@ -81,6 +81,8 @@ public struct DatasetContrast: Sendable {
 
     public mutating func plan(for engines: [ComputeEngine], memoryBudget: Int?) throws {
         var scorer = try scorer(a, sink: nil)
+        // Unpaired sets reduce their moments on the devices: their buffers are in the plan.
+        if !paired { scorer.momentsSink = { _ in } }
         try scorer.plan(for: engines, memoryBudget: memoryBudget)
         rowChunk = scorer.rowChunk
         featureTile = scorer.featureTile

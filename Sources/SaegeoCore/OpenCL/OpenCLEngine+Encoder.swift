@@ -16,6 +16,9 @@ extension OpenCLEngine {
         var tile: EncoderTile?
         var tileCapacity = 0
         var stride = 0
+        /// The chunk's d_model and the loaded tile's width: the plan's buffers are sized by them.
+        var dimension = 0
+        var width = 0
         /// The encoder's kernels, built for one activation (a compile-time constant).
         var kernels: EncoderKernels?
     }
@@ -43,9 +46,21 @@ extension OpenCLEngine {
         return made
     }
 
-    /// Uploads `values` (blocking) into the buffer kept under `name`.
+    /// The buffer `name` of the encoder's plan for the current chunk and tile
+    /// (ScorePlanner.encoderBuffers: the planner's list is this list), kept at the plan's size
+    /// and allocated through the device's resources object. `holding`: the bytes it must hold.
+    private func planned(_ name: String, holding bytes: Int = 0) throws -> OpenCLBuffer {
+        let plan = ScorePlanner.encoderBuffers(dimension: encoder.dimension, layout: capabilities.layout, rows: encoder.rows,
+                                               samples: max(0, encoder.rowStarts.count - 1), tile: encoder.width,
+                                               featureMoments: computesInDouble)
+        guard let size = plan.first(where: { $0.name == name })?.bytes else { preconditionFailure("\(name) is not in the encoder's plan") }
+        precondition(bytes <= size, "\(name): \(bytes) bytes, more than the plan's \(size)")
+        return try buffers.buffer(name, atLeast: size)
+    }
+
+    /// Uploads `values` (blocking) into the plan's buffer `name`.
     private func upload<T>(_ values: [T], _ name: String) throws -> OpenCLBuffer {
-        let buffer = try buffers.buffer(name, atLeast: max(1, values.count) * MemoryLayout<T>.stride)
+        let buffer = try planned(name, holding: max(1, values.count) * MemoryLayout<T>.stride)
         try values.withUnsafeBytes { _ = try compute.write(buffer, from: $0, blocking: true) }
         return buffer
     }
@@ -63,16 +78,22 @@ extension OpenCLEngine {
         for r in 0..<chunk.rows {
             for i in 0..<chunk.dimension { padded[r * stride + i] = chunk.values[r * chunk.dimension + i] }
         }
-        encoder.rowBuffer = try upload(padded, "activation rows")
         encoder.rows = chunk.rows
         encoder.rowCapacity = capacity
         encoder.rowStarts = chunk.rowStarts
         encoder.stride = stride
+        encoder.dimension = chunk.dimension
+        // The previous chunk's buffer goes first, so that a larger one never lives beside it.
+        encoder.rowBuffer = nil
+        encoder.rowBuffer = try upload(padded, "activation rows")
     }
 
     public func loadEncoderTile(_ tile: EncoderTile) throws {
         let stride = roundUp(tile.weights.dimension, to: configuration.sliceOfD)
         let capacity = roundUp(max(tile.features.count, 1), to: configuration.rowAlignment)
+        encoder.width = tile.features.count
+        encoder.dimension = tile.weights.dimension
+        encoder.tileBuffers = []
         let weights = try upload(tile.featureRows(stride: stride, capacity: capacity), "encoder tile")
         tile.weights.releasePages(ofFeatures: tile.features)
         encoder.tileBuffers = [weights, try upload(Array(tile.bias[tile.features]), "encoder bias"),
@@ -86,7 +107,7 @@ extension OpenCLEngine {
 
     /// S = rows . tileᵀ into the kept similarity buffer.
     private func multiply(_ tile: EncoderTile) throws -> OpenCLBuffer {
-        let s = try similarityBuffer(bytes: encoder.rowCapacity * encoder.tileCapacity * 4)
+        let s = try planned("similarity tile", holding: encoder.rowCapacity * encoder.tileCapacity * 4)
         let launch = configuration.similarityLaunch(rows: encoder.rowCapacity, columns: encoder.tileCapacity)
         try compute.run(try encoderKernels(tile.activation).similarity,
                         [.buffer(encoder.rowBuffer!), .buffer(encoder.tileBuffers[0]), .buffer(s),
@@ -119,11 +140,9 @@ extension OpenCLEngine {
         let starts = try upload(encoder.rowStarts.map { Int32($0) }, "sample starts")
         let kernels = try encoderKernels(tile.activation)
         let epilogue = sums.epilogue
-        let numerator = try buffers.buffer("numerators", atLeast: samples * 4)
-        let denominator = try buffers.buffer("denominators", atLeast: samples * 4)
-        let active = try buffers.buffer("active counts", atLeast: samples * 4)
-        let featureSums = try buffers.buffer("feature sums", atLeast: max(1, samples * width) * 4)
-        let featureTokens = try buffers.buffer("feature tokens", atLeast: max(1, samples * width) * 4)
+        let numerator = try planned("numerators"), denominator = try planned("denominators")
+        let active = try planned("active counts")
+        let featureSums = try planned("feature sums"), featureTokens = try planned("feature tokens")
         try compute.run(kernels.scoreTile,
                         [.buffer(s), .int32(Int32(encoder.tileCapacity)), .int32(Int32(width)),
                          .buffer(encoder.tileBuffers[1]), .buffer(encoder.tileBuffers[2]), .buffer(encoder.tileBuffers[3]),
@@ -140,7 +159,7 @@ extension OpenCLEngine {
         }
         let denseSums = epilogue.explain > 0 || epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
         let denseTokens = epilogue.sampleFeatures || (epilogue.featureMoments && !momentsOnDevice)
-        let totals = try buffers.buffer("feature totals", atLeast: max(1, width) * 4)
+        let totals = try planned("feature totals")
         try compute.run(kernels.featureTotals, [.buffer(featureSums), .int32(Int32(samples)), .int32(Int32(width)), .buffer(totals)],
                         global: [roundUp(width, to: 64)], local: [])
         sums.addDeviceSums(numerator: try download(numerator, count: samples, as: Float.self),
@@ -156,9 +175,8 @@ extension OpenCLEngine {
     /// arrays back instead of the [samples, width] sums and token counts.
     private func featureMoments(_ featureSums: OpenCLBuffer, _ featureTokens: OpenCLBuffer, starts: OpenCLBuffer,
                                 tile: EncoderTile, samples: Int, kernel: OpenCLKernel) throws -> FeatureMoments {
-        let width = tile.features.count, bytes = max(1, width) * 8
-        let names = ["moment fires", "moment tokens", "moment sum high", "moment sum low", "moment squares high", "moment squares low"]
-        let out = try names.map { try buffers.buffer($0, atLeast: bytes) }
+        let width = tile.features.count
+        let out = try ScorePlanner.momentNames.map { try planned($0) }
         try compute.run(kernel,
                         [.buffer(featureSums), .buffer(featureTokens), .int32(Int32(samples)), .int32(Int32(width)),
                          .buffer(starts)] + out.map { .buffer($0) },

@@ -59,7 +59,8 @@ public struct DatasetScorer: Sendable {
     /// Chunk and tile sizes for these engines; `memoryBudget` is the host memory the streaming
     /// tiles may use (nil: the defaults).
     public mutating func plan(for engines: [ComputeEngine], memoryBudget: Int?) throws {
-        let problem = ScorePlanner.Problem(features: encoder.features, dimension: encoder.dimension, topK: encoder.activation.k)
+        let problem = ScorePlanner.Problem(features: encoder.features, dimension: encoder.dimension, topK: encoder.activation.k,
+                                           featureMoments: momentsSink != nil)
         let devices = engines.map {
             TilePlanner.Device(id: $0.device.id, capabilities: $0.capabilities, deviceMemory: $0.device.globalMemoryBytes,
                                budget: memoryBudget)
