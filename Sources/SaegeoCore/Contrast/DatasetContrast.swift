@@ -3,9 +3,10 @@ import Foundation
 /// Contrasts two activation sets through an SAE's encoder (DESIGN.md, Definitions: contrast):
 /// both are streamed in chunks of whole samples through the encoder's tiles on the devices, as
 /// `score` streams one (DatasetScorer, so every architecture, device and budget works alike), and
-/// each chunk's per-sample active features are reduced at once to per-feature statistics; the
-/// [rows, d_sae] activations never exist. Paired sets (the same tokens through two models) are
-/// taken a group of chunks at a time from both, so that each sample's differences can be formed.
+/// the engines reduce each chunk to per-feature statistics (EncoderEpilogue's `featureMoments`:
+/// only [tile] arrays leave a device); the [rows, d_sae] activations never exist. Paired sets (the
+/// same tokens through two models) are taken a group of chunks at a time from both, each sample's
+/// active features handed to the host, so that each sample's differences can be formed.
 public struct DatasetContrast: Sendable {
     public struct Result: Sendable, Equatable {
         public var a: FeatureStatistics

@@ -36,7 +36,7 @@ public struct DatasetScorer: Sendable {
     public let skippedRows = Locked(0)
     /// Given, every chunk's samples are also handed to it with their active features
     /// (`first` sample, then per sample its features in feature order), from the device
-    /// threads as chunks finish: per-feature statistics over a dataset reduce these.
+    /// threads as chunks finish: paired contrast forms its per-sample differences from these.
     public var featureSink: (@Sendable (_ first: Int, _ features: [[SampleFeature]]) -> Void)?
     /// Given, every chunk's per-feature statistics (FeatureStatistics of its samples, reduced on
     /// the engines: EncoderEpilogue's `featureMoments`) are handed to it as chunks finish, and no
