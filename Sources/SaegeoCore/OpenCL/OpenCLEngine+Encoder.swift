@@ -41,7 +41,9 @@ extension OpenCLEngine {
                                                 + " -DACTIVATION=\(activation == .jumpReLU ? 1 : activation == .gated ? 2 : 0) -DSCORE_GROUP=\(configuration.topkGroup)")
         let made = EncoderKernels(activation: activation, similarity: try program.kernel("similarity_tile"),
                                   scoreTile: try program.kernel("score_tile"), featureTotals: try program.kernel("feature_totals"),
-                                  featureMoments: computesInDouble ? try program.kernel("feature_moments") : nil)
+                                  // A compiler that reports cl_khr_fp64 but leaves the kernel out
+                                  // falls back to the host's reduction, never to an error.
+                                  featureMoments: computesInDouble ? try? program.kernel("feature_moments") : nil)
         encoder.kernels = made
         return made
     }
