@@ -97,3 +97,69 @@ __kernel void feature_totals(__global const float* restrict featureSums,
     for (int s = 0; s < samples; ++s) total += featureSums[(size_t)s * width + j];
     totals[j] = total;
 }
+
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+
+// Contrast's per-feature moments, in float64 on the device (only where the device reports
+// cl_khr_fp64; otherwise the host reduces the downloaded [samples, tile] sums the same way).
+// The arithmetic is the host's, operation for operation (FeatureMoments.add: the mean in double,
+// Knuth's two-sum of the mean and of its square, the samples in order), so the moments come out
+// the same bits as the host's; contraction is off here so that no multiply is fused into an add.
+#pragma OPENCL FP_CONTRACT OFF
+inline void two_sum(double* high, double* low, const double x)
+{
+    const double s = *high + x;
+    const double back = s - *high;
+    *low += (*high - (s - back)) + (x - back);
+    *high = s;
+}
+
+inline void add_moment(double* sumHigh, double* sumLow, double* squaresHigh, double* squaresLow,
+                       const float sum, const int length)
+{
+    const double mean = (double)sum / (double)length;
+    const double square = mean * mean;
+    two_sum(sumHigh, sumLow, mean);
+    two_sum(squaresHigh, squaresLow, square);
+}
+#pragma OPENCL FP_CONTRACT ON
+
+// One work-item per feature of the tile: over the chunk's samples in order, from score_tile's
+// featureSums and featureTokens (the sample's activations summed in float over its rows: the sums
+// the host reduced before), on how many samples and tokens the feature fired and the moments of
+// m_f(s) = sum / T_s. Only these [width] arrays travel back, not the [samples, width] sums. (A
+// work-item walks its feature's column of the sums, not of S: samples, not rows, so the column is
+// short enough to stay in cache on a CPU device that runs work-items one after another.)
+__kernel void feature_moments(__global const float* restrict featureSums,
+                              __global const int* restrict featureTokens,
+                              const int samples,
+                              const int width,
+                              __global const int* restrict sampleStarts,
+                              __global long* restrict fires,
+                              __global long* restrict tokens,
+                              __global double* restrict sumHigh,
+                              __global double* restrict sumLow,
+                              __global double* restrict squaresHigh,
+                              __global double* restrict squaresLow)
+{
+    const int j = get_global_id(0);
+    if (j >= width) return;
+    long fired = 0, fireTokens = 0;
+    double sh = 0.0, sl = 0.0, qh = 0.0, ql = 0.0;
+    for (int sample = 0; sample < samples; ++sample) {
+        const float sum = featureSums[(size_t)sample * width + j];
+        if (sum > 0.0f) {
+            fired += 1;
+            fireTokens += featureTokens[(size_t)sample * width + j];
+            add_moment(&sh, &sl, &qh, &ql, sum, sampleStarts[sample + 1] - sampleStarts[sample]);
+        }
+    }
+    fires[j] = fired;
+    tokens[j] = fireTokens;
+    sumHigh[j] = sh;
+    sumLow[j] = sl;
+    squaresHigh[j] = qh;
+    squaresLow[j] = ql;
+}
+#endif

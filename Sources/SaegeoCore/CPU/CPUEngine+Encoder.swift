@@ -64,6 +64,11 @@ extension CPUEngine {
 
     public func reduceEncoderTile(into sums: inout SampleAccumulators) throws {
         guard let chunk = encoder.chunk, let tile = encoder.tile else { preconditionFailure("activations and tile first") }
+        if sums.epilogue.selection {
+            let pre = preActivations()
+            pre.withUnsafeBufferPointer { sums.select(preActivations: $0, features: tile.features, bias: tile.bias) }
+            return
+        }
         let d = chunk.dimension, width = tile.features.count, piece = Self.pieceWidth, rows = chunk.rows
         let pieces = (width + piece - 1) / piece, columns = encoder.columns, template = sums.empty(samples: chunk.samples)
         // One product per core (each packs the chunk's rows once), each reduced piece by piece.
@@ -102,7 +107,7 @@ extension CPUEngine {
     }
 
     /// pre[rows, width] = x . W_tileᵀ with OpenBLAS's own threads (TopK's selection runs after).
-    public func encoderPreActivations() throws -> [Float] {
+    private func preActivations() -> [Float] {
         guard let chunk = encoder.chunk, let tile = encoder.tile else { preconditionFailure("activations and tile first") }
         let width = tile.features.count, d = chunk.dimension, columns = encoder.columns
         var pre = [Float](repeating: 0, count: max(1, chunk.rows * width))

@@ -3,9 +3,10 @@ import Foundation
 /// Contrasts two activation sets through an SAE's encoder (DESIGN.md, Definitions: contrast):
 /// both are streamed in chunks of whole samples through the encoder's tiles on the devices, as
 /// `score` streams one (DatasetScorer, so every architecture, device and budget works alike), and
-/// each chunk's per-sample active features are reduced at once to per-feature statistics; the
-/// [rows, d_sae] activations never exist. Paired sets (the same tokens through two models) are
-/// taken a group of chunks at a time from both, so that each sample's differences can be formed.
+/// the engines reduce each chunk to per-feature statistics (EncoderEpilogue's `featureMoments`:
+/// only [tile] arrays leave a device); the [rows, d_sae] activations never exist. Paired sets (the
+/// same tokens through two models) are taken a group of chunks at a time from both, each sample's
+/// active features handed to the host, so that each sample's differences can be formed.
 public struct DatasetContrast: Sendable {
     public struct Result: Sendable, Equatable {
         public var a: FeatureStatistics
@@ -81,6 +82,8 @@ public struct DatasetContrast: Sendable {
 
     public mutating func plan(for engines: [ComputeEngine], memoryBudget: Int?) throws {
         var scorer = try scorer(a, sink: nil)
+        // Unpaired sets reduce their moments on the devices: their buffers are in the plan.
+        if !paired { scorer.momentsSink = { _ in } }
         try scorer.plan(for: engines, memoryBudget: memoryBudget)
         rowChunk = scorer.rowChunk
         featureTile = scorer.featureTile
@@ -114,20 +117,13 @@ public struct DatasetContrast: Sendable {
         return result
     }
 
-    /// One set's statistics, streamed.
+    /// One set's statistics, streamed: the engines reduce each chunk to per-feature moments
+    /// (EncoderEpilogue's `featureMoments`), merged here as chunks finish.
     private func reduce(_ set: ActivationsFile, _ range: Range<Int>, _ name: String, on engines: [ComputeEngine],
                         cancellation: Cancellation, progress: (@Sendable (String, ProgressReport) -> Void)?) throws -> FeatureStatistics {
         let statistics = Locked(FeatureStatistics(features: encoder.features))
-        let starts = set.sampleStarts, count = encoder.features
-        let sink: @Sendable (Int, [[SampleFeature]]) -> Void = { first, features in
-            var part = FeatureStatistics(features: count)
-            for (s, active) in features.enumerated() {
-                let length: Int = starts[first + s + 1] - starts[first + s]
-                part.add(sample: active, length: length)
-            }
-            statistics.withLock { $0.merge(part) }
-        }
-        let scorer = try scorer(set, sink: sink)
+        var scorer = try scorer(set, sink: nil)
+        scorer.momentsSink = { part in statistics.withLock { $0.merge(part) } }
         var report: (@Sendable (ProgressReport) -> Void)? = nil
         if let progress { report = { progress(name, $0) } }
         _ = try scorer.run(samples: range, on: engines, cancellation: cancellation, progress: report)

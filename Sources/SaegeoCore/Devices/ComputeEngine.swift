@@ -7,10 +7,11 @@
 ///   `candidates` keys of each query (itself excluded). Engines only choose candidates; the exact
 ///   ranking happens on the host (ExactRanking). The keys may come from any dictionary of the same
 ///   dimension, since the engine sees only rows and ids.
-/// - encoder tiles with per-sample reductions: a chunk of activation rows times a tile of encoder
-///   features, activated and reduced at once to the sums a `SampleAccumulators` asks for, so that
-///   the [rows, d_sae] activations never exist. A new per-feature or per-sample statistic is a new
-///   field of the accumulators, not a new path through the engines.
+/// - encoder tiles with epilogues: a chunk of activation rows times a tile of encoder features,
+///   activated and reduced at once to what the accumulators' `EncoderEpilogue` asks for (score
+///   sums, explanations, contrast's per-feature moments, TopK selection), so that the [rows,
+///   d_sae] activations never exist. A new statistic is a new field of the epilogue with its
+///   reduction in each engine (docs/internals.md: "A new statistic"), not a new path.
 public protocol ComputeEngine: AnyObject {
     var device: DeviceDescription { get }
     /// What the engine can run and the buffers it keeps, as the planner reads them.
@@ -41,12 +42,11 @@ public protocol ComputeEngine: AnyObject {
     func setActivations(_ chunk: ActivationChunk) throws
     /// The encoder features the following reductions use (kept until the next call).
     func loadEncoderTile(_ tile: EncoderTile) throws
-    /// Activates the loaded tile over the chunk (ReLU or JumpReLU) and adds its per-sample sums
-    /// into `sums`, whose samples are the chunk's.
+    /// Runs the epilogue `sums.epilogue` on the loaded tile over the chunk: activates it (ReLU,
+    /// JumpReLU, gated) and adds what the epilogue asks for into `sums`, whose samples are the
+    /// chunk's; or, for a selecting epilogue (TopK, GroupMax), offers the tile's pre-activations
+    /// to `sums.select(preActivations:features:bias:)`.
     func reduceEncoderTile(into sums: inout SampleAccumulators) throws
-    /// The loaded tile's pre-activations without bias, [rows, tile width]: TopK selects across
-    /// every tile of a token, on the host.
-    func encoderPreActivations() throws -> [Float]
 }
 
 extension ComputeEngine {

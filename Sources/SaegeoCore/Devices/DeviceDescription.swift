@@ -46,6 +46,9 @@ public struct LimitOverrides: Sendable, Equatable {
     public var maxAllocationBytes: Int?
     public var localMemoryBytes: Int?
     public var maxWorkGroupSize: Int?
+    /// false: compute as if the device had no float64 (tests of the host's fallback for
+    /// contrast's moments on a device that has it); nil or true: the device's own.
+    public var doublePrecision: Bool?
 
     public init(globalMemoryBytes: Int? = nil, maxAllocationBytes: Int? = nil,
                 localMemoryBytes: Int? = nil, maxWorkGroupSize: Int? = nil) {

@@ -13,6 +13,9 @@ public final class OpenCLDevice: @unchecked Sendable {  // because a cl_device_i
     public let deviceType: DeviceKind
     public let limits: DeviceLimits
     public let computeUnits: Int
+    /// Whether the device computes in double precision (cl_khr_fp64, read from the device):
+    /// contrast then reduces its per-feature moments on the device (encode.cl, feature_moments).
+    public let supportsDouble: Bool
 
     init(handle: cl_device_id, platformName: String, id: String) throws {
         self.handle = handle
@@ -30,6 +33,7 @@ public final class OpenCLDevice: @unchecked Sendable {  // because a cl_device_i
         let group: Int = try Self.value(handle, CL_DEVICE_MAX_WORK_GROUP_SIZE, id)
         let units: cl_uint = try Self.value(handle, CL_DEVICE_MAX_COMPUTE_UNITS, id)
         computeUnits = Int(units)
+        supportsDouble = try Self.string(handle, CL_DEVICE_EXTENSIONS, id).split(separator: " ").contains("cl_khr_fp64")
         limits = DeviceLimits(globalMemoryBytes: Int(global), maxAllocationBytes: Int(maxAlloc),
                               localMemoryBytes: Int(local), maxWorkGroupSize: group)
     }

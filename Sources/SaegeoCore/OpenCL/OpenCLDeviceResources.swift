@@ -9,6 +9,8 @@ final class OpenCLDeviceResources: @unchecked Sendable {  // Sendable because Op
     let context: OpenCLContext
     let compute: OpenCLQueue
     let transfer: OpenCLQueue
+    /// The workloads' buffers alive on the device, and their peak (every one allocated here).
+    let memory = DeviceMemoryLedger()
     private let programs = Locked<[String: OpenCLProgram]>([:])
 
     /// The one set of resources of `device` in this process, made on first use.
@@ -23,7 +25,9 @@ final class OpenCLDeviceResources: @unchecked Sendable {  // Sendable because Op
 
     private static let made = Locked<[String: OpenCLDeviceResources]>([:])
 
-    private init(device: OpenCLDevice) throws {
+    /// Made once per device by `shared(for:)`; a test makes its own to count one engine's
+    /// buffers alone (its own context).
+    init(device: OpenCLDevice) throws {
         self.device = device
         context = try OpenCLContext(device: device)
         compute = try context.queue()
@@ -43,6 +47,13 @@ final class OpenCLDeviceResources: @unchecked Sendable {  // Sendable because Op
         }
     }
 
+    /// A device buffer for a workload, counted in `memory` while it lives. Engines allocate
+    /// only through here (their OpenCLBufferPool, candidates and streamed slots), the sizes of
+    /// their plan's buffers (ScorePlanner.encoderBuffers, TilePlanner).
+    func buffer(bytes: Int, label: String) throws -> OpenCLBuffer {
+        try OpenCLBuffer(context: context, bytes: bytes, label: label, ledger: memory)
+    }
+
 }
 
 /// One engine's device buffers, kept by name and reused from tile to tile: a buffer is
@@ -59,7 +70,7 @@ final class OpenCLBufferPool {
         if let buffer = kept[name], buffer.bytes >= bytes { return buffer }
         try resources.compute.finish()
         kept[name] = nil
-        let buffer = try resources.context.buffer(bytes: bytes, label: name)
+        let buffer = try resources.buffer(bytes: bytes, label: name)
         kept[name] = buffer
         return buffer
     }

@@ -21,6 +21,9 @@ public final class OpenCLEngine: ComputeEngine {
     var compute: OpenCLQueue { resources.compute }
     private var transfer: OpenCLQueue { resources.transfer }
     private let limits: DeviceLimits
+    /// Whether the encoder's epilogues may compute in float64 (the device's cl_khr_fp64, unless
+    /// the overrides say no).
+    let computesInDouble: Bool
     private var program: (candidates: Int, similarity: OpenCLKernel, topk: OpenCLKernel, copy: OpenCLKernel)?
 
     /// Running candidates: `current` is read by the next merge, which writes `next`.
@@ -66,6 +69,7 @@ public final class OpenCLEngine: ComputeEngine {
         tunedFrom = setup.tunedFrom
         device = setup.description
         capabilities = setup.capabilities
+        computesInDouble = resources.device.supportsDouble && overrides.doublePrecision != false
     }
 
     /// Key tile slots streamed through (`slots`): a tile's copy overlaps the previous tile's kernels.
@@ -102,9 +106,11 @@ public final class OpenCLEngine: ComputeEngine {
     private func startCandidates(rows: Int, perRow: Int, initial: CandidateLists? = nil) throws {
         _ = try kernels(candidates: perRow)
         let bytes = max(1, rows) * perRow * 4
+        // The previous run's lists go first, so that the device never holds both.
+        candidates = nil
         func list(_ name: String) throws -> (OpenCLBuffer, OpenCLBuffer) {
-            (try context.buffer(bytes: bytes, label: "\(name) candidate scores"),
-             try context.buffer(bytes: bytes, label: "\(name) candidate ids"))
+            (try resources.buffer(bytes: bytes, label: "\(name) candidate scores"),
+             try resources.buffer(bytes: bytes, label: "\(name) candidate ids"))
         }
         let current = try list("current"), next = try list("next")
         let empty = initial ?? CandidateLists.empty(rows: rows, perRow: perRow)
@@ -132,6 +138,7 @@ public final class OpenCLEngine: ComputeEngine {
     private func setRowTile(_ tile: UnitRows, offset: Int) throws {
         if let rowTile, rowTile.offset == offset, rowTile.rows == tile.rows { return }
         try compute.finish()
+        rowTile = nil
         let values = try buffers.buffer("row tile", atLeast: tile.values.count * 4)
         let ids = try buffers.buffer("row ids", atLeast: max(1, tile.rows) * 4)
         try tile.values.withUnsafeBytes { _ = try compute.write(values, from: $0, blocking: true) }
@@ -146,11 +153,16 @@ public final class OpenCLEngine: ComputeEngine {
         // The slot's previous tile must be done before its buffers and host memory are reused.
         try slots[index].released?.wait()
         var slot = slots[index]
+        // A slot grows by freeing its buffer first: the device never holds both.
         if slot.values == nil || slot.values!.bytes < tile.values.count * 4 {
-            slot.values = try context.buffer(bytes: tile.values.count * 4, label: "key tile")
+            slot.values = nil
+            slots[index].values = nil
+            slot.values = try resources.buffer(bytes: tile.values.count * 4, label: "key tile")
         }
         if slot.ids == nil || slot.ids!.bytes < tile.capacity * 4 {
-            slot.ids = try context.buffer(bytes: tile.capacity * 4, label: "key ids")
+            slot.ids = nil
+            slots[index].ids = nil
+            slot.ids = try resources.buffer(bytes: tile.capacity * 4, label: "key ids")
         }
         slot.hostValues = tile.values
         slot.hostIds = tile.ids

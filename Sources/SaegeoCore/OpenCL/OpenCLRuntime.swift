@@ -121,8 +121,11 @@ final class OpenCLBuffer: @unchecked Sendable {  // because OpenCL handles are t
     let handle: cl_mem
     let bytes: Int
     let label: String
+    /// Where the buffer is counted while it lives (buffers of the resources object).
+    private let ledger: DeviceMemoryLedger?
 
-    init(context: OpenCLContext, bytes: Int, label: String, hostAllocated: Bool = false) throws {
+    init(context: OpenCLContext, bytes: Int, label: String, hostAllocated: Bool = false,
+         ledger: DeviceMemoryLedger? = nil) throws {
         let limit = context.device.limits.maxAllocationBytes
         guard bytes <= limit else {
             throw OpenCLError.make(CL_INVALID_BUFFER_SIZE, call: "clCreateBuffer", device: context.device.id,
@@ -136,9 +139,14 @@ final class OpenCLBuffer: @unchecked Sendable {  // because OpenCL handles are t
         handle = mem
         self.bytes = bytes
         self.label = label
+        self.ledger = ledger
+        ledger?.allocated(bytes)
     }
 
-    deinit { clReleaseMemObject(handle) }
+    deinit {
+        clReleaseMemObject(handle)
+        ledger?.released(bytes)
+    }
 }
 
 /// A program built for one device, and the kernels made from it.

@@ -11,11 +11,14 @@ public enum ScorePlanner {
         public var dimension: Int
         /// K of a TopK encoder (its running selection is kept per row), 0 otherwise.
         public var topK: Int
+        /// Contrast's per-feature moments are reduced on the device (their [tile] buffers).
+        public var featureMoments: Bool
 
-        public init(features: Int, dimension: Int, topK: Int) {
+        public init(features: Int, dimension: Int, topK: Int, featureMoments: Bool = false) {
             self.features = features
             self.dimension = dimension
             self.topK = topK
+            self.featureMoments = featureMoments
         }
     }
 
@@ -36,15 +39,35 @@ public enum ScorePlanner {
         rows * p.dimension * 4 + tile * p.dimension * 4 + rows * tile * 4 + rows * p.topK * 8
     }
 
-    /// A device's buffers for one chunk against one tile, padded to its layout.
+    /// A device's buffers for one chunk against one tile, padded to its layout: what the engine
+    /// allocates (a chunk holds at most as many samples as rows).
     static func deviceBuffers(_ p: Problem, _ d: TilePlanner.Device, rows: Int, tile: Int) -> [TilePlanner.Buffer] {
-        let stride = roundUp(p.dimension, to: d.layout.dimensionAlignment)
-        let rowCapacity = roundUp(rows, to: d.layout.rowAlignment), tileCapacity = roundUp(tile, to: d.layout.rowAlignment)
-        return [TilePlanner.Buffer(name: "activation rows", bytes: rowCapacity * stride * 4, count: 1),
-                TilePlanner.Buffer(name: "encoder tile", bytes: tileCapacity * stride * 4, count: 1),
-                TilePlanner.Buffer(name: "pre-activation tile", bytes: rowCapacity * tileCapacity * 4, count: 1),
-                TilePlanner.Buffer(name: "per-sample feature sums", bytes: rows * tile * 4, count: 1)]
+        encoderBuffers(dimension: p.dimension, layout: d.layout, rows: rows, samples: rows, tile: tile,
+                       featureMoments: p.featureMoments)
     }
+
+    /// Every device buffer of the encoder workload, by the name the engine keeps it under, for a
+    /// chunk of `rows` rows in `samples` samples against a tile of `tile` features. The OpenCL
+    /// engine allocates exactly these (OpenCLEngine+Encoder.swift asks for them by name), so
+    /// the plan's total is what the device holds.
+    static func encoderBuffers(dimension: Int, layout: TileLayout, rows: Int, samples: Int, tile: Int,
+                               featureMoments: Bool) -> [TilePlanner.Buffer] {
+        let stride = roundUp(dimension, to: layout.dimensionAlignment)
+        let rowCapacity = roundUp(max(rows, 1), to: layout.rowAlignment), tileCapacity = roundUp(max(tile, 1), to: layout.rowAlignment)
+        let perFeature = max(1, tile) * 4, perSample = max(1, samples) * 4, dense = max(1, samples * tile) * 4
+        func buffer(_ name: String, _ bytes: Int) -> TilePlanner.Buffer { TilePlanner.Buffer(name: name, bytes: bytes, count: 1) }
+        var buffers = [buffer("activation rows", rowCapacity * stride * 4), buffer("encoder tile", tileCapacity * stride * 4)]
+        buffers += ["encoder bias", "thresholds", "proximity", "magnitude scale", "magnitude bias"].map { buffer($0, perFeature) }
+        buffers += [buffer("similarity tile", rowCapacity * tileCapacity * 4), buffer("sample starts", (max(1, samples) + 1) * 4)]
+        buffers += ["numerators", "denominators", "active counts"].map { buffer($0, perSample) }
+        buffers += [buffer("feature sums", dense), buffer("feature tokens", dense), buffer("feature totals", perFeature)]
+        if featureMoments { buffers += momentNames.map { buffer($0, max(1, tile) * 8) } }
+        return buffers
+    }
+
+    /// The [tile] buffers of contrast's moments (fires, tokens, the two compensated sums).
+    static let momentNames = ["moment fires", "moment tokens", "moment sum high", "moment sum low",
+                              "moment squares high", "moment squares low"]
 
     /// `budget`: what the streaming tiles may use on the host (nil: the defaults).
     public static func plan(_ p: Problem, devices: [TilePlanner.Device], budget: Int?) throws -> Plan {

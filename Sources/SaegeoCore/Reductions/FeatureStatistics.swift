@@ -23,6 +23,22 @@ public struct FeatureStatistics: Sendable, Equatable {
         squares = sum
     }
 
+    /// One chunk of `samples` samples from its tiles' moments (disjoint pieces; a feature in none
+    /// never fired): each feature's figures are the piece's, copied, so the chunk is the same
+    /// part as adding its samples one by one would make (FeatureMoments).
+    init(samples: Int, features: Int, pieces: [FeatureMoments]) {
+        self.init(features: features)
+        self.samples = samples
+        for piece in pieces {
+            for (j, f) in piece.features.enumerated() {
+                fires[f] = piece.fires[j]
+                tokens[f] = piece.tokens[j]
+                sum.set(f, high: piece.sum.high[j], low: piece.sum.low[j])
+                squares.set(f, high: piece.squares.high[j], low: piece.squares.low[j])
+            }
+        }
+    }
+
     /// One sample of `length` tokens with its active features (each once, any order).
     mutating func add(sample active: [SampleFeature], length: Int) {
         samples += 1
@@ -110,6 +126,11 @@ struct CompensatedSums: Sendable, Equatable {
         let back = s - high[i]
         low[i] += (high[i] - (s - back)) + (x - back)
         high[i] = s
+    }
+
+    mutating func set(_ i: Int, high: Double, low: Double) {
+        self.high[i] = high
+        self.low[i] = low
     }
 
     mutating func merge(_ other: CompensatedSums) {

@@ -10,25 +10,33 @@ public struct SampleAccumulators: Sendable {
     var featureActivation: [Int: Double] = [:]
     /// Per sample, the best (a p summed, feature, a summed) seen so far, at most `explain` of them.
     var best: [[(contribution: Double, feature: Int, activation: Double)]]
-    let explain: Int
-    /// With `keepFeatures`, every active feature of each sample, in feature order: what
-    /// per-feature statistics over a dataset reduce (`contrast`).
+    /// What the engines reduce a tile to (EncoderEpilogue).
+    public let epilogue: EncoderEpilogue
+    var explain: Int { epilogue.explain }
+    /// With `keepFeatures`, every active feature of each sample, in feature order: what the
+    /// per-sample differences of paired sets reduce (`contrast --paired`).
     var features: [[SampleFeature]]
-    let keepFeatures: Bool
+    var keepFeatures: Bool { epilogue.sampleFeatures }
+    /// With the epilogue's `featureMoments`, the moments of the tiles (or pieces of tiles) reduced
+    /// so far, each of its own features; `lengths` are the samples' token counts T_s.
+    public internal(set) var featureMoments: [FeatureMoments] = []
+    let lengths: [Int]
+    /// With the epilogue's `selection`, each token's running TopK / GroupMax selection.
+    var selection: TopKState?
 
-    init(samples: Int, explain: Int = 0, keepFeatures: Bool = false) {
+    init(samples: Int, epilogue: EncoderEpilogue = EncoderEpilogue(), lengths: [Int] = []) {
         numerator = [Double](repeating: 0, count: samples)
         denominator = numerator
         active = [Int](repeating: 0, count: samples)
-        best = Array(repeating: [], count: explain > 0 ? samples : 0)
-        self.explain = explain
-        features = Array(repeating: [], count: keepFeatures ? samples : 0)
-        self.keepFeatures = keepFeatures
+        best = Array(repeating: [], count: epilogue.explain > 0 ? samples : 0)
+        self.epilogue = epilogue
+        features = Array(repeating: [], count: epilogue.sampleFeatures ? samples : 0)
+        self.lengths = lengths
     }
 
-    /// Empty sums of the same kind for `samples` samples.
-    func empty(samples: Int) -> SampleAccumulators {
-        SampleAccumulators(samples: samples, explain: explain, keepFeatures: keepFeatures)
+    /// Empty sums of the same kind for `samples` samples (`lengths`, as many, for moments).
+    func empty(samples: Int, lengths: [Int]? = nil) -> SampleAccumulators {
+        SampleAccumulators(samples: samples, epilogue: epilogue, lengths: lengths ?? (samples == self.lengths.count ? self.lengths : []))
     }
 
     /// Adds the sums of the same samples over other features (a piece of a tile).
@@ -40,6 +48,7 @@ public struct SampleAccumulators: Sendable {
         }
         for (feature, value) in other.featureActivation { featureActivation[feature, default: 0] += value }
         if keepFeatures { for s in features.indices { features[s] += other.features[s] } }
+        featureMoments += other.featureMoments
         guard explain > 0 else { return }
         for s in best.indices {
             for entry in other.best[s].sorted(by: { $0.feature < $1.feature }) {
@@ -79,6 +88,9 @@ public struct SampleAccumulators: Sendable {
                 return (s, entry.feature, "the sum of the activations", entry.activation)
             }
         }
+        for moments in featureMoments {
+            if let (f, value) = moments.firstNonFinite() { return (nil, f, "the sum of the per-sample means", value) }
+        }
         if let (f, value) = featureActivation.filter({ !$0.value.isFinite }).min(by: { $0.key < $1.key }) {
             return (nil, f, "the total activation", value)
         }
@@ -98,7 +110,8 @@ public struct SampleAccumulators: Sendable {
     mutating func add(_ pre: UnsafePointer<Float>, rowStride: Int? = nil, tile: EncoderTile, rowStarts: [Int]) {
         let first = tile.features.lowerBound, width = tile.features.count, rowStride = rowStride ?? width
         let jump = tile.activation == .jumpReLU, gated = tile.magnitude != nil, explaining = explain > 0
-        let keeping = keepFeatures, perSample = explaining || keeping
+        let keeping = keepFeatures || epilogue.featureMoments, perSample = explaining || keeping
+        var moments = epilogue.featureMoments ? FeatureMoments(features: tile.features) : nil
         var seen = [Int](repeating: -1, count: width)
         var totals = [Double](repeating: 0, count: width)
         var sampleTotals = [Double](repeating: 0, count: perSample ? width : 0)
@@ -174,10 +187,11 @@ public struct SampleAccumulators: Sendable {
                 if perSample {
                     for j in 0..<width where sampleTotals[j] > 0 {
                         consider(sample: s, feature: first + j, activation: sampleTotals[j], proximity: proximity[j])
-                        if keeping {
+                        if keepFeatures {
                             features[s].append(SampleFeature(feature: Int32(first + j), sum: sampleTotals[j], tokens: sampleTokens[j]))
-                            sampleTokens[j] = 0
                         }
+                        moments?.add(j, sum: sampleTotals[j], tokens: sampleTokens[j], length: rowStarts[s + 1] - rowStarts[s])
+                        if keeping { sampleTokens[j] = 0 }
                         sampleTotals[j] = 0
                     }
                 }
@@ -188,6 +202,7 @@ public struct SampleAccumulators: Sendable {
         }
         }
         for j in 0..<width where totals[j] > 0 { featureActivation[first + j, default: 0] += totals[j] }
+        if let moments { featureMoments.append(moments) }
     }
 
     /// A tile reduced on a device: per-sample sums (float32 from the OpenCL kernels; a backend that
@@ -197,7 +212,8 @@ public struct SampleAccumulators: Sendable {
     /// through it too.
     public mutating func addDeviceSums<Sum: BinaryFloatingPoint>(
         numerator sampleNumerators: [Sum], denominator sampleDenominators: [Sum], active sampleActive: [Int32],
-        totals: [Sum], featureSums: [Sum]?, featureTokens: [Int32]? = nil, features: Range<Int>, proximity: [Float]) {
+        totals: [Sum], featureSums: [Sum]?, featureTokens: [Int32]? = nil, features: Range<Int>, proximity: [Float],
+        momentsFromSums: Bool = true) {
         for s in 0..<numerator.count {
             numerator[s] += Double(sampleNumerators[s])
             denominator[s] += Double(sampleDenominators[s])
@@ -206,7 +222,8 @@ public struct SampleAccumulators: Sendable {
         for j in 0..<features.count where totals[j] > 0 {
             featureActivation[features.lowerBound + j, default: 0] += Double(totals[j])
         }
-        if let featureSums, explain > 0 || keepFeatures {
+        if let featureSums, epilogue.needsFeatureSums {
+            var moments = epilogue.featureMoments && momentsFromSums && featureTokens != nil ? FeatureMoments(features: features) : nil
             for s in 0..<numerator.count {
                 for j in 0..<features.count where featureSums[s * features.count + j] > 0 {
                     let sum = Double(featureSums[s * features.count + j])
@@ -215,15 +232,25 @@ public struct SampleAccumulators: Sendable {
                         self.features[s].append(SampleFeature(feature: Int32(features.lowerBound + j), sum: sum,
                                                          tokens: featureTokens[s * features.count + j]))
                     }
+                    if let featureTokens { moments?.add(j, sum: sum, tokens: featureTokens[s * features.count + j], length: lengths[s]) }
                 }
             }
+            if let moments { featureMoments.append(moments) }
         }
+    }
+
+    /// A tile's moments reduced on a device (the epilogue's `featureMoments`), in place of its
+    /// dense per-(sample, feature) sums.
+    public mutating func addDeviceMoments(_ moments: FeatureMoments) {
+        featureMoments.append(moments)
     }
 
     /// TopK: the K largest relu(pre) of each token, gathered over all tiles.
     /// `rowStarts` are this part's samples' rows in the chunk (s from 0).
     mutating func add(_ state: TopKState, proximity: [Float], rowStarts: ArraySlice<Int>) {
         let base = rowStarts.startIndex
+        var moments = epilogue.featureMoments ? FeatureMoments(features: 0..<proximity.count) : nil
+        defer { if let moments { featureMoments.append(moments) } }
         for s in 0..<numerator.count {
             var sums: [Int32: Double] = [:], tokens: [Int32: Int32] = [:]
             for row in rowStarts[base + s]..<rowStarts[base + s + 1] {
@@ -241,6 +268,7 @@ public struct SampleAccumulators: Sendable {
             for (f, a) in sums.sorted(by: { $0.key < $1.key }) {
                 consider(sample: s, feature: Int(f), activation: a, proximity: proximity[Int(f)])
                 if keepFeatures { features[s].append(SampleFeature(feature: f, sum: a, tokens: tokens[f]!)) }
+                moments?.add(Int(f), sum: a, tokens: tokens[f]!, length: rowStarts[base + s + 1] - rowStarts[base + s])
             }
         }
     }

@@ -25,7 +25,7 @@ struct TopKState: Sendable {
         }
     }
 
-    mutating func offer(_ pre: [Float], features: Range<Int>, bias: [Float]) {
+    mutating func offer(_ pre: UnsafeBufferPointer<Float>, features: Range<Int>, bias: [Float]) {
         let width = features.count, k = self.k, groupSize = self.groupSize
         let rows = k == 0 ? 0 : values.count / k
         if groupSize > 0 {
@@ -42,7 +42,9 @@ struct TopKState: Sendable {
         values.withUnsafeMutableBufferPointer { v in
             ids.withUnsafeMutableBufferPointer { i in
                 let vBase = UnsafeSendablePointer(v.baseAddress!), iBase = UnsafeSendablePointer(i.baseAddress!)
+                guard let preBase = pre.baseAddress.map({ UnsafeSendablePointer($0) }) else { return }
                 parallelChunks(rows) { range in
+                    let pre = preBase.pointer
                     for row in range {
                         let heap = CandidateHeap(scores: vBase.pointer + row * k, ids: iBase.pointer + row * k, capacity: k)
                         for j in 0..<width {
@@ -54,5 +56,19 @@ struct TopKState: Sendable {
                 }
             }
         }
+    }
+}
+
+extension SampleAccumulators {
+    /// The epilogue's `selection` (TopK, GroupMax): a tile's pre-activations without bias,
+    /// [chunk rows, tile width], offered to each token's running selection. Public, so that a
+    /// backend outside SaegeoCore selects through it too.
+    public mutating func select(preActivations pre: UnsafeBufferPointer<Float>, features: Range<Int>, bias: [Float]) {
+        precondition(epilogue.selection && selection != nil, "a selecting epilogue")
+        selection!.offer(pre, features: features, bias: bias)
+    }
+
+    public mutating func select(preActivations pre: [Float], features: Range<Int>, bias: [Float]) {
+        pre.withUnsafeBufferPointer { select(preActivations: $0, features: features, bias: bias) }
     }
 }

@@ -36,8 +36,12 @@ public struct DatasetScorer: Sendable {
     public let skippedRows = Locked(0)
     /// Given, every chunk's samples are also handed to it with their active features
     /// (`first` sample, then per sample its features in feature order), from the device
-    /// threads as chunks finish: per-feature statistics over a dataset reduce these.
+    /// threads as chunks finish: paired contrast forms its per-sample differences from these.
     public var featureSink: (@Sendable (_ first: Int, _ features: [[SampleFeature]]) -> Void)?
+    /// Given, every chunk's per-feature statistics (FeatureStatistics of its samples, reduced on
+    /// the engines: EncoderEpilogue's `featureMoments`) are handed to it as chunks finish, and no
+    /// scores are computed (the result's scores and sums are zero): what `contrast` reduces.
+    public var momentsSink: (@Sendable (FeatureStatistics) -> Void)?
 
     public init(encoder: SAEEncoder, proximity: [Float], activations: ActivationsFile) throws {
         guard activations.rows.dimension == encoder.dimension else {
@@ -55,7 +59,8 @@ public struct DatasetScorer: Sendable {
     /// Chunk and tile sizes for these engines; `memoryBudget` is the host memory the streaming
     /// tiles may use (nil: the defaults).
     public mutating func plan(for engines: [ComputeEngine], memoryBudget: Int?) throws {
-        let problem = ScorePlanner.Problem(features: encoder.features, dimension: encoder.dimension, topK: encoder.activation.k)
+        let problem = ScorePlanner.Problem(features: encoder.features, dimension: encoder.dimension, topK: encoder.activation.k,
+                                           featureMoments: momentsSink != nil)
         let devices = engines.map {
             TilePlanner.Device(id: $0.device.id, capabilities: $0.capabilities, deviceMemory: $0.device.globalMemoryBytes,
                                budget: memoryBudget)
@@ -118,6 +123,12 @@ public struct DatasetScorer: Sendable {
             return parts
         }, merge: { _, parts in
             if let sink = scorer.featureSink { for part in parts { sink(part.first, part.accumulators.features) } }
+            if let sink = scorer.momentsSink {
+                for part in parts {
+                    sink(FeatureStatistics(samples: part.accumulators.numerator.count, features: scorer.encoder.features,
+                                           pieces: part.accumulators.featureMoments))
+                }
+            }
             totals.merge(parts)
         })
         return totals.result()
@@ -142,8 +153,11 @@ public struct DatasetScorer: Sendable {
                                 path: activations.path)
         try engine.setActivations(chunk)
         let topK = encoder.activation.k
-        var selection = TopKState(encoder.activation, features: features, rows: rows)
-        var sums = SampleAccumulators(samples: range.count, explain: explain, keepFeatures: featureSink != nil)
+        let epilogue = EncoderEpilogue(scores: momentsSink == nil, explain: explain, sampleFeatures: featureSink != nil,
+                                       featureMoments: momentsSink != nil, selection: topK > 0)
+        let lengths = (0..<range.count).map { chunk.rowStarts[$0 + 1] - chunk.rowStarts[$0] }
+        var sums = SampleAccumulators(samples: range.count, epilogue: epilogue, lengths: lengths)
+        if topK > 0 { sums.selection = TopKState(encoder.activation, features: features, rows: rows) }
         for f0 in stride(from: 0, to: features, by: tile) {
             let f1 = min(features, f0 + tile)
             if tiles.loaded != f0..<f1 {
@@ -152,11 +166,7 @@ public struct DatasetScorer: Sendable {
                                                        proximity: proximity, magnitude: encoder.magnitude))
                 tiles.loaded = f0..<f1
             }
-            if topK > 0 {
-                selection.offer(try engine.encoderPreActivations(), features: f0..<f1, bias: encoder.bias)
-            } else {
-                try engine.reduceEncoderTile(into: &sums)
-            }
+            try engine.reduceEncoderTile(into: &sums)
         }
         activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
         guard topK > 0 else {
@@ -172,7 +182,7 @@ public struct DatasetScorer: Sendable {
             return AccumulatorPart(first: range.lowerBound + first,
                                    accumulators: sums.empty(samples: last - first))
         }
-        let state = selection, rowStarts = chunk.rowStarts, proximity = self.proximity, first = range.lowerBound
+        let state = sums.selection!, rowStarts = chunk.rowStarts, proximity = self.proximity, first = range.lowerBound
         parts.withUnsafeMutableBufferPointer { buffer in
             let base = UnsafeSendablePointer(buffer.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: cores) { c in

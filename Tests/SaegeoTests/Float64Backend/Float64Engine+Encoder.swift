@@ -36,7 +36,7 @@ extension Float64Engine {
     }
 
     /// Feature f's activation from its pre-activation without bias (EncoderTile's activations;
-    /// TopK and GroupMax select on the host from `encoderPreActivations` instead).
+    /// TopK and GroupMax select from the pre-activations instead: `reduceEncoderTile`).
     private static func activate(_ product: Double, feature f: Int, tile: EncoderTile) -> Double {
         let value = product + Double(tile.bias[f])
         switch tile.activation {
@@ -55,6 +55,12 @@ extension Float64Engine {
 
     func reduceEncoderTile(into sums: inout SampleAccumulators) throws {
         guard let chunk, let tile else { preconditionFailure("activations and tile first") }
+        if sums.epilogue.selection {
+            // The pre-activations rounded to float32 once: the selection takes float32, as from
+            // the other engines.
+            sums.select(preActivations: preActivations(chunk, tile).map(Float.init), features: tile.features, bias: tile.bias)
+            return
+        }
         let samples = chunk.samples, width = tile.features.count, first = tile.features.lowerBound
         guard samples > 0 else { return }
         let pre = preActivations(chunk, tile)
@@ -81,12 +87,5 @@ extension Float64Engine {
         sums.addDeviceSums(numerator: numerator, denominator: denominator, active: active, totals: totals,
                            featureSums: featureSums, featureTokens: featureTokens, features: tile.features,
                            proximity: tile.proximity)
-    }
-
-    /// The pre-activations without bias, [rows, width], rounded to float32 once (TopK's host
-    /// selection takes float32, as from the other engines).
-    func encoderPreActivations() throws -> [Float] {
-        guard let chunk, let tile else { preconditionFailure("activations and tile first") }
-        return preActivations(chunk, tile).map(Float.init)
     }
 }

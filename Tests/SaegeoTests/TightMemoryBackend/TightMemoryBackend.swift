@@ -87,5 +87,4 @@ final class TightMemoryEngine: ComputeEngine {
     }
     func loadEncoderTile(_ tile: EncoderTile) throws { try inner.loadEncoderTile(tile) }
     func reduceEncoderTile(into sums: inout SampleAccumulators) throws { try inner.reduceEncoderTile(into: &sums) }
-    func encoderPreActivations() throws -> [Float] { try inner.encoderPreActivations() }
 }
