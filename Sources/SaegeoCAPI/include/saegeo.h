@@ -24,7 +24,8 @@ const char *saegeo_version(void);                 /* static string, e.g. "0.9.0"
 const char *saegeo_last_error(void);              /* "" when none */
 void saegeo_free_string(char *s);
 
-/* [{"id": "opencl:0", "name": ..., "type": "gpu"|"cpu"|..., "memory": bytes, ...}], as `saegeo devices --json` */
+/* [{"id": "opencl:0", "name", "vendor", "type": "gpu"|"cpu"|..., "backend", "global_memory_bytes",
+ *   "max_allocation_bytes", "compute_units", "driver_version"}], exactly as `saegeo devices --json` */
 int saegeo_devices_json(char **out_json);
 
 /* Cancellation: one token may serve several calls; saegeo_cancel is async-signal-safe enough to
@@ -52,7 +53,8 @@ int saegeo_neighbors(void *sae, int64_t k, const int64_t *queries, int64_t n_que
 /* Streaming scorer: the toxic proximities are computed at creation; each add scores its batch of
  * whole samples (offsets: n_offsets = samples + 1 values rising from 0 to rows; NULL = one sample
  * per row). finish computes the dataset summary (the CLI's --summary, with null_sets draws and
- * seed; null_sets 0 = no draws) and returns a result; the scorer is closed after finish. */
+ * seed; null_sets 0 = no draws) and returns a result; the scorer is closed after a finish that
+ * succeeds (a later add/finish gives status 5); a failed finish leaves it open. */
 int saegeo_scorer_new(void *sae, const int64_t *toxic, int64_t n_toxic, const char *device,
                       int64_t explain, int32_t skip_nonfinite, int64_t memory_budget, void **out_scorer);
 int saegeo_scorer_add(void *scorer, const void *rows, int32_t dtype, int64_t n_rows, int64_t d_model,
@@ -73,7 +75,8 @@ void saegeo_result_free(void *result);
 /* Contrast: add_a / add_b stream batches of whole samples into set A / B (paired: the same
  * samples in the same order in both). finish ranks every feature and returns the table as the CLI's
  * .jsonl rows in one JSON array of objects (its column names), plus the toxic measurement when
- * toxic ids are given (top = --top, null_sets, seed): {"rows": [...], "toxic": {...} | null}. */
+ * toxic ids are given (top = --top, <= 0 for its default 20; null_sets, seed): {"rows": [...], "toxic": {...} | null}.
+ * Paired: the n-th add_a and the n-th add_b must hold the same samples (same lengths), else status 1. */
 int saegeo_contrast_new(void *sae, const char *device, int32_t paired, int64_t memory_budget, void **out_contrast);
 int saegeo_contrast_add(void *contrast, int32_t set /* 0 = A, 1 = B */, const void *rows, int32_t dtype,
                         int64_t n_rows, int64_t d_model, const int64_t *offsets, int64_t n_offsets,
