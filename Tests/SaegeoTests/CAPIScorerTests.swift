@@ -90,6 +90,29 @@ struct CAPIScorerTests {
         #expect(try CAPI.finish(rows, nullSets: 0, seed: 0).active.count == 10)
     }
 
+    @Test("on every device, with several encoder tiles, a stream keeps each engine's tile between batches and agrees with one add")
+    func heldTilesOnEveryDevice() throws {
+        let data = try Self.activations()
+        let sae = try CAPI.openSAE(Self.example.saePath)
+        defer { saegeo_sae_free(sae) }
+        let toxic = try CAPI.toxicIds(Self.example.toxicPath)
+        for device in try DeviceCatalog.standard().descriptions.map(\.id) {
+            // 256 KiB: tiles of a few dozen features, so a batch ends on another tile than it starts with.
+            var whole: UnsafeMutableRawPointer?, split: UnsafeMutableRawPointer?
+            try CAPI.check(saegeo_scorer_new(sae, toxic, Int64(toxic.count), device, 0, 0, 256 << 10, &whole))
+            try CAPI.check(saegeo_scorer_new(sae, toxic, Int64(toxic.count), device, 0, 0, 256 << 10, &split))
+            defer { saegeo_scorer_free(whole); saegeo_scorer_free(split) }
+            try CAPI.add(scorer: whole, data.values, dModel: Self.d, starts: data.starts)
+            for range in [0..<11, 11..<12, 12..<90] {
+                let part = Self.batch(data, range)
+                try CAPI.add(scorer: split, part.values, dModel: Self.d, starts: part.starts)
+            }
+            let a = try CAPI.finish(whole, nullSets: 0, seed: 0), b = try CAPI.finish(split, nullSets: 0, seed: 0)
+            #expect(a.active == b.active, "\(device)")
+            #expect(zip(a.scores, b.scores).allSatisfy { abs($0 - $1) <= 1e-6 * max(abs($0), 1e-30) }, "\(device)")
+        }
+    }
+
     @Test("float16 and bfloat16 rows score as the same values widened to float32")
     func narrowTypes() throws {
         let data = try Self.activations()
