@@ -83,8 +83,10 @@ struct CAPIScorerTests {
             #expect(abs(x - y) <= 1e-6 * abs(x), "\(key): \(x) vs \(y)")
         }
 
-        // No offsets: every row is a sample of its own, as the CLI scores a file without them.
-        let (_, rows) = try Self.newScorer()
+        // No offsets: every row is a sample of its own, as the CLI scores a file without them. The
+        // SAE's handle is freed first: a scorer keeps what it needs of it.
+        let (rowsSAE, rows) = try Self.newScorer()
+        saegeo_sae_free(rowsSAE)
         defer { saegeo_scorer_free(rows) }
         try CAPI.add(scorer: rows, Array(data.values[0..<(10 * Self.d)]), dModel: Self.d, starts: nil)
         #expect(try CAPI.finish(rows, nullSets: 0, seed: 0).active.count == 10)
