@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "saegeo", targets: ["saegeo"]),
         .library(name: "SaegeoCore", targets: ["SaegeoCore"]),
+        // SaegeoCore behind a C interface (include/saegeo.h) for the Python package: libsaegeo-capi.so.
+        .library(name: "saegeo-capi", type: .dynamic, targets: ["SaegeoCAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,7 +43,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SaegeoTests", dependencies: ["SaegeoCore", "CZlib"]),
+        // The @_cdecl functions of saegeo.h over SaegeoCore's public API (the header is the contract).
+        .target(name: "SaegeoCAPI", dependencies: ["SaegeoCore"], exclude: ["include"]),
+        .testTarget(name: "SaegeoTests", dependencies: ["SaegeoCore", "SaegeoCAPI", "CZlib"]),
 
         // Benchmarks (not tests): see Benchmarks/README.md.
         .executableTarget(name: "saegeo-bench-search", dependencies: ["SaegeoCore", "COpenBLAS"],

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-version=$(sed -n 's/^ *static let version = "\(.*\)"$/\1/p' Sources/saegeo/Saegeo.swift)
+version=$(sed -n 's/^ *public static let current = "\(.*\)"$/\1/p' Sources/SaegeoCore/SaegeoVersion.swift)
 name="saegeo-$version-linux-$(uname -m)"
 swift build -c release --static-swift-stdlib --product saegeo --scratch-path .build-static >&2
 binary=.build-static/release/saegeo

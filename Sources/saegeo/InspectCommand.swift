@@ -18,47 +18,13 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Also read the decoder: dead features and decoder norm statistics.")
     var scan = false
 
-    struct Report: Encodable {
-        struct Tensor: Encodable {
-            let name: String
-            let dtype: String
-            let shape: [Int]
-        }
-        let format: String
-        let path: String
-        let fileBytes: Int
-        let dSAE: Int
-        let dModel: Int
-        let dtype: String
-        let architecture: String?
-        /// What the files say beyond the tensors: site, variant, hook points, dictionary class.
-        let details: [String: String]
-        let encoder: String?
-        let tensors: [Tensor]
-        var deadFeatures: Int?
-        var deadFeatureIds: [Int]?
-        var normMin: Double?
-        var normMean: Double?
-        var normMax: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case format, path, dtype, architecture, details, encoder, tensors
-            case fileBytes = "file_bytes", dSAE = "d_sae", dModel = "d_model"
-            case deadFeatures = "dead_features", deadFeatureIds = "dead_feature_ids"
-            case normMin = "norm_min", normMean = "norm_mean", normMax = "norm_max"
-        }
-    }
+    /// The report is SaegeoCore's, shared with the C interface's saegeo_sae_info_json.
+    typealias Report = CheckpointDescription
 
     func run() throws {
         try Saegeo.reporting {
             let checkpoint = try reading.source(path).open()
-            var report = Report(
-                format: checkpoint.format.rawValue, path: path, fileBytes: checkpoint.fileBytes,
-                dSAE: checkpoint.dSAE, dModel: checkpoint.dModel, dtype: checkpoint.decoderTensor.dtype,
-                architecture: checkpoint.architecture?.description,
-                details: Dictionary(checkpoint.details.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                encoder: checkpoint.encoderDescription,
-                tensors: checkpoint.tensors.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+            var report = Report(checkpoint, path: path)
             if scan {
                 let decoder = try checkpoint.decoder()
                 let norms = FeatureNorms(of: decoder, features: Array(0..<decoder.features)).norms

@@ -10,7 +10,7 @@ struct Saegeo: ParsableCommand {
         version: Saegeo.version,
         subcommands: [Devices.self, Inspect.self, Neighbors.self, Plan.self, Score.self, Filter.self, Merge.self, Bench.self, Tune.self, Generate.self, Demo.self, ReportCommand.self, Contrast.self])
 
-    static let version = "0.4.0"
+    static let version = SaegeoVersion.current
 
     /// Starts over with OPENBLAS_CORETYPE set when OpenBLAS loaded generic kernels on a CPU that
     /// has better ones (BLASCoreChoice); if the exec fails, it runs on as it is. Then installs the

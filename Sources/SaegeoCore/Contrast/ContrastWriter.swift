@@ -19,15 +19,7 @@ public enum ContrastWriter {
                              duplicateOf: [Int: Int]? = nil, into sink: OutputSink) throws {
         let names = columns + (duplicateOf == nil ? [] : ["duplicate_of"])
         let duplicate = { (feature: Int) in String(duplicateOf?[feature] ?? -1) }
-        // Finite out: t alone may be infinite (the Definitions' x/0), written as above; anything
-        // else not finite would be a token no JSON or CSV reader takes, and is refused.
-        for row in ranking {
-            let values = [("t", row.t), ("log_odds", row.logOdds), ("rate_a", row.rateA), ("rate_b", row.rateB),
-                          ("mean_a", row.meanA), ("mean_b", row.meanB)]
-            if let (name, value) = values.first(where: { $0.1.isNaN || ($0.0 != "t" && !$0.1.isFinite) }) {
-                throw SaegeoError.badInput("feature \(row.feature)'s \(name) is \(value); contrast writes only finite figures (t may be +-inf); check the activations' scale")
-            }
-        }
+        try requireFinite(ranking)
         if format.hasSuffix(".safetensors") {
             var tensors = tensors(ranking)
             if let duplicateOf {
@@ -39,10 +31,7 @@ public enum ContrastWriter {
         let csv = format.hasSuffix(".csv")
         var text = csv ? names.joined(separator: ",") + "\n" : ""
         for (rank, row) in ranking.enumerated() {
-            let values: [String] = [String(rank), String(row.feature), number(row.t, quoted: !csv), number(row.logOdds, quoted: !csv),
-                                    number(row.rateA), number(row.rateB), number(row.meanA), number(row.meanB),
-                                    String(row.firesA), String(row.firesB), String(row.tokensA), String(row.tokensB),
-                                    String(row.dead)] + (duplicateOf == nil ? [] : [duplicate(row.feature)])
+            let values = fields(rank: rank, row, csv: csv) + (duplicateOf == nil ? [] : [duplicate(row.feature)])
             if csv {
                 text += values.joined(separator: ",") + "\n"
             } else {
@@ -54,6 +43,33 @@ public enum ContrastWriter {
             }
         }
         try sink.write(text)
+    }
+
+    /// The .jsonl rows as JSON objects, one per feature in rank order (no newline), as `write` writes them.
+    public static func jsonObjects(_ ranking: [FeatureContrast]) throws -> [String] {
+        try requireFinite(ranking)
+        return ranking.enumerated().map { rank, row in
+            "{" + zip(columns, fields(rank: rank, row, csv: false)).map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// Finite out: t alone may be infinite (the Definitions' x/0), written as above; anything
+    /// else not finite would be a token no JSON or CSV reader takes, and is refused.
+    static func requireFinite(_ ranking: [FeatureContrast]) throws {
+        for row in ranking {
+            let values = [("t", row.t), ("log_odds", row.logOdds), ("rate_a", row.rateA), ("rate_b", row.rateB),
+                          ("mean_a", row.meanA), ("mean_b", row.meanB)]
+            if let (name, value) = values.first(where: { $0.1.isNaN || ($0.0 != "t" && !$0.1.isFinite) }) {
+                throw SaegeoError.badInput("feature \(row.feature)'s \(name) is \(value); contrast writes only finite figures (t may be +-inf); check the activations' scale")
+            }
+        }
+    }
+
+    /// One row's values in `columns` order, as text (t and log_odds quoted when infinite in JSON).
+    static func fields(rank: Int, _ row: FeatureContrast, csv: Bool) -> [String] {
+        [String(rank), String(row.feature), number(row.t, quoted: !csv), number(row.logOdds, quoted: !csv),
+         number(row.rateA), number(row.rateB), number(row.meanA), number(row.meanB),
+         String(row.firesA), String(row.firesB), String(row.tokensA), String(row.tokensB), String(row.dead)]
     }
 
     static func tensors(_ ranking: [FeatureContrast]) -> [OutputTensor] {

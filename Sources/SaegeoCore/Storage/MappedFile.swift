@@ -11,6 +11,8 @@ public final class MappedFile: @unchecked Sendable {  // because the mapping (a 
     public let bytes: UnsafeRawBufferPointer
     /// True when `bytes` is a private heap copy (see `init(copying:)`), not a mapping.
     private let ownsHeapCopy: Bool
+    /// True when `bytes` is the caller's memory (see `init(borrowing:)`): neither freed nor unmapped.
+    private var borrowsMemory = false
     /// The open file, for reading large ranges without mapping them (-1 for a heap copy).
     private let descriptor: Int32
     /// This mapping's record in ProcessGuard (-1: none).
@@ -63,6 +65,17 @@ public final class MappedFile: @unchecked Sendable {  // because the mapping (a 
         bytes = UnsafeRawBufferPointer(start: copy.baseAddress, count: size)
     }
 
+    /// The caller's bytes, read in place (an array a front end hands over for one call): the caller
+    /// keeps them valid and unchanged while this object is alive, and frees them itself.
+    public init(borrowing data: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        size = data.count
+        ownsHeapCopy = false
+        borrowsMemory = true
+        descriptor = -1
+        bytes = data
+    }
+
     /// Copies `count` bytes at `offset` into `destination` with pread: the kernel copies from its
     /// page cache and nothing of the file stays resident in this process, unlike touching the map.
     public func read(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) -> Bool {
@@ -82,7 +95,7 @@ public final class MappedFile: @unchecked Sendable {  // because the mapping (a 
     /// Tells the kernel the pages of a byte range will not be needed soon, so a pass over a file
     /// larger than memory does not keep it resident.
     public func release(byteRange: Range<Int>) {
-        guard !ownsHeapCopy, let base = bytes.baseAddress, !byteRange.isEmpty else { return }
+        guard !ownsHeapCopy, !borrowsMemory, let base = bytes.baseAddress, !byteRange.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (byteRange.lowerBound / page) * page
         let end = min(size, byteRange.upperBound)
@@ -93,7 +106,7 @@ public final class MappedFile: @unchecked Sendable {  // because the mapping (a 
     deinit {
         if guardSlot >= 0 { ProcessGuard.forgetMapping(guardSlot) }
         if descriptor >= 0 { close(descriptor) }
-        guard let base = bytes.baseAddress else { return }
+        guard let base = bytes.baseAddress, !borrowsMemory else { return }
         if ownsHeapCopy {
             base.deallocate()
         } else {

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the release libsaegeo-capi.so: SaegeoCore behind the C interface of
+# Sources/SaegeoCAPI/include/saegeo.h, for the Python package (scripts/build-wheel.sh). The Swift
+# standard library, Foundation and Dispatch are linked in statically, as in the tarball
+# (scripts/package.sh), so the library needs no Swift toolchain; it refuses to hand over a library
+# that still needs a Swift runtime library. Prints the absolute path of the .so on stdout (the
+# build's own output goes to stderr).
+#   scripts/build-capi.sh          -> /path/to/.build-static/release/libsaegeo-capi.so
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+product=saegeo-capi
+swift build -c release --static-swift-stdlib --product "$product" --scratch-path .build-static >&2
+library="$PWD/.build-static/release/lib$product.so"
+if ldd "$library" | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime' >&2; then
+    echo "build-capi.sh: $library still needs the Swift runtime libraries above" >&2
+    exit 1
+fi
+# The C interface must be whole: every function the header declares is exported.
+missing=$(comm -23 <(grep -oE 'saegeo_[a-z_0-9]+\(' Sources/SaegeoCAPI/include/saegeo.h | tr -d '(' | sort -u) \
+                   <(nm -D --defined-only "$library" | awk '{print $3}' | sort -u))
+if [ -n "$missing" ]; then
+    echo "build-capi.sh: $library does not export: $missing" >&2
+    exit 1
+fi
+echo "$library"
