@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-version=$(sed -n 's/^ *static let version = "\(.*\)"$/\1/p' Sources/saegeo/Saegeo.swift)
+version=$(sed -n 's/^ *public static let current = "\(.*\)"$/\1/p' Sources/SaegeoCore/SaegeoVersion.swift)
+[ -n "$version" ] || { echo "build-wheel.sh: no version in Sources/SaegeoCore/SaegeoVersion.swift" >&2; exit 1; }
 
 library=$(scripts/build-capi.sh | tail -n 1)
 swift build -c release --static-swift-stdlib --product saegeo --scratch-path .build-static >&2

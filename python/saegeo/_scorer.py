@@ -12,7 +12,7 @@ from ._progress import Progress
 
 
 class ScoreResult:
-    """What a scorer found: .scores float64 [samples], .active int64 [samples] (active features per
+    """What a scorer found: .scores float64 [samples], .active int64 [samples] (distinct active features per
     sample), .explain (per sample, its explain features as dicts, when explain > 0, else None) and
     .summary (the CLI's --summary JSON as a dict)."""
 

@@ -7,8 +7,9 @@ import numpy as np
 from conftest import read_safetensors, run_cli, write_safetensors
 
 
-def cli_score(cli, tmp_path, job, activations, offsets, *extra):
-    """(scores float32, active int64, summary dict, jsonl lines) of `saegeo score` on these arrays."""
+def cli_score(cli, tmp_path, job, activations, offsets, *extra, explain=0):
+    """(scores float32, active int64, summary dict, jsonl lines) of `saegeo score` on these arrays
+    (the .jsonl with --explain when explain > 0)."""
     acts = tmp_path / "acts.safetensors"
     tensors = {"activations": np.ascontiguousarray(activations, dtype=np.float32)}
     if offsets is not None:
@@ -23,7 +24,7 @@ def cli_score(cli, tmp_path, job, activations, offsets, *extra):
     run_cli(cli, *args, "-o", tmp_path / "scores.safetensors")
     out = read_safetensors(tmp_path / "scores.safetensors")
     summary = json.loads((tmp_path / "summary.json").read_text())
-    run_cli(cli, *args, "-o", tmp_path / "scores.jsonl")
+    run_cli(cli, *args, *(["--explain", explain] if explain else []), "-o", tmp_path / "scores.jsonl")
     lines = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
     return out["scores"], out["active"], summary, lines
 
@@ -40,13 +41,14 @@ def reference_score(job, activations, offsets):
     a = np.where(fires, pre, 0.0)
     unit = w["W_dec"] / np.linalg.norm(w["W_dec"], axis=1, keepdims=True)
     proximity = (unit @ unit[job.toxic].T).max(axis=1)
-    near = np.abs(pre - w["threshold"]) < 1e-4 * (1 + np.abs(pre))
+    # float32 rounding of a 64-term dot product stays well under 4e-6 relative here.
+    near = np.abs(pre - w["threshold"]) < 4e-6 * (1 + np.abs(pre))
     bounds = offsets if offsets is not None else np.arange(len(x) + 1)
     scores, active, ambiguous = [], [], []
     for start, stop in zip(bounds[:-1], bounds[1:]):
         mass = a[start:stop].sum()
         scores.append((a[start:stop] @ proximity).sum() / mass if mass > 0 else 0.0)
-        active.append(int(fires[start:stop].sum()))
+        active.append(int((a[start:stop] != 0).any(axis=0).sum()))   # distinct features active in the sample
         ambiguous.append(bool(near[start:stop].any()))
     return np.array(scores), np.array(active), np.array(ambiguous)
 

@@ -29,7 +29,7 @@ def test_one_shot_equals_cli_and_reference(cli, job, tmp_path):
     assert np.array_equal(result.active, active)
     assert_same_numbers(result.summary, summary)
     ref_scores, ref_active, ambiguous = reference_score(job, job.activations, job.offsets)
-    assert ambiguous.sum() <= 2
+    assert ambiguous.sum() <= 4
     np.testing.assert_allclose(result.scores[~ambiguous], ref_scores[~ambiguous], rtol=1e-5)
     assert np.array_equal(result.active[~ambiguous], ref_active[~ambiguous])
     assert result.scores.max() > result.scores.min() > 0
@@ -75,8 +75,8 @@ def test_non_contiguous_input_equals_contiguous(job):
 def test_explain_as_the_cli_jsonl(cli, job, tmp_path):
     result = saegeo.score(job.open(), job.toxic, job.activations, job.offsets, device="cpu", explain=3,
                           null_sets=NULL_SETS)
-    _, _, _, lines = cli_score(cli, tmp_path, job, job.activations, job.offsets, "--explain", 3,
-                               "--null-sets", NULL_SETS)
+    _, _, _, lines = cli_score(cli, tmp_path, job, job.activations, job.offsets, "--null-sets", NULL_SETS,
+                               explain=3)
     assert len(result.explain) == len(lines)
     for mine, theirs in zip(result.explain, lines):
         assert [entry["feature"] for entry in mine] == [entry["feature"] for entry in theirs["explain"]]
