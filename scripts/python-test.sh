@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python package as a user gets it: builds the wheel (scripts/build-wheel.sh), installs it in a
-# fresh virtual environment under .build-python/ with numpy, pytest and, where it installs, torch's
-# CPU wheel (torch 2.13.0+cpu, else the plain 2.13.0 wheel, else the torch tests skip), then runs
+# fresh virtual environment under .build-python/ with numpy, pytest and, where they install, pandas
+# and torch's CPU wheel (torch 2.13.0+cpu, else the plain 2.13.0 wheel, else those tests skip), then runs
 # python/tests with the Swift toolchain hidden from PATH and a bare environment: the wheel must
 # work on a machine without Swift. The CLI the tests compare with is the wheel's own `saegeo`
 # command. Ends with one line: "python-test: PASS ..." or "python-test: FAIL ...".
@@ -21,6 +21,8 @@ python3 -m venv "$venv" || fail "python3 -m venv failed (Debian: apt-get install
 "$venv/bin/pip" install -q --disable-pip-version-check "torch==2.13.0+cpu" 2>/dev/null ||
     "$venv/bin/pip" install -q --disable-pip-version-check "torch==2.13.0" 2>/dev/null ||
     echo "python-test: torch did not install; its tests skip" >&2
+"$venv/bin/pip" install -q --disable-pip-version-check pandas 2>/dev/null ||
+    echo "python-test: pandas did not install; to_pandas's test skips" >&2
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "$wheel" || fail "pip could not install $wheel"
 
 # No toolchain, no SAEGEO_* from the caller, only the venv and the system's bin folders.

@@ -32,7 +32,7 @@ def test_bare_environment_import_and_score(job):
     done = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", sys.executable, "-c", code, str(job.sae_path)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [saegeo.__version__, "(1,", "2)", "3", "'cpu']"]
+    assert done.stdout.split() == [saegeo.__version__, "(1,", "2)", "3", "cpu"]
 
 
 def test_console_command_runs_the_bundled_cli():
@@ -42,3 +42,11 @@ def test_console_command_runs_the_bundled_cli():
     assert "cpu" in done.stdout
     version = subprocess.run([str(command), "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == saegeo.__version__
+
+
+def test_bundled_library_and_command_need_no_swift_runtime():
+    package = Path(saegeo.__file__).parent
+    for built in (package / "_lib" / "libsaegeo.so", package / "bin" / "saegeo"):
+        linked = subprocess.run(["ldd", str(built)], capture_output=True, text=True).stdout
+        assert "not found" not in linked, linked
+        assert not any(name in linked for name in ("libswift", "libFoundation", "libdispatch", "/opt/swift")), linked
