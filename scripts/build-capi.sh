@@ -5,17 +5,25 @@
 # (scripts/package.sh), so the library needs no Swift toolchain; it refuses to hand over a library
 # that still needs a Swift runtime library. Prints the absolute path of the .so on stdout (the
 # build's own output goes to stderr).
-#   scripts/build-capi.sh          -> /path/to/.build-capi/release/libsaegeo-capi.so
-# SwiftPM's --static-swift-stdlib only applies to executables: a shared library still links the
-# runtime's .so files (and misses -L for the static Foundation's autolinked CoreFoundation). The
-# driver's own -static-stdlib links the static runtime into the library. It changes the build
-# flags, so the library has its own scratch path (.build-static stays the tarball's).
+#   scripts/build-capi.sh          -> /path/to/.build-static/capi/libsaegeo-capi.so
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 product=saegeo-capi
-swift build -c release --static-swift-stdlib -Xswiftc -static-stdlib --product "$product" --scratch-path .build-capi >&2
-library="$PWD/.build-capi/release/lib$product.so"
+triple=$(uname -m)-unknown-linux-gnu
+# SwiftPM links a dynamic library against the shared Swift runtime even with --static-swift-stdlib
+# (that flag is for executables; its autolinked Foundation parts are found in swift_static only),
+# so the build compiles the objects and the library is linked once more here with -static-stdlib:
+# the runtime's archives are linked in and, by the toolchain's static-stdlib-args.lnk
+# (--exclude-libs ALL), not exported, so another Swift library in the same process cannot clash.
+static="$(dirname "$(readlink -f "$(command -v swift)")")/../lib/swift_static/linux"
+swift build -c release --static-swift-stdlib --product "$product" --scratch-path .build-static -Xlinker -L"$static" >&2
+objects=".build-static/$triple/release/$product.product/Objects.LinkFileList"
+mkdir -p .build-static/capi
+library="$PWD/.build-static/capi/lib$product.so"
+# shellcheck disable=SC2046  # pkg-config's flags are words
+swiftc -static-stdlib -emit-library -target "$triple" -module-name saegeo_capi -o "$library" "@$objects" \
+    $(pkg-config --libs zlib openblas OpenCL) -Xlinker --gc-sections -Xlinker -soname=lib$product.so >&2
 if ldd "$library" | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime' >&2; then
     echo "build-capi.sh: $library still needs the Swift runtime libraries above" >&2
     exit 1

@@ -5,7 +5,7 @@ import SaegeoCore
 public typealias ProgressFunction = @convention(c) (UnsafePointer<CChar>?, Int64, Int64, UnsafeMutableRawPointer?) -> Void
 
 /// The caller's `user` pointer, handed back untouched from the worker threads that report progress.
-struct UserPointer: @unchecked Sendable {  // opaque to saegeo: only passed back to the caller's callback
+struct UserPointer: @unchecked Sendable {  // because saegeo never reads it: it is only handed back to the caller's callback
     let pointer: UnsafeMutableRawPointer?
 }
 

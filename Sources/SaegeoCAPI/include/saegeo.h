@@ -7,6 +7,9 @@
  *   saegeo_last_error() then returns the one-line message (thread-local; valid until the next
  *   saegeo call on the same thread). A failed call leaves its object usable (or says it is closed).
  * - Objects are opaque handles (void *), freed with their *_free function (NULL is a no-op).
+ *   One call at a time per object (a scorer or contrast is not for concurrent use; the caller
+ *   locks); different objects may be used from different threads at once. A scorer or contrast
+ *   keeps what it needs of its SAE: the SAE handle may be freed before them.
  * - Strings in are UTF-8, NUL-terminated; strings out (char **) are malloc'd by the library and
  *   freed by the caller with saegeo_free_string.
  * - Arrays in are read in place during the call and never kept after it returns (the library copies
@@ -29,7 +32,8 @@ void saegeo_free_string(char *s);
 int saegeo_devices_json(char **out_json);
 
 /* Cancellation: one token may serve several calls; saegeo_cancel is async-signal-safe enough to
- * call from a Python signal handler (it only sets a flag). */
+ * call from a Python signal handler (it only sets a flag). A cancelled token stays cancelled:
+ * use a new one for the next call. A cancelled add adds nothing (status 6); the object stays usable. */
 void *saegeo_cancel_new(void);
 void saegeo_cancel(void *token);
 void saegeo_cancel_free(void *token);

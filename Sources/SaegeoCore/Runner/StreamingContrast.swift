@@ -20,6 +20,8 @@ public final class StreamingContrast {
     /// Paired: per set, the batches whose partner has not come yet (each sample's length and active features).
     private var pending: [Set: [(lengths: [Int], features: [[SampleFeature]])]] = [.a: [], .b: []]
     private var batches: [Set: Int] = [.a: 0, .b: 0]
+    /// The encoder tile each engine holds between batches (both sets: the same encoder).
+    private var heldTiles = DatasetScorer.HeldEncoderTiles()
 
     public init(sae: SAECheckpoint, devices: JobDevices, paired: Bool = false) throws {
         encoder = try SAEEncoder(checkpoint: sae)
@@ -37,7 +39,7 @@ public final class StreamingContrast {
     public func add(_ batch: ActivationsFile, to set: Set, events: JobEvents = .silent,
                     cancellation: Cancellation = Cancellation()) throws {
         var contrast = try DatasetContrast(encoder: encoder, a: batch, b: batch, paired: paired)
-        let engines = self.engines, tileBudget = self.tileBudget, paired = self.paired
+        let engines = self.engines, tileBudget = self.tileBudget, paired = self.paired, heldTiles = self.heldTiles
         let deviceIds = engines.map(\.device.id).joined(separator: ",")
         let progress = events.progress("contrast \(set.rawValue) on \(deviceIds):")
         let statistics = Locked(FeatureStatistics(features: encoder.features))
@@ -51,9 +53,11 @@ public final class StreamingContrast {
         }
         let (featureSink, momentsSink) = (sink, moments)
         let _: Void = try JobDevices.replanningOnce(budget: tileBudget, engines: engines, events: events) { budget in
+            if budget != tileBudget { heldTiles.forgetAll() }
             try contrast.plan(for: engines, memoryBudget: budget)
             var scorer = try contrast.scorer(batch, sink: featureSink)
             scorer.momentsSink = momentsSink
+            scorer.heldTiles = heldTiles
             _ = try scorer.run(on: engines, cancellation: cancellation, progress: progress)
         }
         try cancellation.check()
@@ -120,6 +124,8 @@ public final class StreamingContrast {
             try ToxicProximity.compute(decoder: decoder, toxic: toxic, engines: engines, memoryBudget: budget, norms: norms,
                                        cancellation: cancellation)
         }
+        // The proximities ran other passes on the engines: a later batch loads its tile afresh.
+        heldTiles = DatasetScorer.HeldEncoderTiles()
         let measurement = try ToxicContrast.compute(ranking: ranking, proximity: proximity.proximity, top: top, nullSets: nullSets,
                                                     seed: seed, cancellation: cancellation)
         return (ranking, measurement)

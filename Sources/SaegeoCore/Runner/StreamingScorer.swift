@@ -23,6 +23,8 @@ public final class StreamingScorer {
     private var numerators: [Double] = []
     private var denominators: [Double] = []
     private var mass: FeatureMass
+    /// The encoder tile each engine holds between batches: uploaded once for the whole stream.
+    private let heldTiles = DatasetScorer.HeldEncoderTiles()
     /// Token rows left out for NaN or infinity (with `skipNonFinite`), over every batch.
     public private(set) var skippedRows = 0
     public var samples: Int { scores.count }
@@ -55,12 +57,16 @@ public final class StreamingScorer {
         var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: batch)
         scorer.explain = explain
         scorer.skipNonFinite = skipNonFinite
+        scorer.heldTiles = heldTiles
         try scorer.plan(for: engines, memoryBudget: tileBudget)
         let deviceIds = engines.map(\.device.id).joined(separator: ",")
         let progress = events.progress("score on \(deviceIds):")
-        let engines = self.engines, tileBudget = self.tileBudget
+        let engines = self.engines, tileBudget = self.tileBudget, heldTiles = self.heldTiles
         let result = try JobDevices.replanningOnce(budget: tileBudget, engines: engines, events: events) { budget in
-            if budget != tileBudget { try scorer.plan(for: engines, memoryBudget: budget) }
+            if budget != tileBudget {
+                heldTiles.forgetAll()
+                try scorer.plan(for: engines, memoryBudget: budget)
+            }
             return try scorer.run(on: engines, cancellation: cancellation, progress: progress)
         }
         try cancellation.check()

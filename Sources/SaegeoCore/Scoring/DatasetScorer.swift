@@ -42,6 +42,9 @@ public struct DatasetScorer: Sendable {
     /// the engines: EncoderEpilogue's `featureMoments`) are handed to it as chunks finish, and no
     /// scores are computed (the result's scores and sums are zero): what `contrast` reduces.
     public var momentsSink: (@Sendable (FeatureStatistics) -> Void)?
+    /// Given, the encoder tile each engine holds is remembered across runs, so that a stream of
+    /// batches on the same engines, encoder and proximities (StreamingScorer) uploads it once.
+    public var heldTiles: HeldEncoderTiles?
 
     public init(encoder: SAEEncoder, proximity: [Float], activations: ActivationsFile) throws {
         guard activations.rows.dimension == encoder.dimension else {
@@ -115,7 +118,8 @@ public struct DatasetScorer: Sendable {
         let loop = SchedulerLoop(items: chunks.count, cancellation: cancellation,
                                  progress: ProgressCounter(total: max(1, chunks.count), report: progress))
         let scorer = self
-        try loop.run(on: engines, start: { _ in EncoderTileCursor() }, item: { engine, tiles, taken in
+        let held = heldTiles
+        try loop.run(on: engines, start: { engine in EncoderTileCursor(loaded: held?.tile(on: engine)) }, item: { engine, tiles, taken in
             let samples = chunks[taken.lowerBound]
             let parts = try scorer.process(samples: samples, on: engine, tiles: &tiles)
             let rows = scorer.activations.sampleStarts[samples.upperBound] - scorer.activations.sampleStarts[samples.lowerBound]
@@ -140,6 +144,17 @@ public struct DatasetScorer: Sendable {
         var loaded: Range<Int>?
     }
 
+    /// Which encoder tile each engine (by device id) holds after a run, for the next run of a
+    /// scorer with the same encoder and proximities on the same engines.
+    public final class HeldEncoderTiles: Sendable {
+        private let loaded = Locked([String: Range<Int>]())
+        public init() {}
+        func tile(on engine: ComputeEngine) -> Range<Int>? { loaded.withLock { $0[engine.device.id] } }
+        func remember(_ tile: Range<Int>?, on engine: ComputeEngine) { loaded.withLock { $0[engine.device.id] = tile } }
+        /// After a failed run (an engine may have let its buffers go): every tile loads afresh.
+        func forgetAll() { loaded.withLock { $0 = [:] } }
+    }
+
     /// Scores the samples of one chunk on one engine; returns the parts' sums.
     func process(samples range: Range<Int>, on engine: ComputeEngine, tiles: inout EncoderTileCursor) throws -> [AccumulatorPart] {
         let features = encoder.features, tile = min(featureTile, features)
@@ -161,10 +176,13 @@ public struct DatasetScorer: Sendable {
         for f0 in stride(from: 0, to: features, by: tile) {
             let f1 = min(features, f0 + tile)
             if tiles.loaded != f0..<f1 {
+                // Forgotten first: a load that fails half way leaves no tile to trust.
+                heldTiles?.remember(nil, on: engine)
                 try engine.loadEncoderTile(EncoderTile(weights: encoder.weights, features: f0..<f1, bias: encoder.bias,
                                                        thresholds: encoder.thresholds, activation: encoder.activation,
                                                        proximity: proximity, magnitude: encoder.magnitude))
                 tiles.loaded = f0..<f1
+                heldTiles?.remember(f0..<f1, on: engine)
             }
             try engine.reduceEncoderTile(into: &sums)
         }
