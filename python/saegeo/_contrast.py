@@ -1,6 +1,7 @@
 """Contrast of two activation sets through the encoder, streamed, as `saegeo contrast`."""
 import ctypes
 import json
+import threading
 
 import numpy as np
 
@@ -69,6 +70,7 @@ class Contrast:
         check(lib.saegeo_contrast_new(sae.handle, _options.device(device), int(bool(paired)),
                                       _options.memory_budget(memory_budget), ctypes.byref(handle)))
         self._handle = handle
+        self._busy = threading.Lock()   # saegeo.h: one call at a time per contrast
 
     def _live_handle(self):
         if not self._handle:
@@ -76,14 +78,15 @@ class Contrast:
         return self._handle
 
     def _add(self, which, activations, offsets):
-        handle = self._live_handle()
         array, code = _arrays.activations(activations, self._d_model)
         sample_offsets = _arrays.offsets(offsets, array.shape[0])
-        for rows, piece_offsets in _arrays.batches(array, sample_offsets):
-            run_cancellable(
-                lib.saegeo_contrast_add, handle, which, rows.ctypes.data, code, rows.shape[0], rows.shape[1],
-                int64_pointer(piece_offsets), 0 if piece_offsets is None else len(piece_offsets),
-                after_token=(PROGRESS_FN(), None))
+        with self._busy:
+            handle = self._live_handle()
+            for rows, piece_offsets in _arrays.batches(array, sample_offsets):
+                run_cancellable(
+                    lib.saegeo_contrast_add, handle, which, rows.ctypes.data, code, rows.shape[0], rows.shape[1],
+                    int64_pointer(piece_offsets), 0 if piece_offsets is None else len(piece_offsets),
+                    after_token=(PROGRESS_FN(), None))
         return self
 
     def add_a(self, activations, offsets=None):
@@ -97,17 +100,23 @@ class Contrast:
     def finish(self, toxic=None, top=None, null_sets=200, seed=0):
         """The ranked Table; with toxic ids, also the paper's measurement over the top `top`
         features (table.toxic). The contrast is closed afterwards."""
-        handle = self._live_handle()
         toxic_ids = _arrays.ids(toxic, "toxic")
         text = ctypes.c_void_p()
-        run_cancellable(lib.saegeo_contrast_finish, handle, int64_pointer(toxic_ids),
-                        0 if toxic_ids is None else len(toxic_ids), -1 if top is None else int(top),
-                        int(null_sets), int(seed), after_token=(ctypes.byref(text),))
+        with self._busy:
+            handle = self._live_handle()
+            run_cancellable(lib.saegeo_contrast_finish, handle, int64_pointer(toxic_ids),
+                            0 if toxic_ids is None else len(toxic_ids), -1 if top is None else int(top),
+                            int(null_sets), int(seed), after_token=(ctypes.byref(text),))
+            self._free()
         document = json.loads(take_string(text))
-        self.close()
         return Table(document["rows"], document.get("toxic"))
 
     def close(self):
+        """Frees the contrast (finish does it too)."""
+        with self._busy:
+            self._free()
+
+    def _free(self):
         if self._handle:
             lib.saegeo_contrast_free(self._handle)
             self._handle = None
@@ -120,4 +129,4 @@ class Contrast:
 
     def __del__(self):
         if getattr(self, "_handle", None):
-            self.close()
+            self._free()

@@ -1,6 +1,7 @@
 """The streaming scorer: activations in batches of whole samples, scores as the CLI's."""
 import ctypes
 import json
+import threading
 
 import numpy as np
 
@@ -73,6 +74,7 @@ class Scorer:
                                     _options.device(device), self._explain, int(bool(skip_nonfinite)),
                                     _options.memory_budget(memory_budget), ctypes.byref(handle)))
         self._handle = handle
+        self._busy = threading.Lock()   # saegeo.h: one call at a time per scorer
 
     def _live_handle(self):
         if not self._handle:
@@ -83,10 +85,15 @@ class Scorer:
         """Scores one batch: activations [tokens, d_model]; offsets: len samples + 1 boundaries of
         the batch's samples (rising from 0 to tokens), None = one sample per row. A sample never
         spans two calls. The array is read in place (a C-contiguous one is not copied)."""
-        handle = self._live_handle()
         array, code = _arrays.activations(activations, self._d_model)
         sample_offsets = _arrays.offsets(offsets, array.shape[0])
         reporter = Progress(self._progress)
+        with self._busy:
+            handle = self._live_handle()
+            self._add_pieces(handle, array, code, sample_offsets, reporter)
+        return self
+
+    def _add_pieces(self, handle, array, code, sample_offsets, reporter):
         try:
             for rows, piece_offsets in _arrays.batches(array, sample_offsets):
                 run_cancellable(
@@ -95,18 +102,23 @@ class Scorer:
                     after_token=(reporter.callback, None))
         finally:
             reporter.close()
-        return self
 
     def finish(self):
         """The result of every batch added; the scorer is closed afterwards."""
-        handle = self._live_handle()
-        result = ctypes.c_void_p()
-        run_cancellable(lib.saegeo_scorer_finish, handle, self._null_sets, self._seed,
-                        after_token=(ctypes.byref(result),))
-        self.close()
+        with self._busy:
+            handle = self._live_handle()
+            result = ctypes.c_void_p()
+            run_cancellable(lib.saegeo_scorer_finish, handle, self._null_sets, self._seed,
+                            after_token=(ctypes.byref(result),))
+            self._free()
         return ScoreResult(result, self._explain > 0)
 
     def close(self):
+        """Frees the scorer (finish does it too)."""
+        with self._busy:
+            self._free()
+
+    def _free(self):
         if self._handle:
             lib.saegeo_scorer_free(self._handle)
             self._handle = None
@@ -119,7 +131,7 @@ class Scorer:
 
     def __del__(self):
         if getattr(self, "_handle", None):
-            self.close()
+            self._free()
 
 
 def score(sae, toxic, activations, offsets=None, **options):
