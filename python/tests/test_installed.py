@@ -42,6 +42,8 @@ def test_console_command_runs_the_bundled_cli():
     assert "cpu" in done.stdout
     version = subprocess.run([str(command), "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == saegeo.__version__
+    missing = subprocess.run([str(command), "inspect", "/nonexistent/sae"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
 def test_bundled_library_and_command_need_no_swift_runtime():

@@ -92,8 +92,18 @@ def test_non_positive_k_is_refused(job):
         saegeo.neighbors(job.open(), k="3")
 
 
-def test_progress_does_not_change_the_result(job, capfd):
+def test_progress_and_budget_do_not_change_the_result(job, capfd):
     sae = job.open()
     plain = saegeo.neighbors(sae, k=5, device="cpu")
+    capfd.readouterr()
     reported = saegeo.neighbors(sae, k=5, device="cpu", progress=True)
     assert np.array_equal(plain[0], reported[0]) and plain[1].tobytes() == reported[1].tobytes()
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        lines = capfd.readouterr().err.splitlines()
+        assert any(line.startswith("saegeo: ") and "/" in line for line in lines), lines
+    budgeted = saegeo.neighbors(sae, k=5, device="cpu", memory_budget="64MiB")
+    assert np.array_equal(plain[0], budgeted[0]) and plain[1].tobytes() == budgeted[1].tobytes()
+    with pytest.raises(saegeo.BadInput):
+        saegeo.neighbors(sae, k=5, memory_budget="lots")

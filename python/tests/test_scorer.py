@@ -35,6 +35,19 @@ def test_one_shot_equals_cli_and_reference(cli, job, tmp_path):
     assert result.scores.max() > result.scores.min() > 0
 
 
+def test_gemma_scope_params_npz_scores_as_the_saelens_folder(job, tmp_path):
+    """generate's SAE has Gemma Scope's tensor names and encoder (no b_dec on the input)."""
+    npz = tmp_path / "layer_20" / "width_1k" / "average_l0_50" / "params.npz"
+    npz.parent.mkdir(parents=True)
+    np.savez(npz, **job.weights)
+    gemma = saegeo.open_sae(npz)
+    assert gemma.family == "gemma-scope" and (gemma.d_sae, gemma.d_model) == (512, 64)
+    a = saegeo.score(gemma, job.toxic, job.activations, job.offsets, device="cpu", null_sets=0)
+    b = saegeo.score(job.open(), job.toxic, job.activations, job.offsets, device="cpu", null_sets=0)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-6)
+    assert np.array_equal(a.active, b.active)
+
+
 def test_uneven_batches_equal_one_shot(job):
     whole = _streamed(job, [])
     for cuts in ([1], [3, 4, 17, 39], list(range(1, 40))):
