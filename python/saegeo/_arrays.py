@@ -93,7 +93,10 @@ def ids(value, what):
         return None
     if _is_torch_tensor(value):
         value = value.detach().cpu().numpy()
-    array = np.asarray(list(value) if not isinstance(value, np.ndarray) else value)
+    try:
+        array = np.asarray(value if isinstance(value, np.ndarray) else list(value))
+    except TypeError:
+        raise BadInput(f"{what} must be a sequence of integer feature ids, not {value!r}") from None
     if array.size == 0:
         array = array.astype(np.int64)
     if array.ndim != 1 or array.dtype.kind not in "iu":
