@@ -17,9 +17,9 @@ dropped) and calls scorer.add(rows, offsets); finish() gives scores and active c
 Those are written where the CLI reads them (scores.safetensors as `saegeo score` writes it, and
 summary.json, its --summary), and `saegeo filter` and `saegeo report` run on them. The same rows
 are kept and written to acts.safetensors (activations + offsets), `saegeo score` scores the file,
-and the script requires the same scores (within 1e-6 relative), identical active counts and the
-same dropped samples; it exits 1 otherwise. The last line is "stream_from_model: PASS ..." or
-"stream_from_model: FAIL ...".
+and the script requires the same scores (within 1e-6 relative), identical active counts, the
+same dropped samples and the same dataset summary; it exits 1 otherwise. The last line is
+"stream_from_model: PASS ..." or "stream_from_model: FAIL ...".
 
 The saegeo command is $SAEGEO, else the one on PATH (the wheel installs it).
 """
@@ -65,7 +65,8 @@ def tiny_model():
     special = ["<pad>", "<eos>", "<bos>", "<unk>"]
     core = Tokenizer(models.WordLevel(unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    core.train_from_iterator([sentence(i) for i in range(60)], trainers.WordLevelTrainer(special_tokens=special))
+    core.train_from_iterator([sentence(i) for i in range(60)],
+                             trainers.WordLevelTrainer(special_tokens=special))
     core.post_processor = processors.TemplateProcessing(
         single="<bos> $A", special_tokens=[("<bos>", core.token_to_id("<bos>"))])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<bos>", eos_token="<eos>",
@@ -78,6 +79,17 @@ def tiny_model():
         eos_token_id=core.token_to_id("<eos>"))
     torch.manual_seed(0)
     return Gemma2ForCausalLM(config).eval(), tokenizer
+
+
+def same_summary(streamed, cli):
+    """The same keys and values, numbers within 1e-6 relative (the scores' tolerance)."""
+    if isinstance(streamed, dict) and isinstance(cli, dict):
+        return streamed.keys() == cli.keys() and all(same_summary(streamed[k], cli[k]) for k in cli)
+    if isinstance(streamed, list) and isinstance(cli, list):
+        return len(streamed) == len(cli) and all(map(same_summary, streamed, cli))
+    if isinstance(cli, float) and isinstance(streamed, (int, float)) and not isinstance(streamed, bool):
+        return abs(streamed - cli) <= 1e-6 * max(abs(cli), 1e-30)
+    return streamed == cli
 
 
 def run(command):
@@ -101,7 +113,8 @@ def main():
     model, tokenizer = tiny_model()
     d_model = model.config.hidden_size
     if not os.path.exists(path("job/sae")):                             # a rerun reuses the SAE
-        run([cli, "generate", path("job"), "--features", "512", "--dimension", str(d_model), "--samples", "2"])
+        run([cli, "generate", path("job"), "--features", "512", "--dimension", str(d_model),
+             "--samples", "2"])
     sae = saegeo.open_sae(path("job/sae"))
     toxic = [int(line) for line in open(path("job/toxic.txt")) if line.strip()]
 
@@ -142,7 +155,8 @@ def main():
     run([cli, "filter", "--scores", path("scores.safetensors"), "--drop-fraction", str(DROP_FRACTION),
          "--dataset", path("train.jsonl"), "-o", path("train.kept.jsonl"), "--dropped", path("dropped.txt")])
     run([cli, "report", "--scores", path("scores.safetensors"), "--summary", path("summary.json"),
-         "--dataset", path("train.jsonl"), "--sae", path("job/sae"), "--drop-fraction", str(DROP_FRACTION), "-o", path("report.html")])
+         "--dataset", path("train.jsonl"), "--sae", path("job/sae"),
+         "--drop-fraction", str(DROP_FRACTION), "-o", path("report.html")])
     dropped = [int(line) for line in open(path("dropped.txt")) if line.strip() and not line.startswith("#")]
     kept = sum(1 for _ in open(path("train.kept.jsonl")))
     print(f"stream_from_model: {len(texts)} samples in {batches} batches through block {LAYER} of a "
@@ -151,25 +165,33 @@ def main():
           f"filter drops {len(dropped)} (samples {dropped}), keeps {kept}; report.html written")
 
     # The file path: the same rows in a .safetensors file, scored by the CLI.
-    save_file({"activations": np.concatenate(kept_rows), "offsets": np.array(kept_offsets, dtype=np.int64)},
-              path("acts.safetensors"))
+    save_file({"activations": np.concatenate(kept_rows),
+               "offsets": np.array(kept_offsets, dtype=np.int64)}, path("acts.safetensors"))
     run([cli, "score", "--sae", path("job/sae"), "--toxic", path("job/toxic.txt"), "--device", "cpu",
-         "--activations", path("acts.safetensors"), "--offsets", "offsets", "-o", path("cli-scores.safetensors")])
+         "--activations", path("acts.safetensors"), "--offsets", "offsets",
+         "-o", path("cli-scores.safetensors"), "--summary", path("cli-summary.json")])
     run([cli, "filter", "--scores", path("cli-scores.safetensors"), "--drop-fraction", str(DROP_FRACTION),
          "--dropped", path("cli-dropped.txt")])
     cli_scores = load_file(path("cli-scores.safetensors"))
-    worst = float(np.max(np.abs(result.scores - cli_scores["scores"]) / np.maximum(np.abs(cli_scores["scores"]), 1e-30)))
-    if len(cli_scores["scores"]) != len(texts) or worst > 1e-6:
-        fail(f"streamed scores differ from `saegeo score`'s on the file: worst relative difference {worst:.3g}")
+    if len(cli_scores["scores"]) != len(texts):
+        fail(f"`saegeo score` gives {len(cli_scores['scores'])} scores for {len(texts)} samples")
+    difference = np.abs(result.scores - cli_scores["scores"])
+    worst = float(np.max(difference / np.maximum(np.abs(cli_scores["scores"]), 1e-30)))
+    if worst > 1e-6:
+        fail(f"streamed scores differ from `saegeo score`'s on the file: "
+             f"worst relative difference {worst:.3g}")
     if not np.array_equal(result.active, cli_scores["active"]):
         fail("streamed active counts differ from `saegeo score`'s on the file")
     if open(path("dropped.txt")).read() != open(path("cli-dropped.txt")).read():
         fail("filter drops other samples on the streamed scores than on `saegeo score`'s")
+    cli_summary = json.load(open(path("cli-summary.json")))
+    if not same_summary(result.summary, cli_summary):
+        fail(f"result.summary differs from `saegeo score --summary`'s: {result.summary} != {cli_summary}")
     if not np.any(result.scores > 0):
         fail("every score is 0: no SAE feature fired on the model's activations")
     print(f"stream_from_model: PASS: streaming equals `saegeo score` on acts.safetensors "
-          f"({len(texts)} samples, {len(kept_offsets) and kept_offsets[-1]} tokens; worst relative "
-          f"difference {worst:.2g}, active counts and dropped samples identical)")
+          f"({len(texts)} samples, {kept_offsets[-1]} tokens; worst relative "
+          f"difference {worst:.2g}; active counts, dropped samples and summary the same)")
 
 
 if __name__ == "__main__":
