@@ -110,14 +110,16 @@ def worker_memory(args):
     cold_hwm = proc_status("VmHWM")
     # One tiny scorer first: what any scorer costs once, whatever it is fed (the library's code
     # paged in, the BLAS / OpenCL threads and their buffers, the SAE's pages), is not streaming.
-    warm = saegeo.Scorer(sae, toxic, device=args.device, null_sets=args.null_sets, memory_budget=args.memory_budget)
+    warm = saegeo.Scorer(sae, toxic, device=args.device, null_sets=args.null_sets,
+                         memory_budget=None if args.memory_budget == "auto" else args.memory_budget)
     warm.add(np.zeros((args.tokens, d), dtype=np.float32), np.array([0, args.tokens], dtype=np.int64))
     warm.finish()
     del warm
     before_hwm, before_rss = proc_status("VmHWM"), proc_status("VmRSS")
     buffer = np.empty((rows, d), dtype=np.float32)
     generator = np.random.default_rng(args.seed)
-    scorer = saegeo.Scorer(sae, toxic, device=args.device, null_sets=args.null_sets, memory_budget=args.memory_budget)
+    budget = None if args.memory_budget == "auto" else args.memory_budget
+    scorer = saegeo.Scorer(sae, toxic, device=args.device, null_sets=args.null_sets, memory_budget=budget)
     started = time.perf_counter()
     hwm_after_first = None
     for batch in range(total_batches):
@@ -130,7 +132,13 @@ def worker_memory(args):
     print(json.dumps({"batches": total_batches, "batch_bytes": buffer.nbytes, "fed_bytes": total_batches * buffer.nbytes,
                       "samples": len(result.scores), "seconds": seconds, "cold_hwm": cold_hwm, "before_hwm": before_hwm,
                       "before_rss": before_rss, "hwm_after_first": hwm_after_first, "hwm": proc_status("VmHWM"),
-                      "rss_end": proc_status("VmRSS")}))
+                      "rss_end": proc_status("VmRSS"), "default_budget": default_budget(saegeo, args.device)}))
+
+
+def default_budget(saegeo, device):
+    """The budget a plan gets without memory_budget: three quarters of the device's memory."""
+    memory = [d.memory for d in saegeo.devices() if d.name == device]
+    return memory[0] * 3 // 4 if memory else 0
 
 
 def run_process(command):
@@ -177,7 +185,7 @@ def throughput(args, folder, python):
         ratios.append(tc / tp)  # rows / tp over rows / tc
         print(f"run {run + 1}: cli {tc:.3f} s ({rows / tc:,.0f} rows/s, peak RSS {rc / MB:.0f} MB), python {tp:.3f} s "
               f"({rows / tp:,.0f} rows/s, add+finish {report['scoring_s']:.3f} s, {report['batches']} batches, "
-              f"peak RSS {rp / MB:.0f} MB); python / cli throughput {ratios[-1]:.3f}")
+              f"peak RSS {rp / MB:.0f} MB, {size:.0f} MB of it the activations read into memory); python / cli throughput {ratios[-1]:.3f}")
     print(f"cli: {spread(cli_s, ' s')}, peak RSS {spread(cli_rss, ' MB')}")
     print(f"python: {spread(py_s, ' s')}, add+finish {spread(py_scoring, ' s')}, peak RSS {spread(py_rss, ' MB')}")
     print(f"python / cli throughput (whole processes): {spread(ratios)}; target >= 0.95: "
@@ -201,7 +209,7 @@ def memory(args, folder, python):
                "--memory-budget", args.memory_budget, "--seed", "7"]
     _, maxrss, out = run_process(command)
     r = json.loads(out.strip().splitlines()[-1])
-    budget = parse_size(args.memory_budget)
+    budget = r["default_budget"] if args.memory_budget == "auto" else parse_size(args.memory_budget)
     growth = r["hwm"] - r["before_hwm"]
     bound = r["batch_bytes"] + budget
     print(f"memory: {args.memory_features} x {args.d} SAE, {r['fed_bytes'] / MB:.0f} MB fed in {r['batches']} batches of "
@@ -241,7 +249,7 @@ def main():
     parser.add_argument("--memory-gb", type=float, default=2.0, help="0: no memory case")
     parser.add_argument("--memory-batch-mb", type=int, default=64)
     parser.add_argument("--memory-features", type=int, default=1024, help="d_sae of the memory case's SAE")
-    parser.add_argument("--memory-budget", default="256MiB")
+    parser.add_argument("--memory-budget", default="256MiB", help="a size, or auto: the default (3/4 of the device's memory)")
     parser.add_argument("--skip-throughput", action="store_true")
     # worker-only
     parser.add_argument("--sae"), parser.add_argument("--toxic"), parser.add_argument("--activations")
