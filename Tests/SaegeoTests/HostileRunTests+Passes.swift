@@ -88,6 +88,27 @@ extension HostileRunTests {
         }
     }
 
+    @Test("cancelling stops a chunk of samples between its encoder tiles, within a second")
+    func cancelWithinAChunk() throws {
+        // One chunk of 16384 rows against 128 tiles of 128 features: seconds of work in one item
+        // of the scheduler loop, so only the check between tiles can stop it in time.
+        let job = ExampleJob.inTestFolder("cancel-within-chunk", features: 16_384, dimension: 256, samples: 1024, tokens: 16, seed: 5)
+        let checkpoint = try SAECheckpoint.open(job.saePath)
+        let data = try ActivationsFile.open(job.activationsPath, tensor: nil, offsets: "offsets")
+        var scorer = try DatasetScorer(encoder: try SAEEncoder(checkpoint: checkpoint),
+                                       proximity: [Float](repeating: 0.5, count: 16_384), activations: data)
+        scorer.rowChunk = data.sampleStarts.last!
+        scorer.featureTile = 128
+        #expect(scorer.chunks(of: 0..<data.samples).count == 1)
+        let planned = scorer
+        let run = cancelMidPass { cancellation, progress in
+            _ = try planned.run(on: [CPUEngine()], cancellation: cancellation, progress: progress)
+        }
+        #expect(run.running, "the chunk ended before the cancellation")
+        #expect(run.took < 1, "stopped \(run.took) s after the cancellation")
+        #expect(run.interrupted, "\(run.error)")
+    }
+
     @Test("Ctrl-C during neighbours' all-pairs and query-block passes: exit 75 within a second, no output",
           arguments: [false, true])
     func interruptTheSearch(_ queryBlocks: Bool) throws {

@@ -121,7 +121,8 @@ public struct DatasetScorer: Sendable {
         let held = heldTiles
         try loop.run(on: engines, start: { engine in EncoderTileCursor(loaded: held?.tile(on: engine)) }, item: { engine, tiles, taken in
             let samples = chunks[taken.lowerBound]
-            let parts = try scorer.process(samples: samples, on: engine, tiles: &tiles)
+            // Checked between encoder tiles too: one chunk against a large SAE can take seconds.
+            let parts = try scorer.process(samples: samples, on: engine, tiles: &tiles, between: { try loop.cancellation.check() })
             let rows = scorer.activations.sampleStarts[samples.upperBound] - scorer.activations.sampleStarts[samples.lowerBound]
             try loop.step(flops: 2 * Double(rows) * Double(scorer.encoder.features) * Double(scorer.encoder.dimension))
             return parts
@@ -155,8 +156,10 @@ public struct DatasetScorer: Sendable {
         func forgetAll() { loaded.withLock { $0 = [:] } }
     }
 
-    /// Scores the samples of one chunk on one engine; returns the parts' sums.
-    func process(samples range: Range<Int>, on engine: ComputeEngine, tiles: inout EncoderTileCursor) throws -> [AccumulatorPart] {
+    /// Scores the samples of one chunk on one engine; returns the parts' sums. `between` runs after
+    /// each encoder tile (the scheduler loop's cancellation check).
+    func process(samples range: Range<Int>, on engine: ComputeEngine, tiles: inout EncoderTileCursor,
+                 between: () throws -> Void = {}) throws -> [AccumulatorPart] {
         let features = encoder.features, tile = min(featureTile, features)
         let firstRow = activations.sampleStarts[range.lowerBound]
         let rows = activations.sampleStarts[range.upperBound] - firstRow
@@ -185,6 +188,7 @@ public struct DatasetScorer: Sendable {
                 heldTiles?.remember(f0..<f1, on: engine)
             }
             try engine.reduceEncoderTile(into: &sums)
+            try between()
         }
         activations.rows.releasePages(ofFeatures: firstRow..<(firstRow + rows))
         guard topK > 0 else {
