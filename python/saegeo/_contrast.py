@@ -8,6 +8,7 @@ import numpy as np
 from . import _arrays, _options
 from ._call import check, run_cancellable
 from ._errors import UsageError
+from ._handle import OwnedHandle
 from ._lib import PROGRESS_FN, lib, int64_pointer, take_string
 
 
@@ -51,7 +52,7 @@ def _column(values):
     return np.array(values, dtype=object)
 
 
-class Contrast:
+class Contrast(OwnedHandle):
     """Ranks the SAE's features by how much more they fire on set A than on set B.
 
     >>> c = saegeo.Contrast(sae)
@@ -116,17 +117,5 @@ class Contrast:
         with self._busy:
             self._free()
 
-    def _free(self):
-        if self._handle:
-            lib.saegeo_contrast_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self._free()
+    def _release(self, handle):
+        lib.saegeo_contrast_free(handle)

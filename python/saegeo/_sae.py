@@ -6,10 +6,11 @@ import os
 
 from ._call import check
 from ._errors import UsageError
+from ._handle import OwnedHandle
 from ._lib import lib, take_string
 
 
-class Sae:
+class Sae(OwnedHandle):
     """An open SAE checkpoint.
 
     >>> sae = saegeo.open_sae("gemma-scope-2b-pt-res/layer_20/width_16k/average_l0_71")
@@ -48,19 +49,10 @@ class Sae:
 
     def close(self):
         """Frees the SAE; objects made from it must be finished or closed first."""
-        if self._handle:
-            lib.saegeo_sae_free(self._handle)
-            self._handle = None
+        self._free()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self.close()
+    def _release(self, handle):
+        lib.saegeo_sae_free(handle)
 
     def __repr__(self):
         return (f"<saegeo.Sae {self.path!r}: {self.d_sae} x {self.d_model}, {self.family}, "

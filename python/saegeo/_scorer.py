@@ -8,6 +8,7 @@ import numpy as np
 from . import _arrays, _options
 from ._call import check, run_cancellable
 from ._errors import UsageError
+from ._handle import OwnedHandle
 from ._lib import lib, int64_pointer, take_string
 from ._progress import Progress
 
@@ -43,7 +44,7 @@ def _json_of(function, handle):
     return json.loads(value) if value else None
 
 
-class Scorer:
+class Scorer(OwnedHandle):
     """Scores samples streamed in batches, e.g. from a forward hook, with nothing written to disk.
 
     >>> scorer = saegeo.Scorer(sae, toxic=[3, 17, 42])
@@ -118,20 +119,8 @@ class Scorer:
         with self._busy:
             self._free()
 
-    def _free(self):
-        if self._handle:
-            lib.saegeo_scorer_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_handle", None):
-            self._free()
+    def _release(self, handle):
+        lib.saegeo_scorer_free(handle)
 
 
 def score(sae, toxic, activations, offsets=None, **options):
