@@ -26,6 +26,9 @@ let package = Package(
         // What a dying process still does from a signal handler: remove uncommitted temporaries,
         // name the input whose mapped page vanished (wrapped by Jobs/ProcessGuard.swift).
         .target(name: "CProcessGuard"),
+        // bfloat16 rounding in plain C and oneDNN's bfloat16 matmul, loaded at run time (dlopen)
+        // so that libdnnl is needed only where the bfloat16 product runs natively.
+        .target(name: "CBFloat16", linkerSettings: [.linkedLibrary("dl")]),
 
         // Turns Kernels/*.cl into Swift string constants so the binary needs no files at run time.
         .executableTarget(name: "EmbedKernels"),
@@ -33,7 +36,7 @@ let package = Package(
 
         .target(
             name: "SaegeoCore",
-            dependencies: ["COpenCL", "COpenBLAS", "CZlib", "CMicrokernels", "CProcessGuard"],
+            dependencies: ["COpenCL", "COpenBLAS", "CZlib", "CMicrokernels", "CProcessGuard", "CBFloat16"],
             plugins: ["KernelEmbedder"]
         ),
         .executableTarget(

@@ -2,7 +2,7 @@
 # Installs the system packages saegeo builds, runs and tests with, on Debian (as root).
 # Swift itself comes with the machine image (/opt/swift); this script checks for it.
 set -euo pipefail
-packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev zlib1g-dev pkg-config oclgrind)
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libopenblas-dev zlib1g-dev pkg-config oclgrind libdnnl-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

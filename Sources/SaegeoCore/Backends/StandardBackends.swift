@@ -6,14 +6,17 @@ extension DeviceCatalog {
     ///   - openCL: the developer knobs of the CLI's environment.
     ///   - maxAllocationBytes: every backend's largest allocation lowered to this, so that the
     ///     planner cuts small tiles (tests); nil keeps each device's own.
-    public static func standard(openCL: OpenCLBackend.Settings = .init(), maxAllocationBytes: Int? = nil) throws -> DeviceCatalog {
+    ///   - precision: the products' arithmetic (`--precision`); only the CPU has a bfloat16 path,
+    ///     so OpenCL devices compute in float32 whatever is asked.
+    public static func standard(openCL: OpenCLBackend.Settings = .init(), maxAllocationBytes: Int? = nil,
+                                precision: ComputePrecision = .float32) throws -> DeviceCatalog {
         var openCL = openCL
         if let maxAllocationBytes {
             openCL.overrides.maxAllocationBytes = min(openCL.overrides.maxAllocationBytes ?? .max, maxAllocationBytes)
         }
         return DeviceCatalog(backends: [
             try OpenCLBackend(settings: openCL),
-            CPUBackend(maxAllocationBytes: maxAllocationBytes),
+            CPUBackend(maxAllocationBytes: maxAllocationBytes, precision: precision),
         ])
     }
 }

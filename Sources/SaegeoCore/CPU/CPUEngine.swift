@@ -8,8 +8,13 @@ public final class CPUEngine: ComputeEngine {
     public let device: DeviceDescription
     public let capabilities: DeviceCapabilities
     public var configurationSummary: String {
-        "OpenBLAS \(CBLAS.coreName), one single-threaded sgemm per core on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        let float32 = "OpenBLAS \(CBLAS.coreName), one single-threaded sgemm per core on \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        guard let product = bfloat16 else { return float32 }
+        return "certified bfloat16 first pass (\(product.summary)), exact recompute with \(float32)"
     }
+    /// The products' arithmetic: nil for float32 (OpenBLAS), or the bfloat16 product of the
+    /// certified first pass (CPU/BFloat16/), whose outputs are those of float32.
+    let bfloat16: BFloat16Product?
 
     private var queries: UnitRows?
     // Kept as two arrays (not a CandidateLists) so both can be borrowed mutably at once.
@@ -21,7 +26,19 @@ public final class CPUEngine: ComputeEngine {
     /// The encoder workload's chunk and tile (CPUEngine+Encoder.swift).
     var encoder = EncoderState()
 
-    public init(maxAllocationBytes: Int = Int.max) {
+    /// - Parameter bfloat16: the product of the certified bfloat16 first pass, or nil for float32
+    ///   (CPUBackend resolves `--precision` to it).
+    convenience init(maxAllocationBytes: Int = Int.max, bfloat16: BFloat16Product?) {
+        self.init(maxAllocationBytes: maxAllocationBytes, bfloat16Product: bfloat16)
+    }
+
+    /// A float32 engine (benchmarks and tests that build one directly).
+    public convenience init(maxAllocationBytes: Int = Int.max) {
+        self.init(maxAllocationBytes: maxAllocationBytes, bfloat16Product: nil)
+    }
+
+    private init(maxAllocationBytes: Int, bfloat16Product bfloat16: BFloat16Product?) {
+        self.bfloat16 = bfloat16
         device = Self.describe()
         capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes)
     }

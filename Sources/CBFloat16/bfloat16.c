@@ -1,0 +1,148 @@
+// bfloat16 rounding in plain C and oneDNN's bfloat16 matmul loaded at run time (dlopen), so that a
+// machine without libdnnl still runs saegeo (in float32, or the portable bfloat16 product).
+#include "bfloat16.h"
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <oneapi/dnnl/dnnl.h>
+
+static inline uint16_t round_one(float value, float *rounded, double *r2, double *e2) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    // To nearest, ties to even: add 0x7fff plus the lowest kept bit, then cut the low half.
+    uint32_t up = bits + 0x7fffu + ((bits >> 16) & 1u);
+    uint16_t kept = (uint16_t)(up >> 16);
+    // A finite value that rounds up to infinity keeps the largest finite magnitude instead.
+    if ((bits & 0x7f800000u) != 0x7f800000u && (kept & 0x7f80u) == 0x7f80u) kept = (uint16_t)((kept & 0x8000u) | 0x7f7fu);
+    uint32_t back = (uint32_t)kept << 16;
+    float r;
+    memcpy(&r, &back, 4);
+    float error = value - r;  // exact: r keeps the high bits of value (or is the nearest neighbour)
+    *r2 += (double)r * (double)r;
+    *e2 += (double)error * (double)error;
+    if (rounded) *rounded = r;
+    return kept;
+}
+
+void saegeo_bf16_round(const float *x, size_t n, uint16_t *bits, float *rounded, double norms[2]) {
+    saegeo_bf16_round_strided(x, n, 1, bits, rounded, norms);
+}
+
+void saegeo_bf16_round_strided(const float *x, size_t n, size_t stride, uint16_t *bits, float *rounded, double norms[2]) {
+    double r2 = 0, e2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t b = round_one(x[i * stride], rounded ? &rounded[i] : NULL, &r2, &e2);
+        if (bits) bits[i] = b;
+    }
+    norms[0] = r2;
+    norms[1] = e2;
+}
+
+int saegeo_bf16_cpu_native(void) {
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+    if (a < 7) return 0;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27))) return 0;  // OSXSAVE
+    unsigned xcr0_low, xcr0_high;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    if ((xcr0_low & 0xe6u) != 0xe6u) return 0;  // the OS saves the AVX-512 state
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    int amx_bf16 = (d >> 22) & 1u;
+    int avx512f = (b >> 16) & 1u;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
+    int avx512_bf16 = (a >> 5) & 1u;
+    return (avx512f && avx512_bf16) || amx_bf16;
+#else
+    return 0;
+#endif
+}
+
+// oneDNN's functions, looked up once.
+#define DNNL_FUNCTIONS(X) X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_destroy) \
+    X(dnnl_stream_wait) X(dnnl_memory_desc_init_by_strides) X(dnnl_matmul_desc_init) \
+    X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query) \
+    X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute) \
+    X(dnnl_memory_create) X(dnnl_memory_destroy)
+#define DECLARE(name) static __typeof__(&name) p_##name;
+DNNL_FUNCTIONS(DECLARE)
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int loaded;
+static char load_error[256];
+static dnnl_engine_t engine;
+
+static void load(void) {
+    void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+        snprintf(load_error, sizeof load_error, "oneDNN is not installed (libdnnl.so.2: %s); apt-get install libdnnl2", dlerror());
+        return;
+    }
+#define LOOKUP(name) p_##name = (__typeof__(&name))dlsym(library, #name); \
+    if (!p_##name) { snprintf(load_error, sizeof load_error, "libdnnl.so.2 lacks %s", #name); return; }
+    DNNL_FUNCTIONS(LOOKUP)
+    dnnl_status_t status = p_dnnl_engine_create(&engine, dnnl_cpu, 0);
+    if (status != dnnl_success) {
+        snprintf(load_error, sizeof load_error, "oneDNN could not create its CPU engine (status %d)", (int)status);
+        return;
+    }
+    loaded = 1;
+}
+
+static void say(char *to, size_t length, const char *text) {
+    if (to && length) snprintf(to, length, "%s", text);
+}
+
+int saegeo_dnnl_load(char *why, size_t why_length) {
+    pthread_once(&once, load);
+    if (!loaded) say(why, why_length, load_error);
+    return loaded;
+}
+
+int saegeo_bf16_gemm(int b_transposed, long m, long n, long k,
+                     const uint16_t *a, long lda, const uint16_t *b, long ldb, float *c, long ldc,
+                     char *implementation, size_t implementation_length, char *why, size_t why_length) {
+    if (!saegeo_dnnl_load(why, why_length)) return -1;
+    dnnl_memory_desc_t a_md, b_md, c_md;
+    dnnl_dims_t a_dims = {m, k}, a_strides = {lda, 1};
+    dnnl_dims_t b_dims = {k, n}, b_strides_t = {1, ldb}, b_strides = {ldb, 1};
+    dnnl_dims_t c_dims = {m, n}, c_strides = {ldc, 1};
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t primitive = NULL;
+    dnnl_stream_t stream = NULL;
+    dnnl_memory_t memories[3] = {NULL, NULL, NULL};
+    const char *step = "describe the operands";
+    dnnl_status_t status = p_dnnl_memory_desc_init_by_strides(&a_md, 2, a_dims, dnnl_bf16, a_strides);
+    if (status == dnnl_success)
+        status = p_dnnl_memory_desc_init_by_strides(&b_md, 2, b_dims, dnnl_bf16, b_transposed ? b_strides_t : b_strides);
+    if (status == dnnl_success) status = p_dnnl_memory_desc_init_by_strides(&c_md, 2, c_dims, dnnl_f32, c_strides);
+    dnnl_matmul_desc_t matmul;
+    if (status == dnnl_success) { step = "describe the matmul"; status = p_dnnl_matmul_desc_init(&matmul, &a_md, &b_md, NULL, &c_md); }
+    // Identical descriptions hit oneDNN's primitive cache: tiles of one shape build the kernel once.
+    if (status == dnnl_success) { step = "choose a kernel"; status = p_dnnl_primitive_desc_create(&pd, &matmul, NULL, engine, NULL); }
+    if (status == dnnl_success && implementation && implementation_length) {
+        const char *name = NULL;
+        if (p_dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name)
+            say(implementation, implementation_length, name);
+    }
+    if (status == dnnl_success) { step = "build the kernel"; status = p_dnnl_primitive_create(&primitive, pd); }
+    if (status == dnnl_success) { step = "wrap the operands"; status = p_dnnl_memory_create(&memories[0], &a_md, engine, (void *)a); }
+    if (status == dnnl_success) status = p_dnnl_memory_create(&memories[1], &b_md, engine, (void *)b);
+    if (status == dnnl_success) status = p_dnnl_memory_create(&memories[2], &c_md, engine, c);
+    if (status == dnnl_success) { step = "create a stream"; status = p_dnnl_stream_create(&stream, engine, dnnl_stream_default_flags); }
+    if (status == dnnl_success) {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, memories[0]}, {DNNL_ARG_WEIGHTS, memories[1]}, {DNNL_ARG_DST, memories[2]}};
+        step = "run the matmul";
+        status = p_dnnl_primitive_execute(primitive, stream, 3, args);
+        if (status == dnnl_success) status = p_dnnl_stream_wait(stream);
+    }
+    if (status != dnnl_success && why && why_length)
+        snprintf(why, why_length, "oneDNN could not %s (status %d) for a %ld x %ld x %ld bfloat16 product", step, (int)status, m, n, k);
+    for (int i = 0; i < 3; i++) if (memories[i]) p_dnnl_memory_destroy(memories[i]);
+    if (stream) p_dnnl_stream_destroy(stream);
+    if (primitive) p_dnnl_primitive_destroy(primitive);
+    if (pd) p_dnnl_primitive_desc_destroy(pd);
+    return status == dnnl_success ? 0 : (int)status;
+}

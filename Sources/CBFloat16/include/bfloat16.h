@@ -1,0 +1,34 @@
+#ifndef SAEGEO_BFLOAT16_H
+#define SAEGEO_BFLOAT16_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// Rounds n floats to bfloat16, to nearest with ties to even (the rounding of VCVTNEPS2BF16 and of
+/// oneDNN), with a finite value too large for bfloat16 clamped to the largest finite one so that
+/// no rounded value is infinite. Writes the bits (when `bits` is not NULL) and the rounded values
+/// as floats (when `rounded` is not NULL), and returns in norms[0] the sum of squares of the
+/// rounded values and in norms[1] the sum of squares of the rounding errors x - rounded(x)
+/// (exact in float; summed in double). Plain C: the same results on any CPU.
+void saegeo_bf16_round(const float *x, size_t n, uint16_t *bits, float *rounded, double norms[2]);
+
+/// The same for n values at x[0], x[stride], x[2 stride], ... (a column of a row-major matrix).
+void saegeo_bf16_round_strided(const float *x, size_t n, size_t stride, uint16_t *bits, float *rounded, double norms[2]);
+
+/// Whether this CPU multiplies bfloat16 in hardware: AVX512-BF16 or AMX-BF16 (cpuid), with the
+/// operating system saving the AVX-512 state. 0 or 1.
+int saegeo_bf16_cpu_native(void);
+
+/// Loads oneDNN (libdnnl.so.2) at run time, once. Returns 1 when its bfloat16 matmul is usable;
+/// otherwise 0 with the reason in `why` (at most `why_length` bytes, NUL-terminated).
+int saegeo_dnnl_load(char *why, size_t why_length);
+
+/// C[m, n] = A[m, k] . B, A and B bfloat16 bits, C float (accumulated in float by oneDNN's kernel),
+/// all row-major with leading dimensions lda, ldb, ldc. B is [n, k] (rows, multiplied transposed)
+/// when b_transposed is 1, else [k, n]. Uses oneDNN's threads (OpenMP). Returns 0, or oneDNN's
+/// status (non-zero) with a description in `why`. `implementation` (when not NULL) receives the
+/// kernel oneDNN chose, e.g. "brg:avx512_core_bf16".
+int saegeo_bf16_gemm(int b_transposed, long m, long n, long k,
+                     const uint16_t *a, long lda, const uint16_t *b, long ldb, float *c, long ldc,
+                     char *implementation, size_t implementation_length, char *why, size_t why_length);
+
+#endif
