@@ -53,3 +53,37 @@ extension ComputeEngine {
     /// Whether the engine's buffers are host memory (the CPU engine).
     public var isHost: Bool { capabilities.buffersInHostMemory }
 }
+
+/// What a certified low-precision first pass (the CPU's bfloat16 one) left to the exact path, so
+/// that a run can say how tight the bound was: counted by the engine since it was built.
+public struct FirstPassCounts: Sendable, Equatable {
+    /// Query rows whose candidate lists the first pass chose, and the candidates the exact ranking
+    /// re-scored for them (in float64).
+    public var queryRows = 0
+    public var rescoredCandidates = 0
+    /// Rows the exact ranking could not certify from the candidates, ranked over every key.
+    public var exhaustiveRows = 0
+    /// Activation rows the encoder's first pass saw, (row, feature) pairs it decided by the bound,
+    /// and pairs recomputed exactly in float32 (every one that is or may be active, or in the TopK cut).
+    public var encoderRows = 0
+    public var decidedFeatures = 0
+    public var recomputedFeatures = 0
+
+    public init() {}
+
+    public static func + (a: FirstPassCounts, b: FirstPassCounts) -> FirstPassCounts {
+        var sum = a
+        sum.queryRows += b.queryRows
+        sum.rescoredCandidates += b.rescoredCandidates
+        sum.exhaustiveRows += b.exhaustiveRows
+        sum.encoderRows += b.encoderRows
+        sum.decidedFeatures += b.decidedFeatures
+        sum.recomputedFeatures += b.recomputedFeatures
+        return sum
+    }
+}
+
+extension ComputeEngine {
+    /// The counts of the engine's certified first pass, or nil when it computes in float32.
+    public var firstPassCounts: FirstPassCounts? { nil }
+}
