@@ -47,6 +47,9 @@ public protocol ComputeEngine: AnyObject {
     /// chunk's; or, for a selecting epilogue (TopK, GroupMax), offers the tile's pre-activations
     /// to `sums.select(preActivations:features:bias:)`.
     func reduceEncoderTile(into sums: inout SampleAccumulators) throws
+
+    /// The counts of a certified first pass (FirstPassCounts), nil without one (the default).
+    var firstPassCounts: FirstPassCounts? { get }
 }
 
 extension ComputeEngine {
@@ -84,6 +87,5 @@ public struct FirstPassCounts: Sendable, Equatable {
 }
 
 extension ComputeEngine {
-    /// The counts of the engine's certified first pass, or nil when it computes in float32.
     public var firstPassCounts: FirstPassCounts? { nil }
 }
