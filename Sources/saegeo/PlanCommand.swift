@@ -80,9 +80,11 @@ struct Plan: ParsableCommand {
         let bandwidthGBs: Double?
         let estimatedSeconds: Double?
         let shard: ShardReport?
+        /// What --precision resolves to on each device, and why.
+        let precision: [PrecisionChoice]
 
         enum CodingKeys: String, CodingKey {
-            case queries, keys, dimension, k, candidates, devices, flops, shard
+            case queries, keys, dimension, k, candidates, devices, flops, shard, precision
             case allPairs = "all_pairs", transferBytes = "transfer_bytes", estimatedSeconds = "estimated_seconds"
             case computeSeconds = "compute_seconds", transferSeconds = "transfer_seconds", bandwidthGBs = "assumed_bandwidth_gbs"
         }
@@ -109,6 +111,7 @@ struct Plan: ParsableCommand {
             try NeighborSearch.validate(k: k, queries: queryIds.count, keys: keyIds.count)
             let budget = try compute.budgetBytes()
             var devices: [TilePlanner.Device]
+            var precisions: [PrecisionChoice]
             if assumeMaxAllocation != nil, assumeMemory == nil {
                 throw SaegeoError(.usage, "--assume-max-allocation describes the GPU of --assume-memory, and there is none: add --assume-memory, or drop --assume-max-allocation")
             }
@@ -123,6 +126,7 @@ struct Plan: ParsableCommand {
                     throw SaegeoError(.usage, "--assume-memory describes a GPU, and no backend drives GPUs")
                 }
                 devices = [TilePlanner.Device(id: "assumed-gpu", capabilities: capabilities, deviceMemory: memory, budget: budget)]
+                precisions = [PrecisionChoice(device: "assumed-gpu", precision: .float32, reason: "the GPU backend has no bfloat16 first pass")]
             } else {
                 // What each device's engine would declare, without building one.
                 let catalog = try compute.catalog()
@@ -130,6 +134,7 @@ struct Plan: ParsableCommand {
                     TilePlanner.Device(id: $0, capabilities: try catalog.capabilities(for: $0),
                                        deviceMemory: try catalog.description(of: $0).globalMemoryBytes, budget: budget)
                 }
+                precisions = try catalog.resolve(compute.device).map { try catalog.precision(for: $0) }
             }
             let problem = NeighborSearch.problem(queries: queryIds, keys: keyIds, dimension: checkpoint.dModel, k: k)
             let plan = try TilePlanner.plan(problem, devices: devices)
@@ -142,7 +147,8 @@ struct Plan: ParsableCommand {
                                 devices: plan.devices, flops: plan.flops, transferBytes: plan.transferBytes,
                                 computeSeconds: times?.compute, transferSeconds: times?.transfer,
                                 bandwidthGBs: times == nil ? nil : bandwidth, estimatedSeconds: times?.total,
-                                shard: try shards.map { try shardReport($0, problem: problem, plan: plan, devices: devices.count) })
+                                shard: try shards.map { try shardReport($0, problem: problem, plan: plan, devices: devices.count) },
+                                precision: precisions)
             if json {
                 try Console.printJSON(report)
             } else {
@@ -156,6 +162,9 @@ struct Plan: ParsableCommand {
             "\(r.queries) queries x \(r.keys) keys x d \(r.dimension), k \(r.k) (\(r.candidates) candidates per query)"
                 + (r.allPairs ? ", all pairs: each pair of tiles computed once" : ""),
         ]
+        for choice in r.precision {
+            lines.append("\(choice.device) computes in \(choice.precision.rawValue): \(choice.reason)")
+        }
         for device in r.devices {
             let tiles = r.allPairs
                 ? "tiles of \(device.keyTile) features"

@@ -14,6 +14,7 @@ public struct CPUBackend: DeviceBackend {
     private let maxAllocationBytes: Int?
     /// The products' arithmetic, resolved from the run's `--precision`.
     private let bfloat16: BFloat16Product?
+    private let asked: ComputePrecision
 
     /// - Parameters:
     ///   - precision: `--precision`; `auto` takes bfloat16 where this CPU multiplies it natively.
@@ -21,6 +22,7 @@ public struct CPUBackend: DeviceBackend {
     ///     runs (tests of the certified path on any CPU).
     public init(maxAllocationBytes: Int? = nil, precision: ComputePrecision = .float32, portableBFloat16: Bool = false) {
         self.maxAllocationBytes = maxAllocationBytes
+        asked = precision
         switch precision {
         case .float32: bfloat16 = nil
         case .bfloat16: bfloat16 = portableBFloat16 ? .portable : BFloat16Product.best
@@ -28,16 +30,21 @@ public struct CPUBackend: DeviceBackend {
         }
     }
 
-    /// What `auto` picks on this machine and why, for `saegeo plan` and `saegeo devices`.
-    public static func precisionChoice(_ precision: ComputePrecision) -> (precision: ComputePrecision, reason: String) {
+    /// What `--precision` resolves to here, and why.
+    public func precision(for id: String) -> PrecisionChoice {
         let native = BFloat16Product.nativeAvailability
-        switch (precision, native) {
-        case (.float32, _): return (.float32, "float32 as asked")
-        case (.bfloat16, .success(let kernel)): return (.bfloat16, "bfloat16 as asked: \(kernel)")
-        case (.bfloat16, .failure(let error)): return (.bfloat16, "bfloat16 as asked, through the portable product (exact but slower than float32): \(error.message)")
-        case (.auto, .success(let kernel)): return (.bfloat16, "auto: this CPU multiplies bfloat16 natively (\(kernel))")
-        case (.auto, .failure(let error)): return (.float32, "auto: \(error.message)")
+        let (precision, reason): (ComputePrecision, String)
+        switch (asked, bfloat16, native) {
+        case (.float32, _, _): (precision, reason) = (.float32, "as asked")
+        case (.auto, nil, .failure(let error)): (precision, reason) = (.float32, "auto, and \(error.message)")
+        case (.auto, nil, _): (precision, reason) = (.float32, "auto, and the bfloat16 product is the portable one here")
+        case (.auto, _, _): (precision, reason) = (.bfloat16, "auto, and this CPU multiplies bfloat16 natively (\(bfloat16!.summary))")
+        case (.bfloat16, .native?, _): (precision, reason) = (.bfloat16, "as asked (\(BFloat16Product.native.summary))")
+        case (.bfloat16, _, .failure(let error)):
+            (precision, reason) = (.bfloat16, "as asked, through the portable product (the same results, slower than float32), since \(error.message)")
+        case (.bfloat16, _, _): (precision, reason) = (.bfloat16, "as asked, through the portable product (the same results, slower than float32)")
         }
+        return PrecisionChoice(device: id, precision: precision, reason: reason)
     }
 
     public var devices: [DeviceDescription] { [CPUEngine.describe()] }

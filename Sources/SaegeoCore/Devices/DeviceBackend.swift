@@ -26,6 +26,21 @@ public protocol DeviceBackend: Sendable {
     /// The capabilities of a GPU of this backend that is not here, with this largest allocation
     /// (`saegeo plan --assume-memory`), or nil where the backend drives no such device.
     func assumedGPU(maxAllocationBytes: Int) -> DeviceCapabilities?
+    /// The arithmetic a device's engine uses for the run's `--precision`, and why (`saegeo plan`).
+    func precision(for id: String) -> PrecisionChoice
+}
+
+/// The arithmetic a device computes its products in, as resolved from `--precision`.
+public struct PrecisionChoice: Sendable, Equatable, Encodable {
+    public var device: String
+    public var precision: ComputePrecision
+    public var reason: String
+
+    public init(device: String, precision: ComputePrecision, reason: String) {
+        self.device = device
+        self.precision = precision
+        self.reason = reason
+    }
 }
 
 extension DeviceBackend {
@@ -33,4 +48,8 @@ extension DeviceBackend {
     public var hasTuner: Bool { false }
     public func tuner(for id: String, quick: Bool) throws -> DeviceTuner? { nil }
     public func assumedGPU(maxAllocationBytes: Int) -> DeviceCapabilities? { nil }
+    /// float32: a backend without a certified low-precision first pass.
+    public func precision(for id: String) -> PrecisionChoice {
+        PrecisionChoice(device: id, precision: .float32, reason: "the \(displayName) backend has no bfloat16 first pass")
+    }
 }

@@ -92,6 +92,11 @@ public struct DeviceCatalog: Sendable {
         try backend(of: id).capabilities(for: id)
     }
 
+    /// What `--precision` resolves to on a device id from `resolve`, and why.
+    public func precision(for id: String) throws -> PrecisionChoice {
+        try backend(of: id).precision(for: id)
+    }
+
     /// The devices of the backends of one family (`opencl`), in the catalog's order.
     public func devices(ofFamily family: String) -> [DeviceDescription] {
         backends.filter { $0.family == family }.flatMap(\.devices)
