@@ -95,6 +95,7 @@ extension NeighborsJob {
                               deviceIds, how, queryIds.count, keyIds.count, keyDictionary == nil ? "" : " of --keys-sae",
                               dictionary.dimension, job.k, totals.allPairs ? ", all pairs (symmetric)" : "",
                               totals.seconds, gflops, NeighborsText.exhaustiveNote(totals.exhaustive), output))
+            if let line = FirstPassText.line(engines) { events.log(line) }
             if let mutualPairs, let mutualPath = job.mutual {
                 events.log(NeighborsText.mutualSummary(mutualPairs, minCosine: job.minCosine, path: mutualPath))
             }
