@@ -1,9 +1,12 @@
-"""`saegeo score --device cpu` against a bare cblas_sgemm of the same product and against numpy, A B C A B C;
+"""`saegeo score --device cpu` (in float32, and with the certified bfloat16 first pass) against a bare
+cblas_sgemm of the same product and against numpy, A B C D A B C D;
 and `saegeo contrast --device cpu` of the activations against themselves (two passes: twice the
 product), held to the same bare product.
 
 All three are timed as whole processes, files in (and, for saegeo and numpy, scores out):
-- saegeo: `saegeo score` on a `saegeo generate`d JumpReLU SAE (SAELens layout) and activations;
+- saegeo: `saegeo score --precision float32` on a `saegeo generate`d JumpReLU SAE (SAELens layout)
+  and activations; saegeo-bf16: the same with `--precision bfloat16`, whose scores must equal the
+  float32 run's within 1e-6 relative with the same active counts (or the script fails);
 - sgemm: ScoreVsGemm/sgemm.c, activations x W_enc from the same files, row chunks of 2048, all
   cores; it also reports the seconds of the product alone, the floor saegeo's rate is held to;
 - numpy: ScoreVsGemm/score_numpy.py, the same scores from the same files (DESIGN.md).
@@ -78,14 +81,18 @@ def run(args, folder):
     del w_enc, x
 
     saegeo_out, numpy_out = os.path.join(folder, "scores.safetensors"), os.path.join(folder, "numpy.npy")
+    bf16_out = os.path.join(folder, "scores-bf16.safetensors")
     commands = {
         "saegeo": [args.saegeo, "score", "--device", "cpu", "--sae", sae, "--toxic", toxic, "--activations", acts,
-                   "--offsets", "offsets", "-o", saegeo_out],
+                   "--offsets", "offsets", "--precision", "float32", "-o", saegeo_out],
+        "saegeo-bf16": [args.saegeo, "score", "--device", "cpu", "--sae", sae, "--toxic", toxic, "--activations", acts,
+                        "--offsets", "offsets", "--precision", "bfloat16", "-o", bf16_out],
         "sgemm": [sgemm, acts, str(act_offset), str(args.rows), str(args.d), weights, str(enc_offset),
                   str(args.features), "2048"],
         "numpy": [sys.executable, os.path.join(HERE, "ScoreVsGemm", "score_numpy.py"), sae, toxic, acts, numpy_out],
         "contrast": [args.saegeo, "contrast", "--device", "cpu", "--sae", sae, "--activations", acts, "--offsets", "offsets",
-                     "--baseline", acts, "--baseline-offsets", "offsets", "-o", os.path.join(folder, "contrast.safetensors")],
+                     "--baseline", acts, "--baseline-offsets", "offsets", "--precision", "float32",
+                     "-o", os.path.join(folder, "contrast.safetensors")],
     }
     gflop = 2 * args.rows * args.d * args.features / 1e9
     print(f"score {args.rows} rows x d {args.d} through a {args.features}-feature JumpReLU SAE "
@@ -94,6 +101,7 @@ def run(args, folder):
 
     times = {name: [] for name in commands}
     product, ratio_rate, ratio_process, ratio_numpy, ratio_contrast = [], [], [], [], []
+    bf16_over_f32, bf16_over_product, bf16_said = [], [], ""
     for r in range(args.runs):
         for name, command in commands.items():  # A B C, A B C: drift hits all three alike
             seconds, out, err = timed(command)
@@ -103,8 +111,13 @@ def run(args, folder):
                 blas = out.splitlines()[0]
             elif name == "saegeo":
                 said = err.strip().splitlines()[-1]
+            elif name == "saegeo-bf16":
+                bf16_said = "; ".join(line for line in err.strip().splitlines() if line.startswith("bfloat16 first pass"))
         s, g, n, p = times["saegeo"][-1], times["sgemm"][-1], times["numpy"][-1], product[-1]
         c = times["contrast"][-1]
+        h = times["saegeo-bf16"][-1]
+        bf16_over_f32.append(s / h)  # how much faster bfloat16 is than float32
+        bf16_over_product.append(p / h)  # bfloat16's rate over the bare float32 product's
         ratio_contrast.append(2 * p / c)  # contrast multiplies both sets: twice the product
         ratio_rate.append(p / s)  # saegeo's GFLOP/s over the bare product's
         ratio_process.append(g / s)
@@ -112,7 +125,8 @@ def run(args, folder):
         print(f"run {r + 1}: saegeo {s:.3f} s ({gflop / s:.1f} GFLOP/s); sgemm process {g:.3f} s "
               f"({gflop / g:.1f} GFLOP/s), product {p:.3f} s ({gflop / p:.1f} GFLOP/s); numpy {n:.3f} s "
               f"({gflop / n:.1f} GFLOP/s); saegeo / sgemm rate {p / s:.3f}; numpy / saegeo time {n / s:.2f}; "
-              f"contrast {c:.3f} s ({2 * gflop / c:.1f} GFLOP/s, {2 * p / c:.3f} of the product's rate)")
+              f"contrast {c:.3f} s ({2 * gflop / c:.1f} GFLOP/s, {2 * p / c:.3f} of the product's rate); "
+              f"saegeo bfloat16 {h:.3f} s ({gflop / h:.1f} GFLOP/s): {s / h:.2f}x float32, {p / h:.2f}x the bare product")
 
     med = {name: statistics.median(t) for name, t in times.items()}
     mp = statistics.median(product)
@@ -123,7 +137,10 @@ def run(args, folder):
     print(f"saegeo rate / bare sgemm process rate: {spread(ratio_process)}")
     print(f"numpy time / saegeo time: {spread(ratio_numpy)}")
     print(f"contrast rate / bare sgemm product rate: {spread(ratio_contrast)}")
+    print(f"saegeo bfloat16 speed-up over saegeo float32 (time / time): {spread(bf16_over_f32)}")
+    print(f"saegeo bfloat16 rate / bare float32 sgemm product rate: {spread(bf16_over_product)}")
     print(f"sgemm: {blas}; saegeo's own line (last run): {said}")
+    print(f"saegeo bfloat16: {bf16_said}")
 
     # Scores: relative difference per sample; a zero on one side only counts as infinite.
     ours, theirs = np.asarray(tensors(saegeo_out)["scores"][0], dtype=np.float64), np.load(numpy_out).astype(np.float64)
@@ -136,6 +153,17 @@ def run(args, folder):
           f"{ours[worst]:.8g} vs {theirs[worst]:.8g}) over {len(ours)} samples")
     if not rel[worst] <= 1e-5:
         sys.exit("FAILED: saegeo's scores differ from numpy's by more than 1e-5 relative")
+
+    # bfloat16 against float32: the same active counts, scores within 1e-6 relative.
+    f32, bf16 = tensors(saegeo_out), tensors(bf16_out)
+    a, b = np.asarray(f32["scores"][0], dtype=np.float64), np.asarray(bf16["scores"][0], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(a == b, 0, np.abs(a - b) / np.abs(a))
+    same_active = all(np.array_equal(np.asarray(f32[name][0]), np.asarray(bf16[name][0]))
+                      for name in f32 if "active" in name)
+    print(f"bfloat16 vs float32: max relative score difference {rel.max():.3e}; active counts identical: {same_active}")
+    if not (rel.max() <= 1e-6 and same_active):
+        sys.exit("FAILED: saegeo's bfloat16 run differs from its float32 run")
 
 
 if __name__ == "__main__":
