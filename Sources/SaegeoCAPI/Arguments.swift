@@ -30,7 +30,8 @@ enum Arguments {
         guard budget != 0 else { throw SaegeoError(.usage, "--memory-budget must be more than 0 bytes (got 0); pass a negative budget for the defaults") }
         let bytes = budget < 0 ? nil : Int(budget)
         return JobDevices(engines: {
-            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()))
+            // The CLI's default precision: bfloat16's certified first pass where the CPU has it natively.
+            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()), precision: .auto)
             return try catalog.resolve(spec).map { try catalog.engine(for: $0) }
         }, budget: { bytes })
     }

@@ -23,7 +23,7 @@ struct Demo: ParsableCommand {
             let planted = example.planted, features = example.size.features, toxic = example.toxic
             let saePath = example.saePath, risky = example.risky, samples = example.size.samples, tokens = example.size.tokens
             let checkpoint = try SAECheckpoint.open(saePath)
-            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()))
+            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()), precision: .auto)
             let engine = try catalog.engine(for: try catalog.resolve(device)[0])
 
             // 0. From data to toxic features: contrast a small labelled set (tokens of toxic text
