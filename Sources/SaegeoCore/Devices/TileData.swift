@@ -33,14 +33,6 @@ public struct CandidateLists: Sendable {
         self.errorBound = errorBound
     }
 
-    /// The bound of lists chosen by two arithmetics (one list's scores and another's, or a seed's
-    /// and the engine's): the larger, nil only when both are float32's.
-    public static func combinedBound(_ a: Double?, _ b: Double?, dimension: Int) -> Double? {
-        guard a != nil || b != nil else { return nil }
-        let float32 = ExactRanking.errorBound(dimension: dimension)
-        return max(a ?? float32, b ?? float32)
-    }
-
     public static func empty(rows: Int, perRow: Int) -> CandidateLists {
         CandidateLists(rows: rows, perRow: perRow,
                        ids: [Int32](repeating: -1, count: rows * perRow),

@@ -144,3 +144,13 @@ struct ExactRanking: Sendable {
         }
     }
 }
+
+extension CandidateLists {
+    /// The bound of lists chosen by two arithmetics (one list's scores and another's, or a seed's
+    /// and the engine's): the larger, nil only when both are float32's.
+    static func combinedBound(_ a: Double?, _ b: Double?, dimension: Int) -> Double? {
+        guard a != nil || b != nil else { return nil }
+        let float32 = ExactRanking.errorBound(dimension: dimension)
+        return max(a ?? float32, b ?? float32)
+    }
+}
