@@ -120,4 +120,26 @@ struct BFloat16NeighborTests {
         try Self.expectSame(try NeighborSearch(dictionary: matrix, queries: queries, keys: all, k: 6), engines,
                             "adversarial query subset")
     }
+
+    @Test("the plan counts the rounded tiles (2 bytes a value native, 4 portable) and stays within the budget")
+    func plannedRoundedTiles() throws {
+        for allPairs in [false, true] {
+            let problem = TilePlanner.Problem(queries: allPairs ? 5000 : 1000, keys: 5000, dimension: 300, k: 10,
+                                              candidates: NeighborSearch.candidates(k: 10, keys: 5000, firstPass: true),
+                                              allPairs: allPairs)
+            for (portable, bytes) in [(false, 2), (true, 4)] {
+                let engine = Self.bfloat16(portable: portable)
+                #expect(engine.capabilities.roundedBytesPerValue == (BFloat16Product.best == .native || portable ? bytes : 4))
+                let budget = 8 << 20
+                let device = TilePlanner.Device(id: "cpu", capabilities: engine.capabilities, deviceMemory: 1 << 40, budget: budget)
+                let plan = try TilePlanner.plan(problem, devices: [device]).devices[0]
+                let rounded = plan.buffers.filter { $0.name.hasPrefix("rounded") }
+                let perValue = engine.capabilities.roundedBytesPerValue
+                #expect(rounded.map(\.bytes).sorted() == [plan.keyTile * 300 * perValue, (allPairs ? plan.keyTile : plan.queryBlock) * 300 * perValue].sorted())
+                #expect(plan.deviceBytes + plan.stagingBytes <= budget)
+                let float32 = TilePlanner.Device(id: "cpu", capabilities: CPUEngine().capabilities, deviceMemory: 1 << 40, budget: budget)
+                #expect(try TilePlanner.plan(problem, devices: [float32]).devices[0].buffers.allSatisfy { !$0.name.hasPrefix("rounded") })
+            }
+        }
+    }
 }

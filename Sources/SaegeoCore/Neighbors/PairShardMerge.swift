@@ -35,6 +35,8 @@ public enum PairShardMerge {
         public let features: Int
         public let exhaustiveRows: Int
         public let seconds: Double
+        /// Rows ranked, candidates re-scored and exhaustive rows (NeighborResult.firstPass).
+        public var firstPass = FirstPassCounts()
     }
 
     /// Merges; `sae` opens the dictionary from another path than the one the shards recorded.
@@ -129,6 +131,8 @@ public enum PairShardMerge {
         try job.write(output) { try SafetensorsWriter.write(tensors, metadata: merged.metadata, into: $0) }
         try job.commit()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return Summary(shards: shards.count, features: features, exhaustiveRows: result.exhaustiveRows, seconds: seconds)
+        var summary = Summary(shards: shards.count, features: features, exhaustiveRows: result.exhaustiveRows, seconds: seconds)
+        summary.firstPass = result.counts
+        return summary
     }
 }
