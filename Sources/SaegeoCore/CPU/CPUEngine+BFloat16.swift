@@ -89,13 +89,17 @@ extension CPUEngine {
     func addRoundedKeys(_ keys: UnitRows, queries: UnitRows, product: BFloat16Product) throws {
         firstPass.keys.fill(keys, product: product)
         firstPass.note(firstPass.keys)
-        try multiplyRounded(firstPass.queries, rows: queries.rows, firstPass.keys, columns: keys.rows, product: product)
+        if similarities.count < queries.rows * keys.rows { similarities = [Float](repeating: 0, count: queries.rows * keys.rows) }
+        try multiplyRounded(firstPass.queries, rows: 0..<queries.rows, firstPass.keys, columns: 0..<keys.rows, ldc: keys.rows,
+                            product: product)
         offerRounded(rows: queries.rows, columns: keys.rows, firstCandidate: 0, rowIds: queries.ids, keyIds: keys.ids, diagonal: false)
     }
 
     /// A pair tile of the all-pairs pass from bfloat16 rows: the row tile rounded once for all the
-    /// column tiles it meets; the diagonal tile is multiplied whole (oneDNN has no symmetric
-    /// product) and offered as the float32 path offers its upper triangle.
+    /// column tiles it meets. oneDNN has no symmetric product: the diagonal tile is multiplied in
+    /// bands of rows, each against the columns from its first row on (a staircase over the upper
+    /// triangle: 1/16 of the tile beyond it instead of the whole lower half), and offered as the
+    /// float32 path offers its upper triangle (entries below the diagonal are never read).
     func addRoundedPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int,
                             product: BFloat16Product) throws {
         if firstPass.rowOffset != rowOffset || firstPass.queries.ids != rows.ids {
@@ -104,7 +108,13 @@ extension CPUEngine {
             firstPass.rowOffset = rowOffset
         }
         if rowOffset == columnOffset {
-            try multiplyRounded(firstPass.queries, rows: rows.rows, firstPass.queries, columns: rows.rows, product: product)
+            let n = rows.rows, bands = min(n, 8)
+            if similarities.count < n * n { similarities = [Float](repeating: 0, count: n * n) }
+            for band in 0..<bands {
+                let start = n * band / bands, end = n * (band + 1) / bands
+                try multiplyRounded(firstPass.queries, rows: start..<end, firstPass.queries, columns: start..<n, ldc: n,
+                                    product: product)
+            }
             offerRounded(rows: rows.rows, columns: rows.rows, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: rows.ids,
                          diagonal: true)
             offerDiagonalColumns(rows, offset: rowOffset)
@@ -112,34 +122,40 @@ extension CPUEngine {
         }
         firstPass.keys.fill(columns, product: product)
         firstPass.note(firstPass.keys)
-        try multiplyRounded(firstPass.queries, rows: rows.rows, firstPass.keys, columns: columns.rows, product: product)
+        if similarities.count < rows.rows * columns.rows { similarities = [Float](repeating: 0, count: rows.rows * columns.rows) }
+        try multiplyRounded(firstPass.queries, rows: 0..<rows.rows, firstPass.keys, columns: 0..<columns.rows, ldc: columns.rows,
+                            product: product)
         offerRounded(rows: rows.rows, columns: columns.rows, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: columns.ids,
                      diagonal: false)
         offerColumns(rows: rows.rows, columns: columns.rows, firstCandidate: columnOffset, rowIds: rows.ids, columnIds: columns.ids)
     }
 
-    /// similarities[m, n] = a[m] . b[n] in bfloat16 with float32 sums: the native product as one
-    /// call on oneDNN's threads; the portable one as a single-threaded sgemm per core.
-    private func multiplyRounded(_ a: RoundedTile, rows m: Int, _ b: RoundedTile, columns n: Int,
+    /// similarities[r, c] = a[r] . b[c] for r in `rows`, c in `columns` (row length `ldc`), in
+    /// bfloat16 with float32 sums: the native product as one call on oneDNN's threads; the
+    /// portable one as a single-threaded sgemm per core.
+    private func multiplyRounded(_ a: RoundedTile, rows: Range<Int>, _ b: RoundedTile, columns: Range<Int>, ldc: Int,
                                  product: BFloat16Product) throws {
-        if similarities.count < m * n { similarities = [Float](repeating: 0, count: m * n) }
-        let k = a.stride
+        let k = a.stride, m = rows.count, n = columns.count
+        guard m > 0, n > 0 else { return }
+        let width = product.holdsBits ? 2 : 4
         try similarities.withUnsafeMutableBufferPointer { s in
-            try a.withOperand(product) { ap in
-                try b.withOperand(product) { bp in
+            try a.withOperand(product) { aBase in
+                try b.withOperand(product) { bBase in
+                    let ap = aBase + rows.lowerBound * k * width, bp = bBase + columns.lowerBound * k * width
+                    let target = s.baseAddress! + rows.lowerBound * ldc + columns.lowerBound
                     guard product == .portable else {
-                        return try product.multiply(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k, c: s.baseAddress!,
-                                                    ldc: n, transposedB: true)
+                        return try product.multiply(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k, c: target,
+                                                    ldc: ldc, transposedB: true)
                     }
                     CBLAS.setThreads(1)
                     let chunks = min(m, ProcessInfo.processInfo.activeProcessorCount)
                     let af = UnsafeSendablePointer(UnsafeMutablePointer(mutating: ap.assumingMemoryBound(to: Float.self)))
                     let bf = UnsafeSendablePointer(UnsafeMutablePointer(mutating: bp.assumingMemoryBound(to: Float.self)))
-                    let c = UnsafeSendablePointer(s.baseAddress!)
+                    let c = UnsafeSendablePointer(target)
                     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                         let start = m * chunk / chunks, end = m * (chunk + 1) / chunks
                         CBLAS.multiplyTransposed(m: end - start, n: n, k: k, a: af.pointer + start * k, lda: k,
-                                                 b: bf.pointer, ldb: k, c: c.pointer + start * n, ldc: n)
+                                                 b: bf.pointer, ldb: k, c: c.pointer + start * ldc, ldc: ldc)
                     }
                 }
             }
