@@ -105,7 +105,8 @@ struct SymmetricShardTests {
 
     /// Saves the first `blocks` checkpoint blocks of a shard as the command would have before a
     /// SIGTERM (the same job string, blocks and tensors); returns how many pairs they hold.
-    static func seedCheckpoint(_ dictionary: TestDictionary, output: String, k: Int, shard: ShardSpec, blocks: Int) throws -> Int {
+    static func seedCheckpoint(_ dictionary: TestDictionary, output: String, k: Int, shard: ShardSpec, blocks: Int,
+                               engines: @autoclosure () throws -> [ComputeEngine] = [CPUEngine()]) throws -> Int {
         let checkpoint = try SAECheckpoint.open(dictionary.path)
         let search = PairShardSearch(dictionary: try checkpoint.decoder(), k: k, shard: shard, memoryBudget: nil)
         let fingerprint = try JobFingerprint.of(files: checkpoint.files,
@@ -115,7 +116,7 @@ struct SymmetricShardTests {
         var done = 0
         for start in stride(from: 0, to: min(search.pairs.count, blocks * size), by: size) {
             let block = start..<min(search.pairs.count, start + size)
-            let tensors = try search.compute(Array(search.blockOrder[block]), on: [CPUEngine()], cancellation: Cancellation())
+            let tensors = try search.compute(Array(search.blockOrder[block]), on: try engines(), cancellation: Cancellation())
             try saved.save(block: block, tensors: tensors)
             try search.absorb(tensors)
             done += block.count

@@ -19,10 +19,12 @@ public final class CPUEngine: ComputeEngine {
     private var queries: UnitRows?
     // Kept as two arrays (not a CandidateLists) so both can be borrowed mutably at once.
     private var rows = 0
-    private var perRow = 0
+    private(set) var perRow = 0
     private var candidateScores: [Float] = []
     private var candidateIds: [Int32] = []
-    private var similarities: [Float] = []
+    var similarities: [Float] = []
+    /// The bfloat16 first pass's rounded tiles and norms (CPUEngine+BFloat16.swift).
+    var firstPass = FirstPassTiles()
     /// The encoder workload's chunk and tile (CPUEngine+Encoder.swift).
     var encoder = EncoderState()
 
@@ -40,16 +42,24 @@ public final class CPUEngine: ComputeEngine {
     private init(maxAllocationBytes: Int, bfloat16Product bfloat16: BFloat16Product?) {
         self.bfloat16 = bfloat16
         device = Self.describe()
-        capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes)
+        capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes, bfloat16: bfloat16)
     }
 
     deinit { encoder.scratch.withLock { $0.forEach { $0.deallocate() } } }
 
     /// Host memory, no alignment, each staged tile used before the next is filled, candidates
     /// updated in place.
+    /// With a bfloat16 first pass, its rounded copies of the two tiles too.
     public static func capabilities(maxAllocationBytes: Int = Int.max) -> DeviceCapabilities {
-        DeviceCapabilities(layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
-                           buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0)
+        capabilities(maxAllocationBytes: maxAllocationBytes, bfloat16: nil)
+    }
+
+    static func capabilities(maxAllocationBytes: Int, bfloat16: BFloat16Product?) -> DeviceCapabilities {
+        var capabilities = DeviceCapabilities(
+            layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
+            buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0)
+        capabilities.roundedBytesPerValue = bfloat16.map { $0.holdsBits ? 2 : 4 } ?? 0
+        return capabilities
     }
 
     public static func describe() -> DeviceDescription {
@@ -69,8 +79,9 @@ public final class CPUEngine: ComputeEngine {
     }
 
     private func takeCandidates() -> CandidateLists {
-        defer { candidateScores = []; candidateIds = [] }
-        return CandidateLists(rows: rows, perRow: perRow, ids: candidateIds, scores: candidateScores)
+        defer { candidateScores = []; candidateIds = []; firstPass.release() }
+        return CandidateLists(rows: rows, perRow: perRow, ids: candidateIds, scores: candidateScores,
+                              errorBound: bfloat16 == nil ? nil : firstPass.errorBound())
     }
 
     // MARK: queries against keys
@@ -78,10 +89,12 @@ public final class CPUEngine: ComputeEngine {
     public func beginQueries(_ queries: UnitRows, candidates perRow: Int) throws {
         self.queries = queries
         resetCandidates(rows: queries.rows, perRow: perRow)
+        if let product = bfloat16 { firstPass.beginQueries(queries, product: product) }
     }
 
     public func addKeys(_ keys: UnitRows) throws {
         guard let queries, keys.rows > 0, queries.rows > 0 else { return }
+        if let product = bfloat16 { return try addRoundedKeys(keys, queries: queries, product: product) }
         multiplyAndOfferRows(queries, keys, firstCandidate: 0)
     }
 
@@ -94,6 +107,7 @@ public final class CPUEngine: ComputeEngine {
 
     public func beginAllPairs(features: Int, candidates: Int, seed: CandidateLists?) throws {
         resetCandidates(rows: features, perRow: candidates)
+        firstPass.beginAllPairs()
         guard let seed else { return }
         precondition(seed.rows == features && seed.perRow == candidates, "the seed must hold the run's lists")
         // A row best first, reversed, is ascending: a valid min-heap whose root is its lowest.
@@ -116,6 +130,10 @@ public final class CPUEngine: ComputeEngine {
 
     public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
         guard rows.rows > 0, columns.rows > 0 else { return }
+        if let product = bfloat16 {
+            return try addRoundedPairTile(rows: rows, rowOffset: rowOffset, columns: columns, columnOffset: columnOffset,
+                                          product: product)
+        }
         if rowOffset == columnOffset {
             return addDiagonalTile(rows, offset: rowOffset)
         }
@@ -169,7 +187,15 @@ public final class CPUEngine: ComputeEngine {
                     }
                 }
             }
-            // Columns: column c sees rows 0..<c.
+        }
+        offerDiagonalColumns(tile, offset: offset)
+    }
+
+    /// The columns of a diagonal tile whose upper triangle is in `similarities` (n x n): column c
+    /// sees rows 0..<c.
+    func offerDiagonalColumns(_ tile: UnitRows, offset: Int) {
+        let n = tile.rows, perRow = self.perRow, ids = tile.ids
+        withBuffers { s, scores, candidateIds in
             ids.withUnsafeBufferPointer { idPointer in
                 let columnIds = UnsafeSendablePointer(idPointer.baseAddress!)
                 parallelChunks(n) { range in
@@ -220,7 +246,7 @@ public final class CPUEngine: ComputeEngine {
 
     /// Offers column c to the heap of candidate position firstCandidate + c. Each core owns a
     /// range of columns and walks the rows, comparing with the contiguous thresholds first.
-    private func offerColumns(rows: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
+    func offerColumns(rows: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
         let perRow = self.perRow
         withBuffers { s, scores, ids in
             columnIds.withUnsafeBufferPointer { columnIdPointer in
@@ -237,7 +263,7 @@ public final class CPUEngine: ComputeEngine {
         }
     }
 
-    private func withBuffers(_ body: (UnsafeSendablePointer<Float>, UnsafeSendablePointer<Float>, UnsafeSendablePointer<Int32>) -> Void) {
+    func withBuffers(_ body: (UnsafeSendablePointer<Float>, UnsafeSendablePointer<Float>, UnsafeSendablePointer<Int32>) -> Void) {
         similarities.withUnsafeMutableBufferPointer { s in
             candidateScores.withUnsafeMutableBufferPointer { scores in
                 candidateIds.withUnsafeMutableBufferPointer { ids in

@@ -14,6 +14,10 @@ public struct DeviceCapabilities: Sendable, Equatable {
     /// Device buffers for streamed key tiles, so that a tile's copy overlaps the previous tile's
     /// kernels (0 when the engine reads the host's tiles in place).
     public var streamedTileBuffers: Int
+    /// Bytes per value of the rounded copies a low-precision first pass keeps of the tiles it
+    /// multiplies (the query block or row tile, and the key or column tile): 2 for bfloat16 bits,
+    /// 4 for the portable product's rounded floats, 0 without a first pass (float32).
+    public var roundedBytesPerValue = 0
 
     public init(layout: TileLayout, buffersInHostMemory: Bool, stagedKeyTiles: Int, candidateBuffers: Int,
                 streamedTileBuffers: Int) {

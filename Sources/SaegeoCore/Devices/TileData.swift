@@ -19,13 +19,18 @@ public struct CandidateLists: Sendable {
     public var segments: Int = 1
     public var ids: [Int32]
     public var scores: [Float]
+    /// The largest |score - exact cosine| of any score the lists were chosen by (kept or not), or
+    /// nil for float32 unit-row dots (ExactRanking.errorBound(dimension:)). A certified low-precision
+    /// first pass (the CPU's bfloat16 one) sets it, never below float32's; ExactRanking certifies with it.
+    public var errorBound: Double? = nil
 
-    public init(rows: Int, perRow: Int, segments: Int = 1, ids: [Int32], scores: [Float]) {
+    public init(rows: Int, perRow: Int, segments: Int = 1, ids: [Int32], scores: [Float], errorBound: Double? = nil) {
         self.rows = rows
         self.perRow = perRow
         self.segments = segments
         self.ids = ids
         self.scores = scores
+        self.errorBound = errorBound
     }
 
     public static func empty(rows: Int, perRow: Int) -> CandidateLists {
@@ -47,8 +52,11 @@ public struct CandidateLists: Sendable {
                 scores += part.scores[(row * part.perRow)..<((row + 1) * part.perRow)]
             }
         }
+        // Each segment is certified with the largest bound: valid for every one of them (a set
+        // bound is never below float32's).
+        let bound = parts.compactMap(\.errorBound).max()
         return CandidateLists(rows: first.rows, perRow: width, segments: parts.reduce(0) { $0 + $1.segments },
-                              ids: ids, scores: scores)
+                              ids: ids, scores: scores, errorBound: bound)
     }
 }
 

@@ -35,7 +35,8 @@ struct AllPairsScheduler {
             ids += lists.ids[(p * perRow)..<((p + 1) * perRow)]
             scores += lists.scores[(p * perRow)..<((p + 1) * perRow)]
         }
-        context.output.rank(CandidateLists(rows: rows.count, perRow: perRow, segments: lists.segments, ids: ids, scores: scores),
+        context.output.rank(CandidateLists(rows: rows.count, perRow: perRow, segments: lists.segments, ids: ids, scores: scores,
+                                           errorBound: lists.errorBound),
                             rows: rows, queries: context.queries, ranking: context.ranking)
         return counter.flopsDone
     }

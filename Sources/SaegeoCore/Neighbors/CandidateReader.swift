@@ -13,6 +13,8 @@ final class CandidateReader {
     /// The first row of each tile the shard holds.
     private var rowOfTile: [Int: Int] = [:]
     private let plan: PairShardPlan
+    /// The bound of the shard's scores (TileCandidates.errorBound): nil for float32 lists.
+    let errorBound: Double?
 
     init(shard: ShardMerge.Shard, plan: PairShardPlan, perRow: Int, isLive: (Int) -> Bool) throws {
         path = shard.path
@@ -40,6 +42,14 @@ final class CandidateReader {
         }
         idEntry = ids
         scoreEntry = scores
+        if let bound = file.entry(TileCandidates.boundTensor) {
+            let value = bound.dtype == "F64" && bound.shape == [1]
+                ? file.file.bytes.loadUnaligned(fromByteOffset: bound.byteRange.lowerBound, as: Double.self) : .nan
+            guard value.isFinite, value > 0 else { throw bad("its candidates' error bound is not a positive number") }
+            errorBound = value
+        } else {
+            errorBound = nil
+        }
         var row = 0, previous = -1
         for index in 0..<tiles.shape[0] {
             let tile = Int(file.file.bytes.loadUnaligned(fromByteOffset: tiles.byteRange.lowerBound + 8 * index, as: Int64.self))

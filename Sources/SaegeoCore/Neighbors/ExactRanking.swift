@@ -1,9 +1,11 @@
-/// Turns candidate lists chosen in float32 into the exact answer of the Definitions:
+/// Turns candidate lists chosen in float32 (or by a certified bfloat16 first pass, whose lists carry
+/// their own bound: CandidateLists.errorBound) into the exact answer of the Definitions:
 /// each candidate is re-scored in float64 (Exact.dot over the original values, divided by both
 /// float64 norms), sorted by score descending then id ascending, and cut to k.
 ///
 /// The result is certified: any key the device did not keep has a float32 score at most the lowest
-/// kept one, c, so its true cosine is at most c + errorBound. If the k-th exact score beats that,
+/// kept one, c, so its true cosine is at most c + errorBound (the lists' bound: every score, kept
+/// or not, is within it of the exact cosine). If the k-th exact score beats that,
 /// no missing key can enter the top k. Otherwise (exact ties, near-duplicates) the row is computed
 /// exactly over every key instead. Either way the answer does not depend on the device.
 struct ExactRanking: Sendable {
@@ -31,11 +33,13 @@ struct ExactRanking: Sendable {
         var ids: [Int64]
         var scores: [Float]
         var exhaustive: Bool
+        /// Candidates re-scored in float64 (those within twice the bound of the k-th best).
+        var rescored: Int
     }
 
     /// The final row for query `query` from its candidates (perRow slots, empty ones id -1).
     func rank(query: Int, candidateIds: UnsafePointer<Int32>, candidateScores: UnsafePointer<Float>,
-              perRow: Int, segments: Int = 1, scratch: Scratch) -> Row {
+              perRow: Int, segments: Int = 1, errorBound: Double? = nil, scratch: Scratch) -> Row {
         let d = dictionary.dimension
         (querySide?.dictionary ?? dictionary).copyFeature(query, into: scratch.row)
         for i in 0..<d { scratch.query[i] = Double(scratch.row[i]) }
@@ -44,7 +48,7 @@ struct ExactRanking: Sendable {
 
         // Each segment is one device's list over its own keys. A full list vouches only for keys
         // scoring at most its lowest kept value; a list with room left saw all of its keys.
-        let bound = Self.errorBound(dimension: d)
+        let bound = errorBound ?? Self.errorBound(dimension: d)
         let segmentLength = perRow / max(1, segments)
         var bar = -Float.infinity
         var anyFull = false
@@ -73,6 +77,7 @@ struct ExactRanking: Sendable {
         for candidate in valid where Double(candidate.float32) >= cutoff {
             scored.append((candidate.id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(candidate.id), scratch: scratch)))
         }
+        let rescored = scored.count
         // Every other live key was seen when no list is full, or when they hold all of them.
         let others = liveKeys.count - (excludesSelf && norms.isLive(query) && containsKey(Int32(query)) ? 1 : 0)
         var complete = !anyFull || valid.count >= others
@@ -101,7 +106,7 @@ struct ExactRanking: Sendable {
             ids[slot] = Int64(entry.id)
             scores[slot] = Float(entry.score)
         }
-        return Row(ids: ids, scores: scores, exhaustive: exhaustive)
+        return Row(ids: ids, scores: scores, exhaustive: exhaustive, rescored: rescored)
     }
 
     static func ranksBefore(_ a: (id: Int32, score: Double), _ b: (id: Int32, score: Double)) -> Bool {
@@ -137,5 +142,15 @@ struct ExactRanking: Sendable {
             row.deallocate()
             query.deallocate()
         }
+    }
+}
+
+extension CandidateLists {
+    /// The bound of lists chosen by two arithmetics (one list's scores and another's, or a seed's
+    /// and the engine's): the larger, nil only when both are float32's.
+    static func combinedBound(_ a: Double?, _ b: Double?, dimension: Int) -> Double? {
+        guard a != nil || b != nil else { return nil }
+        let float32 = ExactRanking.errorBound(dimension: dimension)
+        return max(a ?? float32, b ?? float32)
     }
 }

@@ -14,6 +14,9 @@ public struct NeighborResult: Sendable {
     public let seconds: Double
     /// Whether the symmetric all-pairs schedule ran (each pair of tiles once).
     public let allPairs: Bool
+    /// Query rows ranked, candidates re-scored in float64 and exhaustive rows (how tight the
+    /// candidates' bound was, for float32 and bfloat16 first passes alike).
+    public var firstPass = FirstPassCounts()
 }
 
 /// Exact top-k neighbours of a query set among a key set, on one or several engines. The keys are
@@ -86,6 +89,15 @@ public struct NeighborSearch: Sendable {
         min(k + max(16, k / 2), keys)
     }
 
+    /// Candidates per query when a certified low-precision first pass chooses them (`firstPass`):
+    /// its bound (~3e-3 for bfloat16 unit rows, BFloat16Bound) is 20 times float32's, and the
+    /// certificate needs the k-th exact cosine above the lowest kept score plus the bound, so the
+    /// lists reach further down (on 16384 random unit rows of d 2304, ranks 32 to 96 span about
+    /// 8e-3 of cosine, ranks 32 to 48 only 3e-3). Short rows still fall back to every key.
+    public static func candidates(k: Int, keys: Int, firstPass: Bool) -> Int {
+        firstPass ? min(k + max(64, k), keys) : candidates(k: k, keys: keys)
+    }
+
     /// The planner's view of this search, before any dead feature is known.
     public var problem: TilePlanner.Problem {
         Self.problem(queries: queries, keys: keys, dimension: dictionary.dimension, k: k, oneDictionary: keyDictionary == nil)
@@ -122,7 +134,8 @@ public struct NeighborSearch: Sendable {
         var problem = self.problem
         problem.keys = liveKeys.count
         problem.queries = liveQueryRows.count
-        problem.candidates = Self.candidates(k: k, keys: liveKeys.count)
+        problem.candidates = Self.candidates(k: k, keys: liveKeys.count,
+                                             firstPass: engines.contains { $0.capabilities.roundedBytesPerValue > 0 })
         let output = SearchOutput(queries: queries.count, k: k)
         var flops = 0.0
         if problem.candidates > 0, !liveQueryRows.isEmpty {
@@ -147,9 +160,11 @@ public struct NeighborSearch: Sendable {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return NeighborResult(queryIds: queries.map(Int64.init), k: k, indices: output.indices, scores: output.scores,
-                              exhaustiveRows: output.exhaustiveRows, flops: flops, seconds: seconds,
-                              allPairs: problem.allPairs)
+        var result = NeighborResult(queryIds: queries.map(Int64.init), k: k, indices: output.indices, scores: output.scores,
+                                    exhaustiveRows: output.exhaustiveRows, flops: flops, seconds: seconds,
+                                    allPairs: problem.allPairs)
+        result.firstPass = output.counts
+        return result
     }
 }
 
@@ -161,6 +176,7 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
     private let indexStorage: UnsafeMutableBufferPointer<Int64>
     private let scoreStorage: UnsafeMutableBufferPointer<Float>
     private let exhaustive = Locked(0)
+    private let rankedCounts = Locked(FirstPassCounts())
 
     init(queries: Int, k: Int) {
         self.k = k
@@ -182,13 +198,17 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
     var scores: [Float] { Array(scoreStorage.prefix(count)) }
 
     var exhaustiveRows: Int { exhaustive.current }
+    /// Rows ranked, candidates re-scored and exhaustive rows so far.
+    var counts: FirstPassCounts { rankedCounts.current }
 
     /// Ranks candidate rows exactly and stores them: row `position` of `lists` belongs to query
     /// row `rows[position]`. Spread over the cores.
     func rank(_ lists: CandidateLists, rows: [Int], queries: [Int], ranking: ExactRanking) {
         let k = self.k, d = ranking.dictionary.dimension, perRow = lists.perRow, segments = lists.segments
         let counted = UnsafeSendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: max(1, rows.count)))
-        defer { counted.pointer.deallocate() }
+        let rescored = UnsafeSendablePointer(UnsafeMutablePointer<Int>.allocate(capacity: max(1, rows.count)))
+        defer { counted.pointer.deallocate(); rescored.pointer.deallocate() }
+        let bound = lists.errorBound
         let indexBase = UnsafeSendablePointer(indexStorage.baseAddress!)
         let scoreBase = UnsafeSendablePointer(scoreStorage.baseAddress!)
                 lists.ids.withUnsafeBufferPointer { candidateIds in
@@ -202,12 +222,14 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
                                 let ranked = ranking.rank(query: queries[row],
                                                           candidateIds: idBase.pointer + position * perRow,
                                                           candidateScores: candidateBase.pointer + position * perRow,
-                                                          perRow: perRow, segments: segments, scratch: scratch)
+                                                          perRow: perRow, segments: segments, errorBound: bound,
+                                                          scratch: scratch)
                                 for slot in 0..<k {
                                     indexBase.pointer[row * k + slot] = ranked.ids[slot]
                                     scoreBase.pointer[row * k + slot] = ranked.scores[slot]
                                 }
                                 counted.pointer[position] = ranked.exhaustive ? 1 : 0
+                                rescored.pointer[position] = ranked.rescored
                             }
                         }
                     }
@@ -216,6 +238,11 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
         ranking.dictionary.releaseAllPages()
         ranking.querySide?.dictionary.releaseAllPages()
         exhaustive.withLock { $0 += exhaustiveHere }
+        var here = FirstPassCounts()
+        here.queryRows = rows.count
+        here.rescoredCandidates = (0..<rows.count).reduce(0) { $0 + rescored.pointer[$1] }
+        here.exhaustiveRows = exhaustiveHere
+        rankedCounts.withLock { $0 = $0 + here }
     }
 }
 

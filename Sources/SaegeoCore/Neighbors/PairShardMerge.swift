@@ -35,6 +35,8 @@ public enum PairShardMerge {
         public let features: Int
         public let exhaustiveRows: Int
         public let seconds: Double
+        /// Rows ranked, candidates re-scored and exhaustive rows (NeighborResult.firstPass).
+        public var firstPass = FirstPassCounts()
     }
 
     /// Merges; `sae` opens the dictionary from another path than the one the shards recorded.
@@ -98,6 +100,8 @@ public enum PairShardMerge {
             let loop = SchedulerLoop(items: search.tiles, cancellation: ProcessGuard.cancellation)
             // The readers are the host's one worker: the loop hands them to the one thread that reads.
             let plan = search, exact = ranking
+            // Shards of several precisions: each list certified with the largest bound.
+            let bound = readers.compactMap(\.errorBound).max().map { max($0, ExactRanking.errorBound(dimension: dictionary.dimension)) }
             try loop.run(on: [readers], start: { _ in () }, item: { shardReaders, _, taken in
                 let positions = plan.tileRange(taken.lowerBound)
                 // The shards' lists of this tile one after another; row r's are r, r + rows, ...
@@ -109,7 +113,8 @@ public enum PairShardMerge {
                 }
                 let cut = TileCandidates.best(ids: lists.flatMap(\.ids), scores: lists.flatMap(\.scores), width: candidates,
                                               sources: sources, offsets: offsets, perRow: candidates)
-                result.rank(CandidateLists(rows: positions.count, perRow: candidates, ids: cut.ids, scores: cut.scores),
+                result.rank(CandidateLists(rows: positions.count, perRow: candidates, ids: cut.ids, scores: cut.scores,
+                                           errorBound: bound),
                              rows: positions.map { Int(liveKeys[$0]) }, queries: queries, ranking: exact)
                 for reader in shardReaders { reader.releasePages() }
             })
@@ -126,6 +131,8 @@ public enum PairShardMerge {
         try job.write(output) { try SafetensorsWriter.write(tensors, metadata: merged.metadata, into: $0) }
         try job.commit()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return Summary(shards: shards.count, features: features, exhaustiveRows: result.exhaustiveRows, seconds: seconds)
+        var summary = Summary(shards: shards.count, features: features, exhaustiveRows: result.exhaustiveRows, seconds: seconds)
+        summary.firstPass = result.counts
+        return summary
     }
 }

@@ -21,6 +21,10 @@ public final class PairShardSearch: Sendable {
     /// The best lists so far of every tile this shard's blocks have touched, row by row best first
     /// (`absorb`): each block starts its rows from them, as warm as the single run's.
     private let warm = Locked<[Int: (ids: [Int32], scores: [Float])]>([:])
+    /// The error bound of every list absorbed so far (nil while all were float32's): the seeds and
+    /// the shard's output carry it, so that lists of a bfloat16 block resumed by a float32 run (or
+    /// the reverse) are certified with the larger bound.
+    private let warmBound = Locked<Double?>(nil)
 
     public init(dictionary: FeatureMatrix, k: Int, shard: ShardSpec, memoryBudget: Int?,
                 progress: (@Sendable (ProgressReport) -> Void)? = nil) {
@@ -99,7 +103,8 @@ public final class PairShardSearch: Sendable {
                                 features: rows, candidates: candidates, seed: seed)
         let found = try pass.run(on: engines, cancellation: cancellation, progress: counter)
         let lists = TileCandidates.oneList(found, perRow: candidates)
-        return TileCandidates(plan: plan, perRow: candidates, tiles: touched, ids: lists.ids, scores: lists.scores).tensors
+        return TileCandidates(plan: plan, perRow: candidates, tiles: touched, ids: lists.ids, scores: lists.scores,
+                              errorBound: found.errorBound).tensors
     }
 
     /// The lists the touched tiles' rows start from, packed in tile order; nil when no earlier
@@ -115,7 +120,7 @@ public final class PairShardSearch: Sendable {
             ids += list?.ids ?? [Int32](repeating: -1, count: slots)
             scores += list?.scores ?? [Float](repeating: -.infinity, count: slots)
         }
-        return CandidateLists(rows: rows, perRow: candidates, ids: ids, scores: scores)
+        return CandidateLists(rows: rows, perRow: candidates, ids: ids, scores: scores, errorBound: warmBound.current)
     }
 
     /// Takes a finished block's lists (computed, or read back from the checkpoint) into the lists
@@ -125,7 +130,8 @@ public final class PairShardSearch: Sendable {
     /// block is beaten by as many keys that stay in the output.)
     public func absorb(_ tensors: [OutputTensor]) throws {
         var lists = try TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features)
-        let blockTiles = lists.tiles
+        let blockTiles = lists.tiles, dimension = dictionary.dimension
+        warmBound.withLock { $0 = CandidateLists.combinedBound($0, lists.errorBound, dimension: dimension) }
         warm.withLock { state in
             // The block's lists and the known ones of the same tiles, cut to one list per tile
             // (`reduced` sorts every row, best first, as a seed must be).
@@ -154,9 +160,15 @@ public final class PairShardSearch: Sendable {
         return saved.tiles == (candidates > 0 ? touched : [])
     }
 
-    /// The shard's output tensors from its blocks' tensors joined: one list per row of every tile
-    /// the shard touched.
+    /// The shard's output tensors from its blocks' tensors joined (all but their bounds, which
+    /// `absorb` took: `joins`): one list per row of every tile the shard touched.
     public func output(joined tensors: [OutputTensor]) throws -> [OutputTensor] {
-        try TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features).reduced().tensors
+        var lists = try TileCandidates(tensors: tensors, plan: plan, perRow: candidates, features: dictionary.features)
+        lists.errorBound = warmBound.current
+        return lists.reduced().tensors
     }
+
+    /// Which of a block's tensors are joined into the output: not the bound (a block of another
+    /// precision may lack it; `absorb` keeps the largest).
+    public static func joins(_ tensor: OutputTensor) -> Bool { tensor.name != TileCandidates.boundTensor }
 }

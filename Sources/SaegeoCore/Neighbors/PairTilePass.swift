@@ -45,7 +45,11 @@ struct PairTilePass: Sendable {
                 try loop.step(flops: 2 * d * Double(rows.rows) * Double(columns.rows))
             }
         }, finish: { engine, _ in try engine.finishAllPairs() })
-        return CandidateLists.concatenating(lists)
+        // The seed's scores stay in the lists: their bound covers them too (a float32 engine
+        // seeded from a bfloat16 block's lists, or the reverse).
+        var found = CandidateLists.concatenating(lists)
+        found.errorBound = CandidateLists.combinedBound(found.errorBound, seed?.errorBound, dimension: dictionary.dimension)
+        return found
     }
 
     private func tile(_ index: Int, _ stager: TileStager) -> UnitRows {

@@ -11,15 +11,20 @@ struct TileCandidates {
     var tiles: [Int]
     var ids: [Int32]
     var scores: [Float]
+    /// The scores' error bound when a certified first pass chose them (CandidateLists.errorBound),
+    /// saved as one more tensor; nil (no tensor: the files float32 runs have always written) for float32.
+    var errorBound: Double?
 
     static let tileTensor = "tiles", idTensor = "candidate_ids", scoreTensor = "candidate_scores"
+    static let boundTensor = "candidate_error_bound"
 
-    init(plan: PairShardPlan, perRow: Int, tiles: [Int], ids: [Int32], scores: [Float]) {
+    init(plan: PairShardPlan, perRow: Int, tiles: [Int], ids: [Int32], scores: [Float], errorBound: Double? = nil) {
         self.plan = plan
         self.perRow = perRow
         self.tiles = tiles
         self.ids = ids
         self.scores = scores
+        self.errorBound = errorBound
     }
 
     var rows: Int { tiles.reduce(0) { $0 + plan.tileRange($1).count } }
@@ -125,13 +130,25 @@ struct TileCandidates {
             }
         }
         let cut = Self.best(ids: ids, scores: scores, width: perRow, sources: sources, offsets: offsets, perRow: perRow)
-        return TileCandidates(plan: plan, perRow: perRow, tiles: order, ids: cut.ids, scores: cut.scores)
+        return TileCandidates(plan: plan, perRow: perRow, tiles: order, ids: cut.ids, scores: cut.scores, errorBound: errorBound)
     }
 
     var tensors: [OutputTensor] {
         [.int64(Self.tileTensor, shape: [tiles.count], tiles.map(Int64.init)),
          .int64(Self.idTensor, shape: [rows, perRow], ids.map(Int64.init)),
          .float32(Self.scoreTensor, shape: [rows, perRow], scores)]
+            + (errorBound.map { [.float64(Self.boundTensor, shape: [1], [$0])] } ?? [])
+    }
+
+    /// The bound a saved tensor states: nil without one (float32 lists), else the largest of its
+    /// values (blocks joined), each a finite positive number.
+    static func errorBound(of tensor: OutputTensor?) throws -> Double? {
+        guard let tensor else { return nil }
+        let values = tensor.dtype == .f64 && tensor.shape.count == 1 ? tensor.values(Double.self) : []
+        guard !values.isEmpty, values.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw SaegeoError.badFile("the candidates' error bound is not a positive number")
+        }
+        return values.max()
     }
 
     /// Reads tensors back (a checkpoint block, or shard's blocks joined), checking that they are
@@ -162,5 +179,6 @@ struct TileCandidates {
         }
         self.ids = idValues.map { Int32($0) }
         self.scores = scores.values(Float.self)
+        errorBound = try Self.errorBound(of: tensors.first { $0.name == Self.boundTensor })
     }
 }

@@ -22,7 +22,8 @@ extension NeighborsJob {
         let order = search.blockOrder
         let shift = { (block: Range<Int>) in Array(order[block]) }
         let joined = try saved.blocks(items: pairs.count, blockSize: search.blockSize, unit: "tile pairs",
-                                      holds: { search.holds($0, block: shift($1)) }, absorb: search.absorb) { block in
+                                      holds: { search.holds($0, block: shift($1)) }, absorb: search.absorb,
+                                      joining: PairShardSearch.joins) { block in
             try search.compute(shift(block), on: engines, cancellation: cancellation)
         }
         let tensors = try search.output(joined: joined)

@@ -1,0 +1,186 @@
+import Foundation
+
+/// A tile rounded to bfloat16 for the first pass, once per tile: the bits (native product) or the
+/// rounded values as floats (portable), `stride` values per row, and the largest of its rows' norms.
+struct RoundedTile {
+    var ids: [Int32] = []
+    var stride = 0
+    var bits: [UInt16] = []
+    var floats: [Float] = []
+    var largest = BFloat16.RowNorms.zero
+
+    mutating func fill(_ tile: UnitRows, product: BFloat16Product) {
+        let n = tile.rows, stride = tile.stride
+        ids = tile.ids
+        self.stride = stride
+        if product.holdsBits, bits.count < n * stride { bits = [UInt16](repeating: 0, count: n * stride) }
+        if !product.holdsBits, floats.count < n * stride { floats = [Float](repeating: 0, count: n * stride) }
+        var norms = [BFloat16.RowNorms](repeating: .zero, count: n)
+        norms.withUnsafeMutableBufferPointer { norms in
+            bits.withUnsafeMutableBufferPointer { bits in
+                floats.withUnsafeMutableBufferPointer { floats in
+                    tile.values.withUnsafeBufferPointer { values in
+                        let source = UnsafeSendablePointer(UnsafeMutablePointer(mutating: values.baseAddress!))
+                        let rowNorms = UnsafeSendablePointer(norms.baseAddress!)
+                        let bitBase = bits.baseAddress.map(UnsafeSendablePointer.init)
+                        let floatBase = floats.baseAddress.map(UnsafeSendablePointer.init)
+                        parallelChunks(n) { range in
+                            for row in range {
+                                rowNorms.pointer[row] = BFloat16.round(
+                                    source.pointer + row * stride, count: stride,
+                                    bits: product.holdsBits ? bitBase.map { $0.pointer + row * stride } : nil,
+                                    rounded: product.holdsBits ? nil : floatBase.map { $0.pointer + row * stride })
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        largest = norms.reduce(.zero) { $0.atLeast($1) }
+    }
+
+    /// The operand as the product reads it (bits or floats, as `product.holdsBits` says).
+    func withOperand<R>(_ product: BFloat16Product, _ body: (UnsafeRawPointer) throws -> R) rethrows -> R {
+        product.holdsBits ? try bits.withUnsafeBytes { try body($0.baseAddress!) }
+                          : try floats.withUnsafeBytes { try body($0.baseAddress!) }
+    }
+}
+
+/// What the CPU engine's bfloat16 first pass keeps between tiles: the query block (or the current
+/// row tile of all pairs) rounded once, the key or column tile, and the largest norms of every
+/// row it multiplied, from which its candidates' error bound follows.
+struct FirstPassTiles {
+    var queries = RoundedTile()
+    var keys = RoundedTile()
+    /// The all-pairs offset `queries` holds (a row tile meets several column tiles in a row).
+    var rowOffset = -1
+    /// The largest norms over every row multiplied (queries and keys alike: in all pairs a row is
+    /// both), and the dimension; nil before the first product.
+    private var largest: BFloat16.RowNorms?
+    private var stride = 0
+
+    mutating func beginQueries(_ queries: UnitRows, product: BFloat16Product) {
+        release()
+        self.queries.fill(queries, product: product)
+        note(self.queries)
+    }
+
+    mutating func beginAllPairs() { release() }
+
+    mutating func note(_ tile: RoundedTile) {
+        largest = (largest ?? .zero).atLeast(tile.largest)
+        stride = max(stride, tile.stride)
+    }
+
+    /// The bound on |score - exact cosine| of every score this pass produced: BFloat16Bound's for
+    /// the largest norms it saw (the bound grows with every norm), never below float32's (so that a
+    /// list mixing both, a seed's and this pass's, is covered by it). Nil when nothing was multiplied.
+    func errorBound() -> Double? {
+        guard let largest, stride > 0 else { return nil }
+        return max(BFloat16Bound.cosineBound(largest, againstAtMost: largest, dimension: stride),
+                   ExactRanking.errorBound(dimension: stride))
+    }
+
+    mutating func release() { self = FirstPassTiles() }
+}
+
+extension CPUEngine {
+    /// A key tile against the rounded query block: one product, then each core offers its rows.
+    func addRoundedKeys(_ keys: UnitRows, queries: UnitRows, product: BFloat16Product) throws {
+        firstPass.keys.fill(keys, product: product)
+        firstPass.note(firstPass.keys)
+        if similarities.count < queries.rows * keys.rows { similarities = [Float](repeating: 0, count: queries.rows * keys.rows) }
+        try multiplyRounded(firstPass.queries, rows: 0..<queries.rows, firstPass.keys, columns: 0..<keys.rows, ldc: keys.rows,
+                            product: product)
+        offerRounded(rows: queries.rows, columns: keys.rows, firstCandidate: 0, rowIds: queries.ids, keyIds: keys.ids, diagonal: false)
+    }
+
+    /// A pair tile of the all-pairs pass from bfloat16 rows: the row tile rounded once for all the
+    /// column tiles it meets. oneDNN has no symmetric product: the diagonal tile is multiplied in
+    /// bands of rows, each against the columns from its first row on (a staircase over the upper
+    /// triangle: 1/16 of the tile beyond it instead of the whole lower half), and offered as the
+    /// float32 path offers its upper triangle (entries below the diagonal are never read).
+    func addRoundedPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int,
+                            product: BFloat16Product) throws {
+        if firstPass.rowOffset != rowOffset || firstPass.queries.ids != rows.ids {
+            firstPass.queries.fill(rows, product: product)
+            firstPass.note(firstPass.queries)
+            firstPass.rowOffset = rowOffset
+        }
+        if rowOffset == columnOffset {
+            let n = rows.rows, bands = min(n, 8)
+            if similarities.count < n * n { similarities = [Float](repeating: 0, count: n * n) }
+            for band in 0..<bands {
+                let start = n * band / bands, end = n * (band + 1) / bands
+                try multiplyRounded(firstPass.queries, rows: start..<end, firstPass.queries, columns: start..<n, ldc: n,
+                                    product: product)
+            }
+            offerRounded(rows: rows.rows, columns: rows.rows, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: rows.ids,
+                         diagonal: true)
+            offerDiagonalColumns(rows, offset: rowOffset)
+            return
+        }
+        firstPass.keys.fill(columns, product: product)
+        firstPass.note(firstPass.keys)
+        if similarities.count < rows.rows * columns.rows { similarities = [Float](repeating: 0, count: rows.rows * columns.rows) }
+        try multiplyRounded(firstPass.queries, rows: 0..<rows.rows, firstPass.keys, columns: 0..<columns.rows, ldc: columns.rows,
+                            product: product)
+        offerRounded(rows: rows.rows, columns: columns.rows, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: columns.ids,
+                     diagonal: false)
+        offerColumns(rows: rows.rows, columns: columns.rows, firstCandidate: columnOffset, rowIds: rows.ids, columnIds: columns.ids)
+    }
+
+    /// similarities[r, c] = a[r] . b[c] for r in `rows`, c in `columns` (row length `ldc`), in
+    /// bfloat16 with float32 sums: the native product as one call on oneDNN's threads; the
+    /// portable one as a single-threaded sgemm per core.
+    private func multiplyRounded(_ a: RoundedTile, rows: Range<Int>, _ b: RoundedTile, columns: Range<Int>, ldc: Int,
+                                 product: BFloat16Product) throws {
+        let k = a.stride, m = rows.count, n = columns.count
+        guard m > 0, n > 0 else { return }
+        let width = product.holdsBits ? 2 : 4
+        try similarities.withUnsafeMutableBufferPointer { s in
+            try a.withOperand(product) { aBase in
+                try b.withOperand(product) { bBase in
+                    let ap = aBase + rows.lowerBound * k * width, bp = bBase + columns.lowerBound * k * width
+                    let target = s.baseAddress! + rows.lowerBound * ldc + columns.lowerBound
+                    guard product == .portable else {
+                        return try product.multiply(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k, c: target,
+                                                    ldc: ldc, transposedB: true)
+                    }
+                    CBLAS.setThreads(1)
+                    let chunks = min(m, ProcessInfo.processInfo.activeProcessorCount)
+                    let af = UnsafeSendablePointer(UnsafeMutablePointer(mutating: ap.assumingMemoryBound(to: Float.self)))
+                    let bf = UnsafeSendablePointer(UnsafeMutablePointer(mutating: bp.assumingMemoryBound(to: Float.self)))
+                    let c = UnsafeSendablePointer(target)
+                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                        let start = m * chunk / chunks, end = m * (chunk + 1) / chunks
+                        CBLAS.multiplyTransposed(m: end - start, n: n, k: k, a: af.pointer + start * k, lda: k,
+                                                 b: bf.pointer, ldb: k, c: c.pointer + start * ldc, ldc: ldc)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Offers row r of `similarities` (m x n) to the heap of candidate row firstCandidate + r, on
+    /// all cores; on the diagonal only its entries after r (the upper triangle), as the float32 path.
+    private func offerRounded(rows m: Int, columns n: Int, firstCandidate: Int, rowIds: [Int32], keyIds: [Int32],
+                              diagonal: Bool) {
+        let perRow = self.perRow
+        withBuffers { s, scores, ids in
+            keyIds.withUnsafeBufferPointer { keyPointer in
+                let keys = UnsafeSendablePointer(UnsafeMutablePointer(mutating: keyPointer.baseAddress!))
+                parallelChunks(m) { range in
+                    for row in range {
+                        let first = diagonal ? row + 1 : 0
+                        guard first < n else { continue }
+                        let slot = (firstCandidate + row) * perRow
+                        CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
+                            .offer(row: s.pointer + row * n + first, keyIds: keys.pointer + first, count: n - first,
+                                   selfId: rowIds[row])
+                    }
+                }
+            }
+        }
+    }
+}
