@@ -105,12 +105,13 @@ public struct NeighborSearch: Sendable {
 
     /// The planner's view of a search; all pairs when queries and keys are one set of one
     /// dictionary, each query once.
+    /// `firstPass`: a device chooses candidates with a certified low-precision first pass (more per query).
     public static func problem(queries: [Int], keys: [Int], dimension: Int, k: Int,
-                               oneDictionary: Bool = true) -> TilePlanner.Problem {
+                               oneDictionary: Bool = true, firstPass: Bool = false) -> TilePlanner.Problem {
         let keySet = Set(keys)
         let allPairs = oneDictionary && queries.count == keySet.count && Set(queries) == keySet
         return TilePlanner.Problem(queries: queries.count, keys: keySet.count, dimension: dimension, k: k,
-                                   candidates: candidates(k: k, keys: keySet.count), allPairs: allPairs)
+                                   candidates: candidates(k: k, keys: keySet.count, firstPass: firstPass), allPairs: allPairs)
     }
 
     static func plannerDevice(_ engine: ComputeEngine, budget: Int?) -> TilePlanner.Device {

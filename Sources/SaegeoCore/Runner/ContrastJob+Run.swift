@@ -88,7 +88,7 @@ extension ContrastJob {
                                       ?? "no null draws (--null-sets 0): no verdict"))
             }
         }
-        if let line = FirstPassText.line(engines) { events.log(line) }
+        if let line = FirstPassText.encoder(engines) { events.log(line) }
         let rows = a.sampleStarts.last! + b.sampleStarts.last!
         let seconds = Date().timeIntervalSince(started)
         events.log(String(format: "contrasted %d features over %d + %d samples (%d rows x d %d)%@ on %@: %.2f s, %.1f GFLOP/s; wrote %@",

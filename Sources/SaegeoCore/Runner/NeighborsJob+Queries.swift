@@ -48,12 +48,14 @@ extension NeighborsJob {
                 mutualPairs = found.1
                 if let back = found.1.reverse {
                     totals = Totals(flops: totals.flops + back.flops, seconds: totals.seconds + back.seconds,
-                                    exhaustive: totals.exhaustive + back.exhaustiveRows, allPairs: false)
+                                    exhaustive: totals.exhaustive + back.exhaustiveRows, allPairs: false,
+                                    firstPass: totals.firstPass + back.firstPass)
                 }
                 return found.0
             }
             totals = Totals(flops: totals.flops + result.flops, seconds: totals.seconds + result.seconds,
-                            exhaustive: totals.exhaustive + result.exhaustiveRows, allPairs: result.allPairs)
+                            exhaustive: totals.exhaustive + result.exhaustiveRows, allPairs: result.allPairs,
+                            firstPass: totals.firstPass + result.firstPass)
             ranked = result
             return [.int64("query_ids", shape: [ids.count], result.queryIds),
                     .int64("indices", shape: [ids.count, k], result.indices),
@@ -95,7 +97,7 @@ extension NeighborsJob {
                               deviceIds, how, queryIds.count, keyIds.count, keyDictionary == nil ? "" : " of --keys-sae",
                               dictionary.dimension, job.k, totals.allPairs ? ", all pairs (symmetric)" : "",
                               totals.seconds, gflops, NeighborsText.exhaustiveNote(totals.exhaustive), output))
-            if let line = FirstPassText.line(engines) { events.log(line) }
+            if let line = FirstPassText.neighbors(totals.firstPass, devices: deviceIds) { events.log(line) }
             if let mutualPairs, let mutualPath = job.mutual {
                 events.log(NeighborsText.mutualSummary(mutualPairs, minCosine: job.minCosine, path: mutualPath))
             }

@@ -28,6 +28,8 @@ public struct NeighborsJob {
     /// What one run found, totalled over its query blocks.
     struct Totals {
         var flops = 0.0, seconds = 0.0, exhaustive = 0, allPairs = false
+        /// What a certified first pass left to the exact ranking (FirstPassText).
+        var firstPass = FirstPassCounts()
     }
 
     /// Runs the job, writes and commits its outputs, and says what it did through `events`, line

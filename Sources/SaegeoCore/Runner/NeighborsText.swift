@@ -2,12 +2,13 @@ import Foundation
 
 /// The lines `neighbors` and `merge` say about neighbour results, in words.
 public enum NeighborsText {
-    /// What the count of exhaustive rows means, in words: the float32 candidates could not certify
+    /// What the count of exhaustive rows means, in words: the candidates (float32, or a certified
+    /// first pass's) could not certify
     /// those rows' top k (exact ties, near-duplicates; ExactRanking), so each was ranked again over
     /// every key in float64. The answer is exact either way; the count only explains the time.
     public static func exhaustiveNote(_ rows: Int) -> String {
-        rows == 0 ? "every row certified from its float32 candidates (none needed an exact pass over all keys)"
-            : "\(rows) row\(rows == 1 ? "" : "s") re-ranked exactly over every key (near-ties that the float32 candidates could not certify; exact either way)"
+        rows == 0 ? "every row certified from its candidates (none needed an exact pass over all keys)"
+            : "\(rows) row\(rows == 1 ? "" : "s") re-ranked exactly over every key (near-ties that the candidates could not certify; exact either way)"
     }
 
     /// The --mutual summary: counts first, then the share of the live queries, as percentages.

@@ -108,7 +108,7 @@ extension ScoreJob {
         if scorer.skippedRows.current > 0 {
             events.log("left out \(scorer.skippedRows.current) token rows holding NaN or infinity (--skip-nonfinite)")
         }
-        if let line = FirstPassText.line(engines) { events.log(line) }
+        if let line = FirstPassText.encoder(engines) { events.log(line) }
         let seconds = Date().timeIntervalSince(started)
         let rows = data.sampleStarts[samples.upperBound] - data.sampleStarts[samples.lowerBound]
         let mean = result.scores.isEmpty ? 0 : result.scores.reduce(0) { $0 + Double($1) } / Double(result.scores.count)
