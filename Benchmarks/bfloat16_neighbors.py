@@ -43,7 +43,7 @@ def unit_rows(path, rows, d, seed):
 
 
 def first_pass_line(stderr):
-    lines = [line for line in stderr.splitlines() if line.startswith("bfloat16 first pass")]
+    lines = [line for line in stderr.splitlines() if "bfloat16 first pass" in line]
     return lines[-1] if lines else "(no first-pass line)"
 
 

@@ -112,7 +112,7 @@ def run(args, folder):
             elif name == "saegeo":
                 said = err.strip().splitlines()[-1]
             elif name == "saegeo-bf16":
-                bf16_said = "; ".join(line for line in err.strip().splitlines() if line.startswith("bfloat16 first pass"))
+                bf16_said = "; ".join(line for line in err.strip().splitlines() if "bfloat16 first pass" in line)
         s, g, n, p = times["saegeo"][-1], times["sgemm"][-1], times["numpy"][-1], product[-1]
         c = times["contrast"][-1]
         h = times["saegeo-bf16"][-1]

@@ -97,7 +97,10 @@ extension NeighborsJob {
                               deviceIds, how, queryIds.count, keyIds.count, keyDictionary == nil ? "" : " of --keys-sae",
                               dictionary.dimension, job.k, totals.allPairs ? ", all pairs (symmetric)" : "",
                               totals.seconds, gflops, NeighborsText.exhaustiveNote(totals.exhaustive), output))
-            if let line = FirstPassText.neighbors(totals.firstPass, devices: deviceIds) { events.log(line) }
+            let firstPassDevices = engines.filter { $0.capabilities.roundedBytesPerValue > 0 }.map(\.device.id)
+            if !firstPassDevices.isEmpty, let line = FirstPassText.neighbors(totals.firstPass, devices: firstPassDevices.joined(separator: ",")) {
+                events.log(line)
+            }
             if let mutualPairs, let mutualPath = job.mutual {
                 events.log(NeighborsText.mutualSummary(mutualPairs, minCosine: job.minCosine, path: mutualPath))
             }
