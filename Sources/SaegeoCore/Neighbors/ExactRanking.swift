@@ -64,18 +64,21 @@ struct ExactRanking: Sendable {
             }
             if full { anyFull = true; bar = max(bar, lowest) }
         }
-        // Only candidates that can still reach the top k need their exact score: if t is the k-th
-        // best float32 score, k candidates are exactly at least t - bound, so one below t - 2 bound
-        // is exactly below all of them.
-        var cutoff = -Double.infinity
-        if valid.count > k {
-            let kth = valid.map(\.float32).sorted(by: >)[k - 1]
-            cutoff = Double(kth) - 2 * bound
-        }
+        // Only candidates that can still reach the top k need their exact score. They are scored
+        // best first; once k are scored, let s be the k-th best exact score so far: a candidate
+        // whose approximate score c has c + bound < s is exactly below s, and so are all after it
+        // (their c is no higher), so the scoring stops there. The first k scored are the k best
+        // approximate ones, each exactly at least t - bound (t the k-th best approximate score),
+        // so s >= t - bound: this stops no later than the plain cutoff t - 2 bound would.
+        valid.sort { $0.float32 != $1.float32 ? $0.float32 > $1.float32 : $0.id < $1.id }
         var scored: [(id: Int32, score: Double)] = []
         scored.reserveCapacity(valid.count)
-        for candidate in valid where Double(candidate.float32) >= cutoff {
-            scored.append((candidate.id, cosine(query: scratch.query, queryNorm: queryNorm, key: Int(candidate.id), scratch: scratch)))
+        var kBest = KBestScores(k: k)
+        for candidate in valid {
+            if let s = kBest.kth, Double(candidate.float32) + bound < s { break }
+            let score = cosine(query: scratch.query, queryNorm: queryNorm, key: Int(candidate.id), scratch: scratch)
+            scored.append((candidate.id, score))
+            kBest.insert(score)
         }
         let rescored = scored.count
         // Every other live key was seen when no list is full, or when they hold all of them.
@@ -152,5 +155,44 @@ extension CandidateLists {
         guard a != nil || b != nil else { return nil }
         let float32 = ExactRanking.errorBound(dimension: dimension)
         return max(a ?? float32, b ?? float32)
+    }
+}
+
+/// The k best of a stream of scores, for the k-th best so far (a min-heap of k values).
+struct KBestScores {
+    let k: Int
+    private var heap: [Double] = []
+
+    init(k: Int) {
+        self.k = k
+        heap.reserveCapacity(k)
+    }
+
+    /// The k-th best score inserted, once k have been.
+    var kth: Double? { heap.count == k ? heap[0] : nil }
+
+    mutating func insert(_ score: Double) {
+        if heap.count < k {
+            heap.append(score)
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard heap[child] < heap[parent] else { break }
+                heap.swapAt(child, parent)
+                child = parent
+            }
+        } else if score > heap[0] {
+            heap[0] = score
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < k, heap[left] < heap[smallest] { smallest = left }
+                if right < k, heap[right] < heap[smallest] { smallest = right }
+                guard smallest != parent else { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
     }
 }
