@@ -43,7 +43,7 @@ public struct CPUBackend: DeviceBackend {
     public var devices: [DeviceDescription] { [CPUEngine.describe()] }
 
     public func capabilities(for id: String) throws -> DeviceCapabilities {
-        CPUEngine.capabilities(maxAllocationBytes: maxAllocationBytes ?? .max)
+        CPUEngine.capabilities(maxAllocationBytes: maxAllocationBytes ?? .max, bfloat16: bfloat16)
     }
 
     public func engine(for id: String) throws -> ComputeEngine {

@@ -40,16 +40,22 @@ public final class CPUEngine: ComputeEngine {
     private init(maxAllocationBytes: Int, bfloat16Product bfloat16: BFloat16Product?) {
         self.bfloat16 = bfloat16
         device = Self.describe()
-        capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes)
+        capabilities = Self.capabilities(maxAllocationBytes: maxAllocationBytes, bfloat16: bfloat16)
     }
 
     deinit { encoder.scratch.withLock { $0.forEach { $0.deallocate() } } }
 
     /// Host memory, no alignment, each staged tile used before the next is filled, candidates
     /// updated in place.
+    /// With a bfloat16 first pass, the rounded chunk and tile count too (`firstPassValueBytes`).
     public static func capabilities(maxAllocationBytes: Int = Int.max) -> DeviceCapabilities {
+        capabilities(maxAllocationBytes: maxAllocationBytes, bfloat16: nil)
+    }
+
+    static func capabilities(maxAllocationBytes: Int, bfloat16: BFloat16Product?) -> DeviceCapabilities {
         DeviceCapabilities(layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
-                           buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0)
+                           buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0,
+                           firstPassValueBytes: BFloat16Operand.valueBytes(bfloat16))
     }
 
     public static func describe() -> DeviceDescription {

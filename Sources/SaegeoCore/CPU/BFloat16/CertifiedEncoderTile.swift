@@ -1,0 +1,129 @@
+import Foundation
+
+/// One chunk against one encoder tile through the certified bfloat16 first pass: the bfloat16
+/// product, the decision of each (row, feature) pair by its bound (EncoderFirstPass), and the
+/// exact float32 recompute of every pair left undecided, grouped by feature so that each encoder
+/// vector is read once per chunk. What it leaves is the float32 path's pre-activation tile (bias
+/// not added) with decided pairs at -inf: the existing reductions run on it unchanged.
+struct CertifiedEncoderTile: @unchecked Sendable {  // read-only pointers; tasks write disjoint parts of `pre`
+    let product: BFloat16Product
+    /// The chunk's rows and the tile's features, rounded, with their norms.
+    let rows: BFloat16Operand
+    let features: BFloat16Operand
+    /// The original float32 values: x [rows, d]; w [width, d], or [d, width] when `columns`.
+    let x: UnsafePointer<Float>
+    let w: UnsafePointer<Float>
+    let columns: Bool
+    let dimension: Int
+    let tile: EncoderTile
+
+    /// Fills pre [rows, width] and returns the pairs recomputed exactly (the rest were decided).
+    /// `selection`: the running TopK / GroupMax selection, whose K or groups set the cut.
+    func preActivations(into pre: UnsafeMutablePointer<Float>, selection: TopKState?) throws -> Int {
+        let m = rows.vectors, width = tile.features.count, d = dimension
+        guard m > 0, width > 0 else { return 0 }
+        if product == .portable { CBLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount) }
+        try rows.withValues { a in
+            try features.withValues { b in
+                try product.multiply(m: m, n: width, k: d, a: a, lda: d, b: b, ldb: columns ? width : d,
+                                     c: pre, ldc: width, transposedB: !columns)
+            }
+        }
+        let out = UnsafeSendablePointer(pre)
+        parallelChunks(m) { range in
+            for row in range { decide(row: row, line: out.pointer + row * width, selection: selection) }
+        }
+        return recompute(pre)
+    }
+
+    /// Marks each pair of one row decided (-inf) or undecided (NaN), from the approximate values.
+    private func decide(row: Int, line: UnsafeMutablePointer<Float>, selection: TopKState?) {
+        let width = tile.features.count, first = tile.features.lowerBound, d = dimension
+        let gamma = BFloat16Bound.gamma(d), xNorms = rows.norms[row]
+        func interval(_ j: Int) -> (lo: Double, hi: Double)? {
+            EncoderFirstPass.interval(approximate: line[j], bias: tile.bias[first + j],
+                                      bound: EncoderFirstPass.bound(xNorms, features.norms[j], gamma: gamma, dimension: d))
+        }
+        guard let selection, selection.k > 0 else {
+            let jump = tile.activation == .jumpReLU
+            for j in 0..<width {
+                let level = EncoderFirstPass.level(threshold: jump ? tile.thresholds![first + j] : nil)
+                if let level, let bounds = interval(j), bounds.hi <= level {
+                    line[j] = EncoderFirstPass.decided
+                } else {
+                    line[j] = EncoderFirstPass.undecided
+                }
+            }
+            return
+        }
+        let bounds = (0..<width).map { interval($0) }
+        let cut = SelectionCut(selection, features: tile.features, lows: bounds.map { $0?.lo ?? -.infinity })
+        for j in 0..<width {
+            if let bound = bounds[j], bound.hi <= 0 || bound.hi < cut.level(first + j) {
+                line[j] = EncoderFirstPass.decided
+            } else {
+                line[j] = EncoderFirstPass.undecided
+            }
+        }
+    }
+
+    /// Recomputes every undecided pair in float32 from the original rows, piece by piece of the
+    /// tile's features (one piece per task), each feature's vector read once for all its rows.
+    private func recompute(_ pre: UnsafeMutablePointer<Float>) -> Int {
+        let m = rows.vectors, width = tile.features.count, d = dimension, piece = CPUEngine.pieceWidth
+        let pieces = (width + piece - 1) / piece
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: pieces)
+        counts.initialize(repeating: 0)
+        defer { counts.deallocate() }
+        let out = UnsafeSendablePointer(pre), x = UnsafeSendablePointer(self.x), w = UnsafeSendablePointer(self.w)
+        let countsOut = UnsafeSendablePointer(counts.baseAddress!), columns = self.columns
+        DispatchQueue.concurrentPerform(iterations: pieces) { q in
+            let j0 = q * piece, j1 = min(width, j0 + piece)
+            var pending = [[Int32]](repeating: [], count: j1 - j0)
+            for row in 0..<m {
+                let line = out.pointer + row * width
+                for j in j0..<j1 where line[j].isNaN { pending[j - j0].append(Int32(row)) }
+            }
+            var column = [Float](repeating: 0, count: columns ? d : 0), recomputed = 0
+            column.withUnsafeMutableBufferPointer { gathered in
+                for j in j0..<j1 where !pending[j - j0].isEmpty {
+                    let vector: UnsafePointer<Float>
+                    if columns {
+                        for i in 0..<d { gathered[i] = w.pointer[i * width + j] }
+                        vector = UnsafePointer(gathered.baseAddress!)
+                    } else {
+                        vector = UnsafePointer(w.pointer + j * d)
+                    }
+                    for row in pending[j - j0] {
+                        out.pointer[Int(row) * width + j] = ExactFloat32.dot(x.pointer + Int(row) * d, vector, count: d)
+                    }
+                    recomputed += pending[j - j0].count
+                }
+            }
+            countsOut.pointer[q] = recomputed
+        }
+        return counts.reduce(0, +)
+    }
+}
+
+/// The float32 dot product the exact path recomputes with: one fixed summation order (two
+/// 16-lane fused accumulators, then the tail), so a pair's value is the same on any core count.
+enum ExactFloat32 {
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count d: Int) -> Float {
+        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), i = 0
+        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
+        while i + 32 <= d {
+            s0.addProduct(rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self),
+                          ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            s1.addProduct(rx.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self),
+                          ry.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self))
+            i += 32
+        }
+        var total = (s0 + s1).sum()
+        while i < d {
+            total.addProduct(x[i], y[i])
+            i += 1
+        }
+        return total
+    }
+}
