@@ -23,7 +23,9 @@ final class BFloat16Operand: @unchecked Sendable {  // written once in init, the
         bits.withUnsafeMutableBufferPointer { b in
             floats.withUnsafeMutableBufferPointer { f in
                 norms.withUnsafeMutableBufferPointer { n in
-                    let bitsOut = b.baseAddress.map { UnsafeSendablePointer($0) }, floatsOut = f.baseAddress.map { UnsafeSendablePointer($0) }
+                    // An empty array's base address may be the shared empty storage: never written.
+                    let bitsOut = b.isEmpty ? nil : UnsafeSendablePointer(b.baseAddress!)
+                    let floatsOut = f.isEmpty ? nil : UnsafeSendablePointer(f.baseAddress!)
                     let normsOut = UnsafeSendablePointer(n.baseAddress!)
                     parallelChunks(count) { range in
                         for r in range {
@@ -47,7 +49,9 @@ final class BFloat16Operand: @unchecked Sendable {  // written once in init, the
         bits.withUnsafeMutableBufferPointer { b in
             floats.withUnsafeMutableBufferPointer { f in
                 norms.withUnsafeMutableBufferPointer { n in
-                    let bitsOut = b.baseAddress.map { UnsafeSendablePointer($0) }, floatsOut = f.baseAddress.map { UnsafeSendablePointer($0) }
+                    // An empty array's base address may be the shared empty storage: never written.
+                    let bitsOut = b.isEmpty ? nil : UnsafeSendablePointer(b.baseAddress!)
+                    let floatsOut = f.isEmpty ? nil : UnsafeSendablePointer(f.baseAddress!)
                     let normsOut = UnsafeSendablePointer(n.baseAddress!)
                     parallelChunks(width) { columns in
                         let count = columns.count
