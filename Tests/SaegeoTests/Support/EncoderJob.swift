@@ -123,14 +123,16 @@ struct EncoderJob {
         return (dot + Double(bias[f]), thresholds.map { max(0, Double($0[f])) } ?? 0)
     }
 
-    /// Samples with a pair within `relative` of its level (where float32 and bfloat16 may differ).
+    /// Samples with a pair whose float64 pre-activation is within `relative` of its threshold (the
+    /// level minus the bias): where float32 and bfloat16 may differ.
     func samplesNearThreshold(_ relative: Double = 1e-5) -> Set<Int> {
         var near = Set<Int>()
         for s in 0..<samples {
             for row in rowStarts[s]..<rowStarts[s + 1] {
                 for f in 0..<features {
-                    let (value, level) = exactValue(row, f)
-                    if abs(value - level) <= relative * max(abs(value), abs(level), 1e-30) { near.insert(s) }
+                    // In pre-activation terms: x . w against the threshold level - b.
+                    let (value, level) = exactValue(row, f), pre = value - Double(bias[f]), threshold = level - Double(bias[f])
+                    if abs(pre - threshold) <= relative * max(abs(pre), abs(threshold), 1e-30) { near.insert(s) }
                 }
             }
         }
