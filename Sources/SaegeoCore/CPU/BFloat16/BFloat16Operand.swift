@@ -4,7 +4,7 @@ import Foundation
 /// encoder tile per tile), held in the form its product reads (bits for the native product,
 /// rounded floats for the portable one: BFloat16Product.holdsBits), with the norms of each of its
 /// vectors that the bound needs (BFloat16.RowNorms).
-final class BFloat16Operand: @unchecked Sendable {  // written once in init, then only read
+final class BFloat16Operand: @unchecked Sendable {  // because it is written once, in init, then only read
     private(set) var bits: [UInt16] = []
     private(set) var floats: [Float] = []
     /// One per vector: per row of a chunk, per feature of a tile.

@@ -5,7 +5,7 @@ import Foundation
 /// exact float32 recompute of every pair left undecided, grouped by feature so that each encoder
 /// vector is read once per chunk. What it leaves is the float32 path's pre-activation tile (bias
 /// not added) with decided pairs at -inf: the existing reductions run on it unchanged.
-struct CertifiedEncoderTile: @unchecked Sendable {  // read-only pointers; tasks write disjoint parts of `pre`
+struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are only read, and tasks write disjoint parts of `pre`
     let product: BFloat16Product
     /// The chunk's rows and the tile's features, rounded, with their norms.
     let rows: BFloat16Operand
