@@ -73,4 +73,16 @@ extension BFloat16EncoderTests {
         }
         try Self.check(job, label: "\(kind) ties")
     }
+
+    @Test("an engine reused for another dictionary of the same shape rounds the new one")
+    func reusedEngine() throws {
+        for product in Self.products {
+            let engine = Self.engine(product)
+            for seed: UInt64 in [21, 22, 23] {
+                let job = EncoderJob.generated(.jumpReLU, seed: seed)
+                let got = try job.reduce(on: engine, epilogue: EncoderEpilogue(explain: 3))
+                Self.expectIdentical(got, job.reduceOnExactDots(epilogue: EncoderEpilogue(explain: 3)), "\(product) seed \(seed)")
+            }
+        }
+    }
 }

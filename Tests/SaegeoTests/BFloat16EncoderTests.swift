@@ -136,4 +136,28 @@ struct BFloat16EncoderTests {
         }
         #expect(CPUEngine().capabilities.firstPassValueBytes == 0)
     }
+
+    @Test("the bound holds: the bfloat16 value within beta of every float32 evaluation, for any scale")
+    func boundHolds() throws {
+        var rng = SeededGenerator(seed: 31)
+        for trial in 0..<400 {
+            let d = [1, 7, 64, 300, 2304][trial % 5]
+            let scale = Float([1e-30, 1e-3, 1, 1e3, 1e15][trial / 5 % 5])
+            let x = (0..<d).map { _ in Float(rng.gaussian()) * scale }, w = (0..<d).map { _ in Float(rng.gaussian()) }
+            var xr = [Float](repeating: 0, count: d), wr = xr
+            let xn = BFloat16.round(x, count: d, bits: nil, rounded: &xr), wn = BFloat16.round(w, count: d, bits: nil, rounded: &wr)
+            // The approximate value in two orders (forward and backward float sums of exact products).
+            let forward = zip(xr, wr).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            let backward = zip(xr, wr).reversed().reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            let plain = zip(x, w).reduce(Float(0)) { $0 + $1.0 * $1.1 }, fused = ExactFloat32.dot(x, w, count: d)
+            let beta = EncoderFirstPass.bound(xn, wn, gamma: BFloat16Bound.gamma(d), dimension: d)
+            for a in [forward, backward] {
+                for p in [plain, fused] {
+                    #expect(abs(Double(a) - Double(p)) <= beta, "trial \(trial) d \(d) scale \(scale): |\(a) - \(p)| > \(beta)")
+                }
+            }
+            // And not uselessly loose: within 2^-5 of ||x|| ||w|| (the bfloat16 worst case is 2^-7).
+            #expect(beta <= 0x1p-5 * Double((xn.rounded + xn.error) * (wn.rounded + wn.error)) + Double(2 * d) * 0x1p-126)
+        }
+    }
 }

@@ -21,14 +21,16 @@ extension CPUEngine {
     /// Rounds the loaded tile, unless it is the whole-dictionary mapping already rounded.
     func roundTile() {
         guard let product = bfloat16, let tile = encoder.tile else { return }
-        if let mapped = encoder.mapped, let rounded = encoder.roundedTile,
+        if let mapped = encoder.mapped, let rounded = encoder.roundedTile, rounded.mapping === mapped.matrix.file,
            rounded.source == mapped.pointer, rounded.vectors == tile.features.count { return }
         encoder.roundedTile = nil  // the previous tile's rounding is freed before this one's is built
         let d = tile.weights.dimension, width = tile.features.count, columns = encoder.columns
-        encoder.roundedTile = withTileWeights { w in
+        let rounded = withTileWeights { w in
             columns ? BFloat16Operand(columns: w, width: width, dimension: d, product: product)
                     : BFloat16Operand(rows: w, count: width, dimension: d, product: product)
         }
+        rounded.mapping = encoder.mapped?.matrix.file
+        encoder.roundedTile = rounded
     }
 
     func reduceCertifiedTile(into sums: inout SampleAccumulators) throws {

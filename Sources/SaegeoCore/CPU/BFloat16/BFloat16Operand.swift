@@ -4,13 +4,15 @@ import Foundation
 /// encoder tile per tile), held in the form its product reads (bits for the native product,
 /// rounded floats for the portable one: BFloat16Product.holdsBits), with the norms of each of its
 /// vectors that the bound needs (BFloat16.RowNorms).
-final class BFloat16Operand: @unchecked Sendable {  // because it is written once, in init, then only read
+final class BFloat16Operand: @unchecked Sendable {  // because it is written only before it is shared (init, `mapping`), then read
     private(set) var bits: [UInt16] = []
     private(set) var floats: [Float] = []
     /// One per vector: per row of a chunk, per feature of a tile.
     private(set) var norms: [BFloat16.RowNorms]
-    /// What the operand was rounded from, to keep a whole-dictionary tile for the whole run.
+    /// What the operand was rounded from, to keep a whole-dictionary tile for the whole run: the
+    /// mapped file is held, so that no other file can be mapped at the same address meanwhile.
     let source: UnsafePointer<Float>
+    var mapping: MappedFile?
     let vectors: Int
 
     /// `count` vectors of `dimension` values, one per row of a row-major [count, dimension] matrix.

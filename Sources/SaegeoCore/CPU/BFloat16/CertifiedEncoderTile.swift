@@ -30,31 +30,26 @@ struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are 
             }
         }
         let out = UnsafeSendablePointer(pre)
-        parallelChunks(m) { range in
-            for row in range { decide(row: row, line: out.pointer + row * width, selection: selection) }
+        if let selection, selection.k > 0 {
+            parallelChunks(m) { range in
+                for row in range { decide(row: row, line: out.pointer + row * width, selection: selection) }
+            }
+        } else {
+            let levels = LevelDecisions(tile, norms: features.norms, dimension: d)
+            parallelChunks(m) { range in
+                for row in range { levels.decide(out.pointer + row * width, row: rows.norms[row]) }
+            }
         }
         return recompute(pre)
     }
 
-    /// Marks each pair of one row decided (-inf) or undecided (NaN), from the approximate values.
-    private func decide(row: Int, line: UnsafeMutablePointer<Float>, selection: TopKState?) {
+    /// Marks each pair of one row decided (-inf) or undecided (NaN) for a TopK / GroupMax cut.
+    private func decide(row: Int, line: UnsafeMutablePointer<Float>, selection: TopKState) {
         let width = tile.features.count, first = tile.features.lowerBound, d = dimension
         let gamma = BFloat16Bound.gamma(d), xNorms = rows.norms[row]
         func interval(_ j: Int) -> (lo: Double, hi: Double)? {
             EncoderFirstPass.interval(approximate: line[j], bias: tile.bias[first + j],
                                       bound: EncoderFirstPass.bound(xNorms, features.norms[j], gamma: gamma, dimension: d))
-        }
-        guard let selection, selection.k > 0 else {
-            let jump = tile.activation == .jumpReLU
-            for j in 0..<width {
-                let level = EncoderFirstPass.level(threshold: jump ? tile.thresholds![first + j] : nil)
-                if let level, let bounds = interval(j), bounds.hi <= level {
-                    line[j] = EncoderFirstPass.decided
-                } else {
-                    line[j] = EncoderFirstPass.undecided
-                }
-            }
-            return
         }
         let bounds = (0..<width).map { interval($0) }
         let cut = SelectionCut(selection, features: tile.features, lows: bounds.map { $0?.lo ?? -.infinity })
@@ -84,16 +79,19 @@ struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are 
                 let line = out.pointer + row * width
                 for j in j0..<j1 where line[j].isNaN { pending[j - j0].append(Int32(row)) }
             }
-            var column = [Float](repeating: 0, count: columns ? d : 0), recomputed = 0
-            column.withUnsafeMutableBufferPointer { gathered in
-                for j in j0..<j1 where !pending[j - j0].isEmpty {
-                    let vector: UnsafePointer<Float>
-                    if columns {
-                        for i in 0..<d { gathered[i] = w.pointer[i * width + j] }
-                        vector = UnsafePointer(gathered.baseAddress!)
-                    } else {
-                        vector = UnsafePointer(w.pointer + j * d)
+            guard pending.contains(where: { !$0.isEmpty }) else { return }
+            // A [d, width] tile's piece is gathered as rows once, reading 4 (j1 - j0) contiguous
+            // bytes of each of its d rows (a column at a time would miss the cache d times).
+            var piece = [Float](repeating: 0, count: columns ? (j1 - j0) * d : 0), recomputed = 0
+            piece.withUnsafeMutableBufferPointer { gathered in
+                if columns {
+                    for i in 0..<d {
+                        let line = w.pointer + i * width
+                        for j in j0..<j1 { gathered[(j - j0) * d + i] = line[j] }
                     }
+                }
+                for j in j0..<j1 where !pending[j - j0].isEmpty {
+                    let vector = UnsafePointer(columns ? gathered.baseAddress! + (j - j0) * d : w.pointer + j * d)
                     for row in pending[j - j0] {
                         out.pointer[Int(row) * width + j] = ExactFloat32.dot(x.pointer + Int(row) * d, vector, count: d)
                     }

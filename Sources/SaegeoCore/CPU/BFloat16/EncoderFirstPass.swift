@@ -33,8 +33,37 @@ enum EncoderFirstPass {
     /// beta: |a - p| for every float32 evaluation p of x . w.
     @inline(__always)
     static func bound(_ x: BFloat16.RowNorms, _ w: BFloat16.RowNorms, gamma: Double, dimension d: Int) -> Double {
-        let float32 = gamma * (x.rounded + x.error) * (w.rounded + w.error)
-        return BFloat16Bound.dotBound(x, w, dimension: d) + float32 * (1 + 0x1p-30)
+        RowTerms(x, gamma: gamma, dimension: d).bound(w)
+    }
+
+    /// beta as a linear function of the feature's norms for one row x, the form the hot loop
+    /// evaluates: with r, e the norms of x' and of its rounding errors, and gamma = gamma_d,
+    ///   dotBound + gamma ||x|| ||w||
+    ///   <= [e ||w'|| + r ||f|| + e ||f|| + gamma r ||w'|| + gamma (r + e)(||w'|| + ||f||)] (1 + 2^-30)
+    ///      + 2d 2^-126
+    ///   =  [A ||w'|| + B ||f||] (1 + 2^-30) + 2d 2^-126,
+    ///   A = e + gamma r + gamma (r + e),  B = r + e + gamma (r + e).
+    /// Evaluating it in double adds a few units of 2^-53 relative, covered by using 1 + 2^-29.
+    struct RowTerms {
+        let rounded: Double
+        let error: Double
+        let floor: Double
+
+        @inline(__always)
+        init(_ x: BFloat16.RowNorms, gamma: Double, dimension d: Int) {
+            let norm = x.rounded + x.error
+            rounded = (x.error + gamma * x.rounded + gamma * norm) * (1 + 0x1p-29)
+            error = (norm + gamma * norm) * (1 + 0x1p-29)
+            floor = Double(2 * d) * 0x1p-126
+        }
+
+        @inline(__always)
+        func bound(_ w: BFloat16.RowNorms) -> Double { bound(rounded: w.rounded, error: w.error) }
+
+        @inline(__always)
+        func bound(rounded wRounded: Double, error wError: Double) -> Double {
+            rounded * wRounded + error * wError + floor
+        }
     }
 
     /// (lo, hi) of (4), or nil when they are not finite (the pair is then recomputed).
