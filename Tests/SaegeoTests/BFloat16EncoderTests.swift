@@ -75,7 +75,7 @@ struct BFloat16EncoderTests {
     static func check(_ job: EncoderJob, label: String, near: Set<Int>? = nil) throws {
         let near = near ?? (job.activation.k > 0 ? [] : job.samplesNearThreshold())
         for epilogue in Self.epilogue(job.activation) {
-            for tileWidth in [job.features, 40] {
+            for tileWidth in [job.features, 37] {
                 let exact = job.reduceOnExactDots(epilogue: epilogue, tileWidth: tileWidth)
                 let float32 = try job.reduce(on: CPUEngine(), epilogue: epilogue, tileWidth: tileWidth)
                 for product in products {
