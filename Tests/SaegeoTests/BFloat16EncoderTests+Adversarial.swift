@@ -85,4 +85,18 @@ extension BFloat16EncoderTests {
             }
         }
     }
+
+    @Test("a few undecided features (their columns gathered one by one) and none at all")
+    func fewUndecided() throws {
+        var job = EncoderJob.generated(.jumpReLU, seed: 29)
+        job.thresholds = [Float](repeating: 1e3, count: job.features)
+        let none = job
+        Self.hairs(&job, deltas: [1e-7, -1e-3])
+        try Self.check(job, label: "few undecided")
+        try Self.check(none, label: "none undecided")
+        let engine = Self.engine(.portable)
+        _ = try none.reduce(on: engine, epilogue: EncoderEpilogue(), layout: .columns)
+        #expect(try #require(engine.firstPassCounts).recomputedFeatures == 0)
+    }
 }
+

@@ -30,17 +30,20 @@ struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are 
             }
         }
         let out = UnsafeSendablePointer(pre)
-        if let selection, selection.k > 0 {
-            parallelChunks(m) { range in
-                for row in range { decide(row: row, line: out.pointer + row * width, selection: selection) }
-            }
-        } else {
-            let levels = LevelDecisions(tile, norms: features.norms, dimension: d)
-            parallelChunks(m) { range in
-                for row in range { levels.decide(out.pointer + row * width, row: rows.norms[row]) }
+        let levels = selection.map { $0.k > 0 } == true ? nil : LevelDecisions(tile, norms: features.norms, dimension: d)
+        // Each row's undecided features, listed while the row is in cache.
+        let undecided = UnsafeMutableBufferPointer<[Int32]>.allocate(capacity: m)
+        undecided.initialize(repeating: [])
+        defer { undecided.deinitialize(); undecided.deallocate() }
+        let lists = UnsafeSendablePointer(undecided.baseAddress!)
+        parallelChunks(m) { range in
+            for row in range {
+                let line = out.pointer + row * width
+                if let levels { levels.decide(line, row: rows.norms[row]) } else { decide(row: row, line: line, selection: selection!) }
+                for j in 0..<width where line[j].isNaN { lists.pointer[row].append(Int32(j)) }
             }
         }
-        return recompute(pre)
+        return recompute(pre, undecided: UnsafeBufferPointer(undecided))
     }
 
     /// Marks each pair of one row decided (-inf) or undecided (NaN) for a TopK / GroupMax cut.
@@ -64,43 +67,54 @@ struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are 
 
     /// Recomputes every undecided pair in float32 from the original rows, piece by piece of the
     /// tile's features (one piece per task), each feature's vector read once for all its rows.
-    private func recompute(_ pre: UnsafeMutablePointer<Float>) -> Int {
-        let m = rows.vectors, width = tile.features.count, d = dimension, piece = CPUEngine.pieceWidth
+    private func recompute(_ pre: UnsafeMutablePointer<Float>, undecided: UnsafeBufferPointer<[Int32]>) -> Int {
+        let width = tile.features.count, d = dimension, piece = CPUEngine.pieceWidth
         let pieces = (width + piece - 1) / piece
-        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: pieces)
-        counts.initialize(repeating: 0)
-        defer { counts.deallocate() }
+        // Each piece's pairs, feature by feature (rows ascending within a feature).
+        var pairs = [[(feature: Int32, row: Int32)]](repeating: [], count: pieces)
+        for (row, list) in undecided.enumerated() {
+            for j in list { pairs[Int(j) / piece].append((j, Int32(row))) }
+        }
+        let total = pairs.reduce(0) { $0 + $1.count }
+        let grouped = pairs.map { $0.sorted { ($0.feature, $0.row) < ($1.feature, $1.row) } }
         let out = UnsafeSendablePointer(pre), x = UnsafeSendablePointer(self.x), w = UnsafeSendablePointer(self.w)
-        let countsOut = UnsafeSendablePointer(counts.baseAddress!), columns = self.columns
+        let columns = self.columns
         DispatchQueue.concurrentPerform(iterations: pieces) { q in
+            let pending = grouped[q]
+            guard !pending.isEmpty else { return }
             let j0 = q * piece, j1 = min(width, j0 + piece)
-            var pending = [[Int32]](repeating: [], count: j1 - j0)
-            for row in 0..<m {
-                let line = out.pointer + row * width
-                for j in j0..<j1 where line[j].isNaN { pending[j - j0].append(Int32(row)) }
-            }
-            guard pending.contains(where: { !$0.isEmpty }) else { return }
-            // A [d, width] tile's piece is gathered as rows once, reading 4 (j1 - j0) contiguous
-            // bytes of each of its d rows (a column at a time would miss the cache d times).
-            var piece = [Float](repeating: 0, count: columns ? (j1 - j0) * d : 0), recomputed = 0
-            piece.withUnsafeMutableBufferPointer { gathered in
-                if columns {
+            // A [d, width] tile's vectors are gathered as rows: a few columns one by one, or the
+            // whole piece reading 4 (j1 - j0) contiguous bytes of each of its d rows (cheaper than
+            // a dozen columns, each of which misses the cache d times).
+            var distinct: [Int32] = []
+            for pair in pending where distinct.last != pair.feature { distinct.append(pair.feature) }
+            let wholePiece = columns && distinct.count * 12 >= j1 - j0
+            var gathered = [Float](repeating: 0, count: columns ? (wholePiece ? (j1 - j0) : distinct.count) * d : 0)
+            gathered.withUnsafeMutableBufferPointer { buffer in
+                if wholePiece {
                     for i in 0..<d {
                         let line = w.pointer + i * width
-                        for j in j0..<j1 { gathered[(j - j0) * d + i] = line[j] }
+                        for j in j0..<j1 { buffer[(j - j0) * d + i] = line[j] }
+                    }
+                } else if columns {
+                    for (n, j) in distinct.enumerated() {
+                        for i in 0..<d { buffer[n * d + i] = w.pointer[i * width + Int(j)] }
                     }
                 }
-                for j in j0..<j1 where !pending[j - j0].isEmpty {
-                    let vector = UnsafePointer(columns ? gathered.baseAddress! + (j - j0) * d : w.pointer + j * d)
-                    for row in pending[j - j0] {
-                        out.pointer[Int(row) * width + j] = ExactFloat32.dot(x.pointer + Int(row) * d, vector, count: d)
+                var n = -1, current: Int32 = -1, vector = UnsafePointer(w.pointer)
+                for pair in pending {
+                    let j = Int(pair.feature)
+                    if pair.feature != current {
+                        current = pair.feature
+                        n += 1
+                        vector = UnsafePointer(!columns ? w.pointer + j * d
+                                               : buffer.baseAddress! + (wholePiece ? j - j0 : n) * d)
                     }
-                    recomputed += pending[j - j0].count
+                    out.pointer[Int(pair.row) * width + j] = ExactFloat32.dot(x.pointer + Int(pair.row) * d, vector, count: d)
                 }
             }
-            countsOut.pointer[q] = recomputed
         }
-        return counts.reduce(0, +)
+        return total
     }
 }
 
