@@ -39,8 +39,12 @@ struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are 
         parallelChunks(m) { range in
             for row in range {
                 let line = out.pointer + row * width
-                if let levels { levels.decide(line, row: rows.norms[row]) } else { decide(row: row, line: line, selection: selection!) }
-                for j in 0..<width where line[j].isNaN { lists.pointer[row].append(Int32(j)) }
+                if let levels {
+                    levels.decide(line, row: rows.norms[row], undecided: &lists.pointer[row])
+                } else {
+                    decide(row: row, line: line, selection: selection!)
+                    for j in 0..<width where line[j].isNaN { lists.pointer[row].append(Int32(j)) }
+                }
             }
         }
         return recompute(pre, undecided: UnsafeBufferPointer(undecided))
