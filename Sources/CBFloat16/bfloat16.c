@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl.h>
 
@@ -75,6 +76,11 @@ static char load_error[256];
 static dnnl_engine_t engine;
 
 static void load(void) {
+    // oneDNN's threads are OpenMP's. Between two products saegeo's own threads select candidates
+    // and reduce tiles; OpenMP's default is to spin there, taking those cores. Passive waiting
+    // costs a wake-up per product instead. libgomp reads this when it loads (with libdnnl, below),
+    // and a value the user set is kept.
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) {
         snprintf(load_error, sizeof load_error, "oneDNN is not installed (libdnnl.so.2: %s); apt-get install libdnnl2", dlerror());

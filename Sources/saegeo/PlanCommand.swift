@@ -137,7 +137,7 @@ struct Plan: ParsableCommand {
                 precisions = try catalog.resolve(compute.device).map { try catalog.precision(for: $0) }
             }
             let problem = NeighborSearch.problem(queries: queryIds, keys: keyIds, dimension: checkpoint.dModel, k: k,
-                                                 firstPass: devices.contains { $0.capabilities.roundedBytesPerValue > 0 })
+                                                 firstPass: devices.contains { $0.capabilities.firstPassValueBytes > 0 })
             let plan = try TilePlanner.plan(problem, devices: devices)
             let times = assumeGflops.map { _ in estimate(flops: plan.flops, transferBytes: plan.transferBytes, devices: devices.count) }
             if let times, !times.total.isFinite {

@@ -129,12 +129,12 @@ struct BFloat16NeighborTests {
                                               allPairs: allPairs)
             for (portable, bytes) in [(false, 2), (true, 4)] {
                 let engine = Self.bfloat16(portable: portable)
-                #expect(engine.capabilities.roundedBytesPerValue == (BFloat16Product.best == .native || portable ? bytes : 4))
+                #expect(engine.capabilities.firstPassValueBytes == (BFloat16Product.best == .native || portable ? bytes : 4))
                 let budget = 8 << 20
                 let device = TilePlanner.Device(id: "cpu", capabilities: engine.capabilities, deviceMemory: 1 << 40, budget: budget)
                 let plan = try TilePlanner.plan(problem, devices: [device]).devices[0]
                 let rounded = plan.buffers.filter { $0.name.hasPrefix("rounded") }
-                let perValue = engine.capabilities.roundedBytesPerValue
+                let perValue = engine.capabilities.firstPassValueBytes
                 #expect(rounded.map(\.bytes).sorted() == [plan.keyTile * 300 * perValue, (allPairs ? plan.keyTile : plan.queryBlock) * 300 * perValue].sorted())
                 #expect(plan.deviceBytes + plan.stagingBytes <= budget)
                 let float32 = TilePlanner.Device(id: "cpu", capabilities: CPUEngine().capabilities, deviceMemory: 1 << 40, budget: budget)

@@ -149,6 +149,7 @@ struct FamilyTests {
         let encoder = try SAEEncoder(checkpoint: checkpoint)
         let proximity = try ToxicProximity.compute(decoder: decoder, toxic: toxic, engines: [CPUEngine()])
         let data = try ActivationsFile.open(activationsPath, tensor: nil, offsets: "offsets")
+        var cpuScores: [Float] = []
         for device in devices {
             var scorer = try DatasetScorer(encoder: encoder, proximity: proximity.proximity, activations: data)
             scorer.rowChunk = 8
@@ -157,6 +158,11 @@ struct FamilyTests {
             #expect(result.active.map(Int.init) == want.active, "\(label) \(device): active features")
             for (s, (got, value)) in zip(result.scores, want.scores).enumerated() {
                 #expect(abs(Double(got) - value) <= 1e-4 * max(abs(value), 1e-3), "\(label) \(device) sample \(s): \(got) vs \(value)")
+            }
+            // The certified bfloat16 first pass: within 1e-6 of the float32 path's scores.
+            if device == "cpu" { cpuScores = result.scores }
+            if device.hasPrefix("cpu-bfloat16") {
+                for (a, b) in zip(result.scores, cpuScores) { #expect(abs(a - b) <= 1e-6 * max(abs(b), 1), "\(label) \(device): \(a) vs cpu \(b)") }
             }
         }
     }

@@ -20,6 +20,11 @@ extension CPUEngine {
         /// Pre-activation buffers the products take and give back: as many as run at once, kept
         /// for the whole run (fresh multi-MiB allocations would fault in every page each time).
         let scratch = Locked<[UnsafeMutableBufferPointer<Float>]>([])
+        /// The certified bfloat16 first pass (CPUEngine+BFloat16Encoder.swift): the chunk's rows and
+        /// the tile rounded once each, and what the pass decided and left to the exact path.
+        var roundedChunk: BFloat16Operand?
+        var roundedTile: BFloat16Operand?
+        let counts = Locked(FirstPassCounts())
     }
 
     /// Features per piece of a tile: small enough that the cores share a tile evenly, large enough
@@ -32,6 +37,7 @@ extension CPUEngine {
 
     public func setActivations(_ chunk: ActivationChunk) throws {
         encoder.chunk = chunk
+        if bfloat16 != nil { roundActivations(chunk) }
     }
 
     public func loadEncoderTile(_ tile: EncoderTile) throws {
@@ -43,6 +49,7 @@ extension CPUEngine {
         if tile.features == 0..<tile.weights.features, let pointer = tile.weights.float32Storage {
             encoder.mapped = (tile.weights, pointer)
             encoder.weights = []
+            if bfloat16 != nil { roundTile() }
             return
         }
         if encoder.weights.count < width * d { encoder.weights = [Float](repeating: 0, count: max(1, width * d)) }
@@ -54,16 +61,18 @@ extension CPUEngine {
             }
         }
         tile.weights.releasePages(ofFeatures: tile.features)
+        if bfloat16 != nil { roundTile() }
     }
 
     /// The loaded tile's weights as `loadEncoderTile` left them.
-    private func withTileWeights<R>(_ body: (UnsafePointer<Float>) -> R) -> R {
-        if let mapped = encoder.mapped { return body(mapped.pointer) }
-        return encoder.weights.withUnsafeBufferPointer { body($0.baseAddress!) }
+    func withTileWeights<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        if let mapped = encoder.mapped { return try body(mapped.pointer) }
+        return try encoder.weights.withUnsafeBufferPointer { try body($0.baseAddress!) }
     }
 
     public func reduceEncoderTile(into sums: inout SampleAccumulators) throws {
         guard let chunk = encoder.chunk, let tile = encoder.tile else { preconditionFailure("activations and tile first") }
+        if bfloat16 != nil { return try reduceCertifiedTile(into: &sums) }
         if sums.epilogue.selection {
             let pre = preActivations()
             pre.withUnsafeBufferPointer { sums.select(preActivations: $0, features: tile.features, bias: tile.bias) }

@@ -49,17 +49,15 @@ public final class CPUEngine: ComputeEngine {
 
     /// Host memory, no alignment, each staged tile used before the next is filled, candidates
     /// updated in place.
-    /// With a bfloat16 first pass, its rounded copies of the two tiles too.
+    /// With a bfloat16 first pass, the rounded chunk and tile count too (`firstPassValueBytes`).
     public static func capabilities(maxAllocationBytes: Int = Int.max) -> DeviceCapabilities {
         capabilities(maxAllocationBytes: maxAllocationBytes, bfloat16: nil)
     }
 
     static func capabilities(maxAllocationBytes: Int, bfloat16: BFloat16Product?) -> DeviceCapabilities {
-        var capabilities = DeviceCapabilities(
-            layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
-            buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0)
-        capabilities.roundedBytesPerValue = bfloat16.map { $0.holdsBits ? 2 : 4 } ?? 0
-        return capabilities
+        DeviceCapabilities(layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
+                           buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0,
+                           firstPassValueBytes: BFloat16Operand.valueBytes(bfloat16))
     }
 
     public static func describe() -> DeviceDescription {

@@ -14,13 +14,15 @@ public struct DeviceCapabilities: Sendable, Equatable {
     /// Device buffers for streamed key tiles, so that a tile's copy overlaps the previous tile's
     /// kernels (0 when the engine reads the host's tiles in place).
     public var streamedTileBuffers: Int
-    /// Bytes per value of the rounded copies a low-precision first pass keeps of the tiles it
-    /// multiplies (the query block or row tile, and the key or column tile): 2 for bfloat16 bits,
-    /// 4 for the portable product's rounded floats, 0 without a first pass (float32).
-    public var roundedBytesPerValue = 0
+    /// Bytes of one value of the operands a certified low-precision first pass keeps rounded (the
+    /// CPU's bfloat16 one: 2 for bits, 4 for the portable product's rounded floats), 0 without one:
+    /// the query block or row tile and the key or column tile of neighbours, the chunk and the
+    /// encoder tile of score and contrast.
+    public var firstPassValueBytes: Int
 
     public init(layout: TileLayout, buffersInHostMemory: Bool, stagedKeyTiles: Int, candidateBuffers: Int,
-                streamedTileBuffers: Int) {
+                streamedTileBuffers: Int, firstPassValueBytes: Int = 0) {
+        self.firstPassValueBytes = firstPassValueBytes
         self.layout = layout
         self.buffersInHostMemory = buffersInHostMemory
         self.stagedKeyTiles = stagedKeyTiles

@@ -136,7 +136,7 @@ public struct NeighborSearch: Sendable {
         problem.keys = liveKeys.count
         problem.queries = liveQueryRows.count
         problem.candidates = Self.candidates(k: k, keys: liveKeys.count,
-                                             firstPass: engines.contains { $0.capabilities.roundedBytesPerValue > 0 })
+                                             firstPass: engines.contains { $0.capabilities.firstPassValueBytes > 0 })
         let output = SearchOutput(queries: queries.count, k: k)
         var flops = 0.0
         if problem.candidates > 0, !liveQueryRows.isEmpty {

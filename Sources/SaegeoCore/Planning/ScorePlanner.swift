@@ -13,12 +13,16 @@ public enum ScorePlanner {
         public var topK: Int
         /// Contrast's per-feature moments are reduced on the device (their [tile] buffers).
         public var featureMoments: Bool
+        /// A host engine's certified first pass keeps the chunk and tile rounded, this many bytes
+        /// a value (DeviceCapabilities.firstPassValueBytes; 0 without one).
+        public var firstPassValueBytes: Int
 
-        public init(features: Int, dimension: Int, topK: Int, featureMoments: Bool = false) {
+        public init(features: Int, dimension: Int, topK: Int, featureMoments: Bool = false, firstPassValueBytes: Int = 0) {
             self.features = features
             self.dimension = dimension
             self.topK = topK
             self.featureMoments = featureMoments
+            self.firstPassValueBytes = firstPassValueBytes
         }
     }
 
@@ -34,9 +38,13 @@ public enum ScorePlanner {
     public static let residentEncoderLimit = 1 << 30
 
     /// Host bytes of one chunk against one tile: the float32 chunk, the tile, the pre-activation
-    /// tile and TopK's running selection (value and id per slot).
+    /// tile and TopK's running selection (value and id per slot); with a certified first pass also
+    /// the rounded chunk and tile with each vector's two norms (double), and the exact path's lists
+    /// of pairs to recompute (an Int32 per pair at most).
     static func hostBytes(_ p: Problem, rows: Int, tile: Int) -> Int {
-        rows * p.dimension * 4 + tile * p.dimension * 4 + rows * tile * 4 + rows * p.topK * 8
+        let float32 = rows * p.dimension * 4 + tile * p.dimension * 4 + rows * tile * 4 + rows * p.topK * 8
+        guard p.firstPassValueBytes > 0 else { return float32 }
+        return float32 + (rows + tile) * (p.dimension * p.firstPassValueBytes + 16) + rows * tile * 4
     }
 
     /// A device's buffers for one chunk against one tile, padded to its layout: what the engine
@@ -71,6 +79,8 @@ public enum ScorePlanner {
 
     /// `budget`: what the streaming tiles may use on the host (nil: the defaults).
     public static func plan(_ p: Problem, devices: [TilePlanner.Device], budget: Int?) throws -> Plan {
+        var p = p
+        p.firstPassValueBytes = devices.filter(\.isHost).map(\.capabilities.firstPassValueBytes).reduce(p.firstPassValueBytes, max)
         var rows = defaultRowChunk, tile = max(1, min(defaultFeatureTile, p.features))
         if let budget {
             while hostBytes(p, rows: rows, tile: tile) > budget, rows > 16 || tile > 16 {

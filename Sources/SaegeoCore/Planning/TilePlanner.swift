@@ -118,7 +118,7 @@ public enum TilePlanner {
             Buffer(name: "similarity tile", bytes: capacity * kt * 4, count: 1),
             Buffer(name: "candidate scores + ids", bytes: qb * c * 4, count: d.capabilities.candidateBuffers),
         ]
-        let rounded = d.capabilities.roundedBytesPerValue
+        let rounded = d.capabilities.firstPassValueBytes
         if rounded > 0 {
             buffers += [Buffer(name: "rounded query tile", bytes: capacity * stride * rounded, count: 1),
                         Buffer(name: "rounded key tile", bytes: kt * stride * rounded, count: 1)]
@@ -189,7 +189,7 @@ public enum TilePlanner {
             Buffer(name: "candidate scores + ids (all features)", bytes: max(p.keys, 1) * c * 4,
                    count: d.capabilities.candidateBuffers),
         ]
-        let rounded = d.capabilities.roundedBytesPerValue
+        let rounded = d.capabilities.firstPassValueBytes
         if rounded > 0 {
             buffers += [Buffer(name: "rounded row tile", bytes: kt * stride * rounded, count: 1),
                         Buffer(name: "rounded column tile", bytes: kt * stride * rounded, count: 1)]

@@ -46,16 +46,43 @@ struct TopKState: Sendable {
                 parallelChunks(rows) { range in
                     let pre = preBase.pointer
                     for row in range {
-                        let heap = CandidateHeap(scores: vBase.pointer + row * k, ids: iBase.pointer + row * k, capacity: k)
+                        let values = vBase.pointer + row * k, ids = iBase.pointer + row * k
                         for j in 0..<width {
                             let value = pre[row * width + j] + bias[features.lowerBound + j]
-                            // Ties at the K-th value keep the lower feature (offered first).
-                            if value > heap.threshold { heap.replaceRoot(score: value, id: Int32(features.lowerBound + j)) }
+                            // Features come in ascending order: a tie with the K-th value stays out.
+                            if value > values[0] { Self.replaceRoot(values, ids, k, value, Int32(features.lowerBound + j)) }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+extension TopKState {
+    /// The min-heap of a token's K kept values, ordered by value and, among equal values, with the
+    /// higher feature nearer the root (dropped first): the kept set is the K largest by (value,
+    /// lower feature), whatever else was offered before. So a selection that is offered only the
+    /// features that can be in it (the certified bfloat16 first pass) keeps the same features.
+    @inline(__always)
+    static func replaceRoot(_ values: UnsafeMutablePointer<Float>, _ ids: UnsafeMutablePointer<Int32>, _ k: Int,
+                            _ value: Float, _ id: Int32) {
+        @inline(__always) func dropsBefore(_ a: Int, _ value: Float, _ id: Int32) -> Bool {
+            values[a] < value || (values[a] == value && ids[a] > id)
+        }
+        var i = 0
+        while true {
+            let left = 2 * i + 1
+            if left >= k { break }
+            let right = left + 1
+            let child = right < k && dropsBefore(right, values[left], ids[left]) ? right : left
+            if !dropsBefore(child, value, id) { break }
+            values[i] = values[child]
+            ids[i] = ids[child]
+            i = child
+        }
+        values[i] = value
+        ids[i] = id
     }
 }
 

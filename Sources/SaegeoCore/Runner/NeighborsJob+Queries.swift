@@ -97,7 +97,7 @@ extension NeighborsJob {
                               deviceIds, how, queryIds.count, keyIds.count, keyDictionary == nil ? "" : " of --keys-sae",
                               dictionary.dimension, job.k, totals.allPairs ? ", all pairs (symmetric)" : "",
                               totals.seconds, gflops, NeighborsText.exhaustiveNote(totals.exhaustive), output))
-            let firstPassDevices = engines.filter { $0.capabilities.roundedBytesPerValue > 0 }.map(\.device.id)
+            let firstPassDevices = engines.filter { $0.capabilities.firstPassValueBytes > 0 }.map(\.device.id)
             if !firstPassDevices.isEmpty, let line = FirstPassText.neighbors(totals.firstPass, devices: firstPassDevices.joined(separator: ",")) {
                 events.log(line)
             }

@@ -47,8 +47,11 @@ struct BackendCase: CustomStringConvertible, Sendable {
     let maxAllocation: Int?
     /// Several devices at once (comma-separated ids), each with the settings above.
     var memoryBudget: Int? = nil
+    /// The CPU through the certified bfloat16 first pass (`device` is then "cpu").
+    var bfloat16: BFloat16Product? = nil
 
     func makeEngines() throws -> [ComputeEngine] {
+        if let bfloat16 { return [try Self.bfloat16Backend(bfloat16, maxAllocation: maxAllocation).engine(for: "cpu")] }
         let catalog = TestBackends.catalog(overrides: overrides, variant: variant, maxAllocation: maxAllocation)
         return try device.split(separator: ",").map { try catalog.engine(for: String($0)) }
     }
@@ -78,6 +81,15 @@ struct BackendCase: CustomStringConvertible, Sendable {
                             variant: .direct, maxAllocation: 256 << 10),
             ]
         }
+        // The CPU's certified bfloat16 first pass: native where this CPU has it, and portable.
+        for product in Self.bfloat16Products {
+            cases += [
+                BackendCase(description: "cpu bfloat16 \(product)", device: "cpu", overrides: .init(), variant: nil,
+                            maxAllocation: nil, bfloat16: product),
+                BackendCase(description: "cpu bfloat16 \(product), 64 KiB tiles", device: "cpu", overrides: .init(),
+                            variant: nil, maxAllocation: 64 << 10, bfloat16: product),
+            ]
+        }
         let reference = TestBackends.reference
         for other in devices.map(\.id) where other != reference {
             cases.append(BackendCase(description: "\(reference) + \(other), 1 MiB budget", device: "\(reference),\(other)",
@@ -97,14 +109,27 @@ extension BackendCase {
     /// `opencl:N`, comma separated); OpenCL with the GPU kernels under GPU-sized limits.
     static func engines(_ devices: String) throws -> [ComputeEngine] {
         let catalog = TestBackends.catalog(overrides: .typicalGPU, variant: .localTiled)
-        return try devices.split(separator: ",").map { try catalog.engine(for: String($0)) }
+        return try devices.split(separator: ",").map { device in
+            if let product = bfloat16Products.first(where: { "cpu-bfloat16-\($0)" == device }) {
+                return try bfloat16Backend(product, maxAllocation: nil).engine(for: "cpu")
+            }
+            return try catalog.engine(for: String(device))
+        }
+    }
+
+    /// The bfloat16 products this CPU runs: the portable one, and the native one where it runs.
+    static let bfloat16Products: [BFloat16Product] = [.portable] + (BFloat16Product.best == .native ? [.native] : [])
+
+    static func bfloat16Backend(_ product: BFloat16Product, maxAllocation: Int?) -> CPUBackend {
+        CPUBackend(maxAllocationBytes: maxAllocation, precision: .bfloat16, portableBFloat16: product == .portable)
     }
 
     /// Those device lists: the reference (the CPU) first (the others are compared with it), each
-    /// other standard device, the reference with the first of them, and the test plug-ins.
+    /// other standard device, the reference with the first of them, the test plug-ins, and the CPU
+    /// through the certified bfloat16 first pass (`cpu-bfloat16-portable`, `-native`).
     static var deviceLists: [String] {
         let others = TestBackends.standardIds.dropFirst()
         return TestBackends.standardIds + (others.first.map { ["\(TestBackends.reference),\($0)"] } ?? [])
-            + TestBackends.plugInIds
+            + TestBackends.plugInIds + bfloat16Products.map { "cpu-bfloat16-\($0)" }
     }
 }

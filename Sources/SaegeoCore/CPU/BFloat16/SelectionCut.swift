@@ -1,0 +1,63 @@
+/// The cut of one token's TopK or GroupMax selection within a tile, from the lower ends of its
+/// features' intervals (EncoderFirstPass (4)): a feature whose upper end is below `level` has K
+/// features (TopK), or one of its group (GroupMax), whose float32 value is strictly larger, so the
+/// selection cannot keep it. Ties at the level stay candidates.
+struct SelectionCut {
+    /// TopK: the K-th largest lower end (-inf with fewer than K features).
+    private var topK = -Double.infinity
+    /// GroupMax: the largest lower end of each group the tile touches, from `firstGroup`.
+    private var groupLevels: [Double] = []
+    private var firstGroup = 0
+    private let groupSize: Int
+
+    /// `lows`: the lower end of each feature of `features` (-inf where none is certain).
+    init(_ selection: TopKState, features: Range<Int>, lows: [Double]) {
+        groupSize = selection.groupSize
+        if groupSize > 0 {
+            firstGroup = features.lowerBound / groupSize
+            let lastGroup = (features.upperBound - 1) / groupSize
+            groupLevels = [Double](repeating: -.infinity, count: lastGroup - firstGroup + 1)
+            for (j, low) in lows.enumerated() {
+                let g = (features.lowerBound + j) / groupSize - firstGroup
+                groupLevels[g] = max(groupLevels[g], low)
+            }
+        } else {
+            topK = Self.largest(selection.k, of: lows)
+        }
+    }
+
+    /// The level feature `f`'s upper end must reach to stay a candidate.
+    func level(_ f: Int) -> Double {
+        groupSize > 0 ? groupLevels[f / groupSize - firstGroup] : topK
+    }
+
+    /// The k-th largest of `values` (a min-heap of the k largest seen), -inf with fewer than k.
+    static func largest(_ k: Int, of values: [Double]) -> Double {
+        guard k > 0, values.count >= k else { return -.infinity }
+        var heap: [Double] = []
+        heap.reserveCapacity(k)
+        for value in values where value > -.infinity {
+            if heap.count < k {
+                heap.append(value)
+                var child = heap.count - 1
+                while child > 0, heap[(child - 1) / 2] > heap[child] {
+                    heap.swapAt(child, (child - 1) / 2)
+                    child = (child - 1) / 2
+                }
+            } else if value > heap[0] {
+                heap[0] = value
+                var parent = 0
+                while true {
+                    let left = 2 * parent + 1, right = left + 1
+                    var smallest = parent
+                    if left < k, heap[left] < heap[smallest] { smallest = left }
+                    if right < k, heap[right] < heap[smallest] { smallest = right }
+                    if smallest == parent { break }
+                    heap.swapAt(parent, smallest)
+                    parent = smallest
+                }
+            }
+        }
+        return heap.count == k ? heap[0] : -.infinity
+    }
+}
