@@ -21,7 +21,7 @@ struct CAPIContrastTests {
         var job = ContrastJob(sae: SAESource(path: example.saePath), activations: a, baseline: b, output: output)
         (job.offsets, job.baselineOffsets, job.paired, job.top) = ("offsets", "offsets", paired, 5)
         (job.toxic, job.summary, job.nullSetsOption, job.seedOption) = (example.toxicPath, summary, 30, 2)
-        try job.run(on: JobDevices([CPUEngine()]), events: .silent, cancellation: Cancellation())
+        try job.run(on: JobDevices([try CPUBackend(precision: .auto).engine(for: "cpu")]), events: .silent, cancellation: Cancellation())
         let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { try CAPI.json(String($0)) as! [String: Any] }
         let figures = try CAPI.json(try String(contentsOfFile: summary, encoding: .utf8)) as! [String: Any]
         return (rows, figures["toxic"] as! [String: Any])

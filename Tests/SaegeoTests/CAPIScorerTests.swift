@@ -39,7 +39,7 @@ struct CAPIScorerTests {
         var job = ScoreJob(sae: SAESource(path: Self.example.saePath), toxic: Self.example.toxicPath,
                            activations: Self.example.activationsPath, output: output)
         (job.offsets, job.explain, job.summary, job.nullSets, job.seed) = ("offsets", 3, summaryPath, 50, 9)
-        try job.run(on: JobDevices([CPUEngine()]), events: .silent, cancellation: Cancellation())
+        try job.run(on: JobDevices([try CPUBackend(precision: .auto).engine(for: "cpu")]), events: .silent, cancellation: Cancellation())
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
 
         let data = try Self.activations()

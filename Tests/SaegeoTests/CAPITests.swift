@@ -52,7 +52,7 @@ struct CAPITests {
         if let queries { job.queries = try TestFiles.write(queries.map(String.init).joined(separator: "\n") + "\n", to: "capi-\(name)-q.txt") }
         if let keys { job.keys = try TestFiles.write(keys.map(String.init).joined(separator: "\n") + "\n", to: "capi-\(name)-k.txt") }
         job.keysSAE = keysSAE.map { SAESource(path: $0) }
-        try job.run(on: JobDevices([CPUEngine()]), events: .silent, cancellation: Cancellation())
+        try job.run(on: JobDevices([try CPUBackend(precision: .auto).engine(for: "cpu")]), events: .silent, cancellation: Cancellation())
         let written = try SafetensorsContents(path: job.output)
         return (written.int64("indices"), written.float32("scores"))
     }

@@ -24,10 +24,20 @@ extension CPUEngine {
         if let mapped = encoder.mapped, let rounded = encoder.roundedTile, rounded.mapping === mapped.matrix.file,
            rounded.source == mapped.pointer, rounded.vectors == tile.features.count { return }
         encoder.roundedTile = nil  // the previous tile's rounding is freed before this one's is built
+        encoder.tileRows = []
         let d = tile.weights.dimension, width = tile.features.count, columns = encoder.columns
-        let rounded = withTileWeights { w in
-            columns ? BFloat16Operand(columns: w, width: width, dimension: d, product: product)
-                    : BFloat16Operand(rows: w, count: width, dimension: d, product: product)
+        let rounded: BFloat16Operand
+        if columns, let mapped = encoder.mapped {
+            encoder.tileRows = Self.transposed(mapped.pointer, rows: d, columns: width)
+            rounded = encoder.tileRows.withUnsafeBufferPointer {
+                BFloat16Operand(rows: $0.baseAddress!, count: width, dimension: d, product: product)
+            }
+            rounded.source = mapped.pointer
+        } else {
+            rounded = withTileWeights { w in
+                columns ? BFloat16Operand(columns: w, width: width, dimension: d, product: product)
+                        : BFloat16Operand(rows: w, count: width, dimension: d, product: product)
+            }
         }
         rounded.mapping = encoder.mapped?.matrix.file
         encoder.roundedTile = rounded
@@ -41,9 +51,11 @@ extension CPUEngine {
         let rows = chunk.rows, width = tile.features.count
         let buffer = encoder.scratch.take(atLeast: max(1, rows * width))
         defer { encoder.scratch.withLock { $0.append(buffer) } }
-        let pre = buffer.baseAddress!, columns = encoder.columns, selection = sums.selection
+        // The tile as the first pass rounded it: rows, or columns as stored.
+        let columns = encoder.columns && encoder.tileRows.isEmpty
+        let pre = buffer.baseAddress!, selection = sums.selection
         let recomputed = try chunk.values.withUnsafeBufferPointer { xs in
-            try withTileWeights { w in
+            try withRoundedTileWeights { w in
                 try CertifiedEncoderTile(product: product, rows: rounded, features: roundedTile, x: xs.baseAddress!, w: w,
                                          columns: columns, dimension: chunk.dimension, tile: tile)
                     .preActivations(into: pre, selection: sums.epilogue.selection ? selection : nil)
@@ -70,5 +82,31 @@ extension CPUEngine {
             out.pointer[q] = partSums
         }
         for q in 0..<pieces { sums.absorb(results[q]!) }
+    }
+
+    /// The tile's float32 weights in the layout the first pass rounded them in.
+    private func withRoundedTileWeights<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        if !encoder.tileRows.isEmpty { return try encoder.tileRows.withUnsafeBufferPointer { try body($0.baseAddress!) } }
+        return try withTileWeights(body)
+    }
+
+    /// The [columns, rows] transpose of a row-major [rows, columns] matrix, in 64 x 64 blocks
+    /// (each block's reads and writes stay in cache), the cores taking bands of columns.
+    static func transposed(_ source: UnsafePointer<Float>, rows: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: max(1, rows * columns))
+        let block = 64, input = UnsafeSendablePointer(source)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let output = UnsafeSendablePointer(buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: (columns + block - 1) / block) { band in
+                let j0 = band * block, j1 = min(columns, j0 + block)
+                for i0 in stride(from: 0, to: rows, by: block) {
+                    let i1 = min(rows, i0 + block)
+                    for j in j0..<j1 {
+                        for i in i0..<i1 { output.pointer[j * rows + i] = input.pointer[i * columns + j] }
+                    }
+                }
+            }
+        }
+        return out
     }
 }

@@ -24,6 +24,11 @@ extension CPUEngine {
         /// the tile rounded once each, and what the pass decided and left to the exact path.
         var roundedChunk: BFloat16Operand?
         var roundedTile: BFloat16Operand?
+        /// A mapped whole tile stored as [d_model, d_sae] columns, copied once as [d_sae, d_model]
+        /// rows (in the tile bytes the plan counts and a mapped tile does not use), so that the
+        /// exact recompute reads each feature's vector contiguously instead of gathering columns
+        /// for every chunk; empty otherwise.
+        var tileRows: [Float] = []
         let counts = Locked(FirstPassCounts())
     }
 

@@ -11,7 +11,9 @@ final class BFloat16Operand: @unchecked Sendable {  // because it is written onl
     private(set) var norms: [BFloat16.RowNorms]
     /// What the operand was rounded from, to keep a whole-dictionary tile for the whole run: the
     /// mapped file is held, so that no other file can be mapped at the same address meanwhile.
-    let source: UnsafePointer<Float>
+    /// (A mapped [d_model, d_sae] tile is rounded from its transposed copy: `source` is then the
+    /// mapping's pointer, not the copy's.)
+    var source: UnsafePointer<Float>
     var mapping: MappedFile?
     let vectors: Int
 
