@@ -74,11 +74,18 @@ struct ExactRanking: Sendable {
         var scored: [(id: Int32, score: Double)] = []
         scored.reserveCapacity(valid.count)
         var kBest = KBestScores(k: k)
-        for candidate in valid {
-            if let s = kBest.kth, Double(candidate.float32) + bound < s { break }
-            let score = cosine(query: scratch.query, queryNorm: queryNorm, key: Int(candidate.id), scratch: scratch)
-            scored.append((candidate.id, score))
-            kBest.insert(score)
+        // Four at a time (Exact.dot4: the same bits as one at a time); a group's scores past the
+        // stopping point are dropped, so the scored set is the one-at-a-time loop's.
+        var next = 0
+        scoring: while next < valid.count {
+            let group = Array(valid[next..<min(valid.count, next + 4)])
+            let scores = cosines(query: scratch.query, queryNorm: queryNorm, keys: group.map { Int($0.id) }, scratch: scratch)
+            for (candidate, score) in zip(group, scores) {
+                if let s = kBest.kth, Double(candidate.float32) + bound < s { break scoring }
+                scored.append((candidate.id, score))
+                kBest.insert(score)
+            }
+            next += group.count
         }
         let rescored = scored.count
         // Every other live key was seen when no list is full, or when they hold all of them.
@@ -124,6 +131,23 @@ struct ExactRanking: Sendable {
         return dot / (queryNorm * norms.norms[key])
     }
 
+    /// `cosine` of one to four keys, the dots four at a time (a missing fourth repeats the first).
+    private func cosines(query: UnsafePointer<Double>, queryNorm: Double, keys: [Int], scratch: Scratch) -> [Double] {
+        let d = dictionary.dimension
+        var rows: [UnsafePointer<Float>] = []
+        for (n, key) in keys.enumerated() {
+            if readsInPlace, let row = dictionary.rowInPlace(key) {
+                rows.append(row)
+            } else {
+                dictionary.copyFeature(key, into: scratch.rows + n * d)
+                rows.append(UnsafePointer(scratch.rows + n * d))
+            }
+        }
+        while rows.count < 4 { rows.append(rows[0]) }
+        let dots = Exact.dot4(query, (rows[0], rows[1], rows[2], rows[3]), count: d)
+        return zip([dots.0, dots.1, dots.2, dots.3], keys).map { $0 / (queryNorm * norms.norms[$1]) }
+    }
+
     private func containsKey(_ id: Int32) -> Bool {
         var low = 0, high = liveKeys.count
         while low < high {
@@ -137,13 +161,17 @@ struct ExactRanking: Sendable {
     final class Scratch {
         let row: UnsafeMutablePointer<Float>
         let query: UnsafeMutablePointer<Double>
+        /// Four rows, for keys scored four at a time that are copied rather than read in place.
+        let rows: UnsafeMutablePointer<Float>
         init(dimension: Int) {
             row = .allocate(capacity: dimension)
             query = .allocate(capacity: dimension)
+            rows = .allocate(capacity: 4 * dimension)
         }
         deinit {
             row.deallocate()
             query.deallocate()
+            rows.deallocate()
         }
     }
 }

@@ -68,6 +68,13 @@ public struct FeatureMatrix: Sendable {
         }
     }
 
+    /// Feature `id` straight from the mapping when it is stored as a float32 row, else nil (then
+    /// copyFeature). The pointer lives as long as this matrix (its file).
+    func rowInPlace(_ id: Int) -> UnsafePointer<Float>? {
+        guard scalarType == .f32, layout == .rows else { return nil }
+        return (file.bytes.baseAddress! + byteOffset + id * dimension * 4).assumingMemoryBound(to: Float.self)
+    }
+
     /// Calls `body` with feature `id` as float32, straight from the mapping when it is stored as
     /// float32 rows (no copy; the pages it touches stay resident until released), else copied.
     @inline(__always)
