@@ -30,28 +30,62 @@ void saegeo_bf16_round(const float *x, size_t n, uint16_t *bits, float *rounded,
     saegeo_bf16_round_strided(x, n, 1, bits, rounded, norms);
 }
 
-// The contiguous case in blocks of 8 with 8 partial sums per norm, which the compiler turns into
-// vector code (the sums' order differs from one running sum; the bound allows any order of
-// double additions). Each value is rounded by round_one, as above.
+// The contiguous case, the hot one (every tile is rounded), written branch-free in blocks of 8
+// lanes, each lane with its own partial sums: the compiler vectorizes it (cloned for AVX-512 and
+// AVX2, chosen at load time). The sums' order is fixed by the lanes, not by the vector width, so
+// every clone gives the same bits; the bound allows any order of the double additions.
+static inline uint16_t round_bits(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    uint32_t up = bits + 0x7fffu + ((bits >> 16) & 1u);
+    uint16_t kept = (uint16_t)(up >> 16);
+    int finite = (bits & 0x7f800000u) != 0x7f800000u;
+    int overflowed = (kept & 0x7f80u) == 0x7f80u;
+    uint16_t largest = (uint16_t)((kept & 0x8000u) | 0x7f7fu);
+    return (finite && overflowed) ? largest : kept;
+}
+
+static inline float widen(uint16_t kept) {
+    uint32_t back = (uint32_t)kept << 16;
+    float r;
+    memcpy(&r, &back, 4);
+    return r;
+}
+
+// One block of 8 values: bits and/or rounded values out, the lanes' partial sums updated.
+#define ROUND_BLOCK(STORE_BITS, STORE_ROUNDED)                                   \
+    for (int lane = 0; lane < 8; lane++) {                                       \
+        uint16_t b = round_bits(x[i + lane]);                                    \
+        float r = widen(b), error = x[i + lane] - r;                             \
+        r2[lane] += (double)r * (double)r;                                       \
+        e2[lane] += (double)error * (double)error;                               \
+        if (STORE_BITS) bits[i + lane] = b;                                      \
+        if (STORE_ROUNDED) rounded[i + lane] = r;                                \
+    }
+
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
 static void round_contiguous(const float *x, size_t n, uint16_t *bits, float *rounded, double norms[2]) {
     double r2[8] = {0}, e2[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int lane = 0; lane < 8; lane++) {
-            float r;
-            uint16_t b = round_one(x[i + lane], &r, &r2[lane], &e2[lane]);
-            if (bits) bits[i + lane] = b;
-            if (rounded) rounded[i + lane] = r;
-        }
+    size_t i = 0, blocks = n - n % 8;
+    // One loop per output form, so that no store is conditional inside the loop.
+    if (bits && rounded) {
+        for (; i < blocks; i += 8) ROUND_BLOCK(1, 1)
+    } else if (bits) {
+        for (; i < blocks; i += 8) ROUND_BLOCK(1, 0)
+    } else if (rounded) {
+        for (; i < blocks; i += 8) ROUND_BLOCK(0, 1)
+    } else {
+        for (; i < blocks; i += 8) ROUND_BLOCK(0, 0)
     }
-    double tail_r2 = 0, tail_e2 = 0;
+    double sr = 0, se = 0;
     for (; i < n; i++) {
-        float r;
-        uint16_t b = round_one(x[i], &r, &tail_r2, &tail_e2);
+        uint16_t b = round_bits(x[i]);
+        float r = widen(b), error = x[i] - r;
+        sr += (double)r * (double)r;
+        se += (double)error * (double)error;
         if (bits) bits[i] = b;
         if (rounded) rounded[i] = r;
     }
-    double sr = tail_r2, se = tail_e2;
     for (int lane = 0; lane < 8; lane++) { sr += r2[lane]; se += e2[lane]; }
     norms[0] = sr;
     norms[1] = se;
