@@ -63,7 +63,7 @@ static inline float widen(uint16_t kept) {
         if (STORE_ROUNDED) rounded[i + lane] = r;                                \
     }
 
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void round_contiguous(const float *x, size_t n, uint16_t *bits, float *rounded, double norms[2]) {
     double r2[8] = {0}, e2[8] = {0};
     size_t i = 0, blocks = n - n % 8;

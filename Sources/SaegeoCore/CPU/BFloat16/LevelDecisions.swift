@@ -32,17 +32,17 @@ struct LevelDecisions: Sendable {
             error.withUnsafeBufferPointer { error in
                 bias.withUnsafeBufferPointer { bias in
                     level.withUnsafeBufferPointer { level in
+                        // Two passes: the decisions alone (no branch, no append: vector code),
+                        // then the few undecided features listed by a scan for the NaN marks.
+                        let decided = EncoderFirstPass.decided, open = EncoderFirstPass.undecided
                         for j in 0..<rounded.count {
                             let a = Double(line[j]), b = Double(bias[j])
                             let beta = terms.rounded * rounded[j] + terms.error * error[j] + terms.floor
                             let hi = a + b + (beta + 0x1p-22 * (abs(a) + abs(b) + beta) + 0x1p-120)
-                            if hi <= level[j], a - a == 0, b - b == 0, hi - hi == 0 {
-                                line[j] = EncoderFirstPass.decided
-                            } else {
-                                line[j] = EncoderFirstPass.undecided
-                                undecided.append(Int32(j))
-                            }
+                            let certain = (hi <= level[j]) && (a - a == 0) && (b - b == 0) && (hi - hi == 0)
+                            line[j] = certain ? decided : open
                         }
+                        for j in 0..<rounded.count where line[j].isNaN { undecided.append(Int32(j)) }
                     }
                 }
             }
