@@ -93,9 +93,10 @@ public struct NeighborSearch: Sendable {
     /// its bound (~3e-3 for bfloat16 unit rows, BFloat16Bound) is 20 times float32's, and the
     /// certificate needs the k-th exact cosine above the lowest kept score plus the bound, so the
     /// lists reach further down (on 16384 random unit rows of d 2304, ranks 32 to 96 span about
-    /// 8e-3 of cosine, ranks 32 to 48 only 3e-3). Short rows still fall back to every key.
+    /// 8e-3 of cosine, ranks 32 to 48 only 3e-3); at k 100 of 65536, k + k left 26 of 1024 rows
+    /// short, k + 2k none. Short rows still fall back to every key.
     public static func candidates(k: Int, keys: Int, firstPass: Bool) -> Int {
-        firstPass ? min(k + max(64, k), keys) : candidates(k: k, keys: keys)
+        firstPass ? min(k + max(64, 2 * k), keys) : candidates(k: k, keys: keys)
     }
 
     /// The planner's view of this search, before any dead feature is known.

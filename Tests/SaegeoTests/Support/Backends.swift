@@ -86,7 +86,7 @@ struct BackendCase: CustomStringConvertible, Sendable {
             cases += [
                 BackendCase(description: "cpu bfloat16 \(product)", device: "cpu", overrides: .init(), variant: nil,
                             maxAllocation: nil, bfloat16: product),
-                // 128 KiB: the first pass keeps k + max(64, k) candidates per query, whose buffer
+                // 128 KiB: the first pass keeps k + max(64, 2k) candidates per query, whose buffer
                 // alone outgrows 64 KiB on the conformance dictionaries.
                 BackendCase(description: "cpu bfloat16 \(product), 128 KiB tiles", device: "cpu", overrides: .init(),
                             variant: nil, maxAllocation: 128 << 10, bfloat16: product),
