@@ -31,33 +31,11 @@ struct SelectionCut {
         groupSize > 0 ? groupLevels[f / groupSize - firstGroup] : topK
     }
 
-    /// The k-th largest of `values` (a min-heap of the k largest seen), -inf with fewer than k.
+    /// The k-th largest of `values` other than -inf, or -inf with fewer than k of them.
     static func largest(_ k: Int, of values: [Double]) -> Double {
         guard k > 0, values.count >= k else { return -.infinity }
-        var heap: [Double] = []
-        heap.reserveCapacity(k)
-        for value in values where value > -.infinity {
-            if heap.count < k {
-                heap.append(value)
-                var child = heap.count - 1
-                while child > 0, heap[(child - 1) / 2] > heap[child] {
-                    heap.swapAt(child, (child - 1) / 2)
-                    child = (child - 1) / 2
-                }
-            } else if value > heap[0] {
-                heap[0] = value
-                var parent = 0
-                while true {
-                    let left = 2 * parent + 1, right = left + 1
-                    var smallest = parent
-                    if left < k, heap[left] < heap[smallest] { smallest = left }
-                    if right < k, heap[right] < heap[smallest] { smallest = right }
-                    if smallest == parent { break }
-                    heap.swapAt(parent, smallest)
-                    parent = smallest
-                }
-            }
-        }
-        return heap.count == k ? heap[0] : -.infinity
+        var best = KBestScores(k: k)
+        for value in values where value > -.infinity { best.insert(value) }
+        return best.kth ?? -.infinity
     }
 }
