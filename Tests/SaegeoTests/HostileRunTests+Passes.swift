@@ -9,6 +9,13 @@ extension HostileRunTests {
     /// A dictionary whose passes take several seconds on the CPU engine.
     static let slowDictionary = Result { try TestDictionary.make(features: 24_000, dimension: 128, seed: 31) }
 
+    /// How soon a cancelled pass must stop. It stops within a second on an idle machine; the suites
+    /// run in parallel on as few as 2 cores (with oneDNN's and the engines' threads busy beside
+    /// them), where the stopped pass's thread may wait its turn for longer (1.5 s seen in CI).
+    /// 3 s still tells a pass that checks from one that runs on: without the loop's checks these
+    /// passes take 7 to 60 s to stop.
+    static let stopWithin = 3.0
+
     /// Runs `pass` on its own thread, raises its cancellation once it has been working `after`
     /// seconds (or reported its first progress, then 0.2 s), and returns how long it took to stop
     /// and whether it stopped as interrupted.
@@ -54,7 +61,7 @@ extension HostileRunTests {
         for (name, pass) in passes {
             let run = cancelMidPass(pass)
             #expect(run.running, "\(name): the pass ended before the cancellation")
-            #expect(run.took < 1, "\(name): stopped \(run.took) s after the cancellation")
+            #expect(run.took < Self.stopWithin, "\(name): stopped \(run.took) s after the cancellation")
             #expect(run.interrupted, "\(name): \(run.error)")
         }
     }
@@ -83,7 +90,7 @@ extension HostileRunTests {
         for (name, pass) in passes {
             let run = cancelMidPass { cancellation, _ in try pass(cancellation) }
             #expect(run.running, "\(name): the draws ended before the cancellation")
-            #expect(run.took < 1, "\(name): stopped \(run.took) s after the cancellation")
+            #expect(run.took < Self.stopWithin, "\(name): stopped \(run.took) s after the cancellation")
             #expect(run.interrupted, "\(name): \(run.error)")
         }
     }
@@ -105,7 +112,7 @@ extension HostileRunTests {
             _ = try planned.run(on: [CPUEngine()], cancellation: cancellation, progress: progress)
         }
         #expect(run.running, "the chunk ended before the cancellation")
-        #expect(run.took < 1, "stopped \(run.took) s after the cancellation")
+        #expect(run.took < Self.stopWithin, "stopped \(run.took) s after the cancellation")
         #expect(run.interrupted, "\(run.error)")
     }
 
