@@ -37,17 +37,13 @@ enum BFloat16Bound {
         return (rounding + summation) * (1 + 0x1p-30) + Double(2 * d) * 0x1p-126
     }
 
-    /// The bound on |a - x . y| for row x against every row y whose norms are at most `largest`
-    /// (each of the two norms the largest over the rows, not necessarily of one row).
-    static func dotBound(_ x: BFloat16.RowNorms, againstAtMost largest: BFloat16.RowNorms, dimension d: Int) -> Double {
-        dotBound(x, largest, dimension: d)
-    }
-
-    /// The bound on |a - cosine| for unit rows (`UnitRows`, float32 values of v / ||v||) against
+    /// The bound on |a - cosine| for row x against every row y whose norms are at most `largest`
+    /// (each of the two norms the largest over the rows, not necessarily of one row; the bound
+    /// grows with both). For unit rows (`UnitRows`, float32 values of v / ||v||) against
     /// the exact cosine of the original rows: (1)-(3) plus what ExactRanking.errorBound allows the
     /// float32 unit rows themselves beyond their own summation (6 u, with its margin).
     static func cosineBound(_ x: BFloat16.RowNorms, againstAtMost largest: BFloat16.RowNorms, dimension d: Int) -> Double {
-        dotBound(x, againstAtMost: largest, dimension: d) + 6 * floatRoundoff * 1.01 + 1e-12
+        dotBound(x, largest, dimension: d) + 6 * floatRoundoff * 1.01 + 1e-12
     }
 }
 

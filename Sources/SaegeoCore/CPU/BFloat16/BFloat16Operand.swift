@@ -22,21 +22,13 @@ final class BFloat16Operand: @unchecked Sendable {  // because it is written onl
         self.source = source
         vectors = count
         norms = [BFloat16.RowNorms](repeating: .zero, count: count)
-        if product.holdsBits { bits = [UInt16](repeating: 0, count: max(1, count * d)) } else { floats = [Float](repeating: 0, count: max(1, count * d)) }
+        allocate(count * d, product: product)
         let input = UnsafeSendablePointer(source)
-        bits.withUnsafeMutableBufferPointer { b in
-            floats.withUnsafeMutableBufferPointer { f in
-                norms.withUnsafeMutableBufferPointer { n in
-                    // An empty array's base address may be the shared empty storage: never written.
-                    let bitsOut = b.isEmpty ? nil : UnsafeSendablePointer(b.baseAddress!)
-                    let floatsOut = f.isEmpty ? nil : UnsafeSendablePointer(f.baseAddress!)
-                    let normsOut = UnsafeSendablePointer(n.baseAddress!)
-                    parallelChunks(count) { range in
-                        for r in range {
-                            normsOut.pointer[r] = BFloat16.round(input.pointer + r * d, count: d, bits: bitsOut.map { $0.pointer + r * d },
-                                                                 rounded: floatsOut.map { $0.pointer + r * d })
-                        }
-                    }
+        withOutputs { bitsOut, floatsOut, normsOut in
+            parallelChunks(count) { range in
+                for r in range {
+                    normsOut.pointer[r] = BFloat16.round(input.pointer + r * d, count: d, bits: bitsOut.map { $0.pointer + r * d },
+                                                         rounded: floatsOut.map { $0.pointer + r * d })
                 }
             }
         }
@@ -48,35 +40,46 @@ final class BFloat16Operand: @unchecked Sendable {  // because it is written onl
         self.source = source
         vectors = width
         norms = [BFloat16.RowNorms](repeating: .zero, count: width)
-        if product.holdsBits { bits = [UInt16](repeating: 0, count: max(1, width * d)) } else { floats = [Float](repeating: 0, count: max(1, width * d)) }
+        allocate(width * d, product: product)
         let input = UnsafeSendablePointer(source)
+        withOutputs { bitsOut, floatsOut, normsOut in
+            parallelChunks(width) { columns in
+                let count = columns.count
+                var squares = [Double](repeating: 0, count: 2 * count), line = [Float](repeating: 0, count: count)
+                for i in 0..<d {
+                    let offset = i * width + columns.lowerBound, x = input.pointer + offset
+                    line.withUnsafeMutableBufferPointer { rounded in
+                        BFloat16.round(x, count: count, bits: bitsOut.map { $0.pointer + offset }, rounded: rounded.baseAddress!)
+                        floatsOut?.pointer.advanced(by: offset).update(from: rounded.baseAddress!, count: count)
+                        for j in 0..<count {
+                            let r = rounded[j], error = x[j] - r  // exact in float
+                            squares[2 * j] += Double(r) * Double(r)
+                            squares[2 * j + 1] += Double(error) * Double(error)
+                        }
+                    }
+                }
+                for j in 0..<count {
+                    normsOut.pointer[columns.lowerBound + j] = BFloat16.RowNorms(rounded: squares[2 * j].squareRoot(),
+                                                                                  error: squares[2 * j + 1].squareRoot())
+                }
+            }
+        }
+    }
+
+    /// Room for `count` rounded values in the form `product` reads.
+    private func allocate(_ count: Int, product: BFloat16Product) {
+        if product.holdsBits { bits = [UInt16](repeating: 0, count: max(1, count)) } else { floats = [Float](repeating: 0, count: max(1, count)) }
+    }
+
+    /// The outputs as pointers the cores write at disjoint places: bits or rounded floats (the
+    /// other nil), and the norms.
+    private func withOutputs(_ body: (UnsafeSendablePointer<UInt16>?, UnsafeSendablePointer<Float>?, UnsafeSendablePointer<BFloat16.RowNorms>) -> Void) {
         bits.withUnsafeMutableBufferPointer { b in
             floats.withUnsafeMutableBufferPointer { f in
                 norms.withUnsafeMutableBufferPointer { n in
                     // An empty array's base address may be the shared empty storage: never written.
-                    let bitsOut = b.isEmpty ? nil : UnsafeSendablePointer(b.baseAddress!)
-                    let floatsOut = f.isEmpty ? nil : UnsafeSendablePointer(f.baseAddress!)
-                    let normsOut = UnsafeSendablePointer(n.baseAddress!)
-                    parallelChunks(width) { columns in
-                        let count = columns.count
-                        var squares = [Double](repeating: 0, count: 2 * count), line = [Float](repeating: 0, count: count)
-                        for i in 0..<d {
-                            let offset = i * width + columns.lowerBound, x = input.pointer + offset
-                            line.withUnsafeMutableBufferPointer { rounded in
-                                BFloat16.round(x, count: count, bits: bitsOut.map { $0.pointer + offset }, rounded: rounded.baseAddress!)
-                                floatsOut?.pointer.advanced(by: offset).update(from: rounded.baseAddress!, count: count)
-                                for j in 0..<count {
-                                    let r = rounded[j], error = x[j] - r  // exact in float
-                                    squares[2 * j] += Double(r) * Double(r)
-                                    squares[2 * j + 1] += Double(error) * Double(error)
-                                }
-                            }
-                        }
-                        for j in 0..<count {
-                            normsOut.pointer[columns.lowerBound + j] = BFloat16.RowNorms(rounded: squares[2 * j].squareRoot(),
-                                                                                          error: squares[2 * j + 1].squareRoot())
-                        }
-                    }
+                    body(b.isEmpty ? nil : UnsafeSendablePointer(b.baseAddress!), f.isEmpty ? nil : UnsafeSendablePointer(f.baseAddress!),
+                         UnsafeSendablePointer(n.baseAddress!))
                 }
             }
         }
