@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "CProcessGuard"),
         // bfloat16 rounding in plain C and oneDNN's bfloat16 matmul, loaded at run time (dlopen)
         // so that libdnnl is needed only where the bfloat16 product runs natively.
-        .target(name: "CBFloat16", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CBFloat16", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
 
         // Turns Kernels/*.cl into Swift string constants so the binary needs no files at run time.
         .executableTarget(name: "EmbedKernels"),

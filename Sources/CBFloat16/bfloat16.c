@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 
 static inline uint16_t round_one(float value, float *rounded, double *r2, double *e2) {
@@ -216,4 +217,34 @@ int saegeo_bf16_gemm(int b_transposed, long m, long n, long k,
     if (primitive) p_dnnl_primitive_destroy(primitive);
     if (pd) p_dnnl_primitive_desc_destroy(pd);
     return status == dnnl_success ? 0 : (int)status;
+}
+
+// Kept apart from the rest: no contraction, so that the decisions are the ones the bound's
+// derivation counts (each operation rounded once) on every compiler and CPU.
+#pragma STDC FP_CONTRACT OFF
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void saegeo_bf16_decide_levels(float *line, size_t n, const double *rounded, const double *error, const float *bias,
+                               const double *level, double term_rounded, double term_error, double term_floor,
+                               float decided, float undecided) {
+    for (size_t j = 0; j < n; j++) {
+        double a = (double)line[j], b = (double)bias[j];
+        double beta = term_rounded * rounded[j] + term_error * error[j] + term_floor;
+        double hi = a + b + (beta + 0x1p-22 * (fabs(a) + fabs(b) + beta) + 0x1p-120);
+        int certain = (hi <= level[j]) & (a - a == 0) & (b - b == 0) & (hi - hi == 0);
+        line[j] = certain ? decided : undecided;
+    }
+}
+
+__attribute__((target_clones("avx512f", "fma", "default")))
+float saegeo_exact_dot_f32(const float *x, const float *y, size_t n) {
+    float s0[16] = {0}, s1[16] = {0};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int l = 0; l < 16; l++) s0[l] = fmaf(x[i + l], y[i + l], s0[l]);
+        for (int l = 0; l < 16; l++) s1[l] = fmaf(x[i + 16 + l], y[i + 16 + l], s1[l]);
+    }
+    float total = -0.0f;
+    for (int l = 0; l < 16; l++) total += s0[l] + s1[l];
+    for (; i < n; i++) total = fmaf(x[i], y[i], total);
+    return total;
 }

@@ -31,4 +31,21 @@ int saegeo_bf16_gemm(int b_transposed, long m, long n, long k,
                      const uint16_t *a, long lda, const uint16_t *b, long ldb, float *c, long ldc,
                      char *implementation, size_t implementation_length, char *why, size_t why_length);
 
+/// The first pass's level decisions for one row of approximate pre-activations (LevelDecisions in
+/// Swift says what they mean): line[j] becomes `decided` where
+///     hi = a + b + (beta + 2^-22 (|a| + |b| + beta) + 2^-120),
+///     beta = term_rounded rounded[j] + term_error error[j] + term_floor,
+/// with a = line[j] and b = bias[j] as doubles, is at most level[j] and a, b and hi are finite;
+/// otherwise `undecided`. Each operation is rounded on its own, in this order (no contraction
+/// into fused multiply-adds), so every CPU decides alike; vector clones for AVX-512 and AVX2.
+void saegeo_bf16_decide_levels(float *line, size_t n, const double *rounded, const double *error, const float *bias,
+                               const double *level, double term_rounded, double term_error, double term_floor,
+                               float decided, float undecided);
+
+/// The exact recompute's float32 dot product: two 16-lane accumulators of fused multiply-adds
+/// over blocks of 32, their lane sums added in lane order, then the rest fused one by one. The
+/// same bits on every CPU (a fused multiply-add is exactly rounded); FMA instructions where the
+/// CPU has them.
+float saegeo_exact_dot_f32(const float *x, const float *y, size_t n);
+
 #endif

@@ -85,21 +85,36 @@ struct FirstPassTiles {
 }
 
 extension CPUEngine {
-    /// A key tile against the rounded query block: one product, then each core offers its rows.
+    /// The bytes of similarities the first pass multiplies and offers at a time: a band of rows
+    /// small enough to still be in cache (L2 and a share of L3) when its rows and then its columns
+    /// are offered, where a whole tile would be read back from memory twice. It also bounds the
+    /// similarity buffer of the bfloat16 path.
+    static let firstPassBandBytes = 4 << 20
+
+    /// Rows per band against `columns` columns.
+    /// At least 256, so that a product is never too thin for the kernel (B is read once per band).
+    static func firstPassBandRows(columns: Int) -> Int { max(256, firstPassBandBytes / (4 * max(1, columns))) }
+
+    /// A key tile against the rounded query block: band by band, one product, then each core
+    /// offers its rows.
     func addRoundedKeys(_ keys: UnitRows, queries: UnitRows, product: BFloat16Product) throws {
         firstPass.keys.fill(keys, product: product)
         firstPass.note(firstPass.keys)
-        if similarities.count < queries.rows * keys.rows { similarities = [Float](repeating: 0, count: queries.rows * keys.rows) }
-        try multiplyRounded(firstPass.queries, rows: 0..<queries.rows, firstPass.keys, columns: 0..<keys.rows, ldc: keys.rows,
-                            product: product)
-        offerRounded(rows: queries.rows, columns: keys.rows, firstCandidate: 0, rowIds: queries.ids, keyIds: keys.ids, diagonal: false)
+        let n = keys.rows, band = Self.firstPassBandRows(columns: n)
+        reserveSimilarities(min(band, queries.rows) * n)
+        for start in stride(from: 0, to: queries.rows, by: band) {
+            let rows = start..<min(queries.rows, start + band)
+            try multiplyRounded(firstPass.queries, rows: rows, firstPass.keys, columns: 0..<n, ldc: n, product: product)
+            offerRounded(band: rows, columns: n, firstCandidate: 0, rowIds: queries.ids, keyIds: keys.ids, diagonal: false)
+        }
     }
 
     /// A pair tile of the all-pairs pass from bfloat16 rows: the row tile rounded once for all the
-    /// column tiles it meets. oneDNN has no symmetric product: the diagonal tile is multiplied in
-    /// bands of rows, each against the columns from its first row on (a staircase over the upper
-    /// triangle: 1/16 of the tile beyond it instead of the whole lower half), and offered as the
-    /// float32 path offers its upper triangle (entries below the diagonal are never read).
+    /// column tiles it meets, then band by band a product and the offers of its rows and of its
+    /// columns. oneDNN has no symmetric product: on the diagonal tile a band is multiplied against
+    /// the columns from its first row on (a staircase over the upper triangle: half a band's share
+    /// beyond it), and offered as the float32 path offers its upper triangle (entries below the
+    /// diagonal are never read).
     func addRoundedPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int,
                             product: BFloat16Product) throws {
         if firstPass.rowOffset != rowOffset || firstPass.queries.ids != rows.ids {
@@ -107,32 +122,32 @@ extension CPUEngine {
             firstPass.note(firstPass.queries)
             firstPass.rowOffset = rowOffset
         }
-        if rowOffset == columnOffset {
-            let n = rows.rows, bands = min(n, 8)
-            if similarities.count < n * n { similarities = [Float](repeating: 0, count: n * n) }
-            for band in 0..<bands {
-                let start = n * band / bands, end = n * (band + 1) / bands
-                try multiplyRounded(firstPass.queries, rows: start..<end, firstPass.queries, columns: start..<n, ldc: n,
-                                    product: product)
-            }
-            offerRounded(rows: rows.rows, columns: rows.rows, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: rows.ids,
-                         diagonal: true)
-            offerDiagonalColumns(rows, offset: rowOffset)
-            return
+        let diagonal = rowOffset == columnOffset
+        if !diagonal {
+            firstPass.keys.fill(columns, product: product)
+            firstPass.note(firstPass.keys)
         }
-        firstPass.keys.fill(columns, product: product)
-        firstPass.note(firstPass.keys)
-        if similarities.count < rows.rows * columns.rows { similarities = [Float](repeating: 0, count: rows.rows * columns.rows) }
-        try multiplyRounded(firstPass.queries, rows: 0..<rows.rows, firstPass.keys, columns: 0..<columns.rows, ldc: columns.rows,
-                            product: product)
-        offerRounded(rows: rows.rows, columns: columns.rows, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: columns.ids,
-                     diagonal: false)
-        offerColumns(rows: rows.rows, columns: columns.rows, firstCandidate: columnOffset, rowIds: rows.ids, columnIds: columns.ids)
+        let columnTile = diagonal ? firstPass.queries : firstPass.keys
+        let n = columns.rows, band = Self.firstPassBandRows(columns: n)
+        reserveSimilarities(min(band, rows.rows) * n)
+        for start in stride(from: 0, to: rows.rows, by: band) {
+            let rowBand = start..<min(rows.rows, start + band)
+            try multiplyRounded(firstPass.queries, rows: rowBand, columnTile, columns: (diagonal ? start : 0)..<n, ldc: n,
+                                product: product)
+            offerRounded(band: rowBand, columns: n, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: columns.ids,
+                         diagonal: diagonal)
+            offerColumns(band: rowBand, columns: n, firstCandidate: columnOffset, rowIds: rows.ids, columnIds: columns.ids,
+                         diagonal: diagonal)
+        }
     }
 
-    /// similarities[r, c] = a[r] . b[c] for r in `rows`, c in `columns` (row length `ldc`), in
-    /// bfloat16 with float32 sums: the native product as one call on oneDNN's threads; the
-    /// portable one as a single-threaded sgemm per core.
+    private func reserveSimilarities(_ count: Int) {
+        if similarities.count < count { similarities = [Float](repeating: 0, count: count) }
+    }
+
+    /// similarities[r - rows.lowerBound, c] = a[r] . b[c] for r in `rows`, c in `columns` (row
+    /// length `ldc`), in bfloat16 with float32 sums: the native product as one call on oneDNN's
+    /// threads; the portable one as a single-threaded sgemm per core.
     private func multiplyRounded(_ a: RoundedTile, rows: Range<Int>, _ b: RoundedTile, columns: Range<Int>, ldc: Int,
                                  product: BFloat16Product) throws {
         let k = a.stride, m = rows.count, n = columns.count
@@ -142,7 +157,7 @@ extension CPUEngine {
             try a.withOperand(product) { aBase in
                 try b.withOperand(product) { bBase in
                     let ap = aBase + rows.lowerBound * k * width, bp = bBase + columns.lowerBound * k * width
-                    let target = s.baseAddress! + rows.lowerBound * ldc + columns.lowerBound
+                    let target = s.baseAddress! + columns.lowerBound
                     guard product == .portable else {
                         return try product.multiply(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k, c: target,
                                                     ldc: ldc, transposedB: true)
@@ -162,21 +177,23 @@ extension CPUEngine {
         }
     }
 
-    /// Offers row r of `similarities` (m x n) to the heap of candidate row firstCandidate + r, on
-    /// all cores; on the diagonal only its entries after r (the upper triangle), as the float32 path.
-    private func offerRounded(rows m: Int, columns n: Int, firstCandidate: Int, rowIds: [Int32], keyIds: [Int32],
+    /// Offers row r of a band (its similarities at (r - band.lowerBound) * n) to the heap of
+    /// candidate row firstCandidate + r, on all cores; on the diagonal only its entries after r
+    /// (the upper triangle), as the float32 path.
+    private func offerRounded(band: Range<Int>, columns n: Int, firstCandidate: Int, rowIds: [Int32], keyIds: [Int32],
                               diagonal: Bool) {
         let perRow = self.perRow
         withBuffers { s, scores, ids in
             keyIds.withUnsafeBufferPointer { keyPointer in
                 let keys = UnsafeSendablePointer(UnsafeMutablePointer(mutating: keyPointer.baseAddress!))
-                parallelChunks(m) { range in
-                    for row in range {
+                parallelChunks(band.count) { range in
+                    for position in range {
+                        let row = band.lowerBound + position
                         let first = diagonal ? row + 1 : 0
                         guard first < n else { continue }
                         let slot = (firstCandidate + row) * perRow
                         CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
-                            .offer(row: s.pointer + row * n + first, keyIds: keys.pointer + first, count: n - first,
+                            .offer(row: s.pointer + position * n + first, keyIds: keys.pointer + first, count: n - first,
                                    selfId: rowIds[row])
                     }
                 }

@@ -192,20 +192,8 @@ public final class CPUEngine: ComputeEngine {
     /// The columns of a diagonal tile whose upper triangle is in `similarities` (n x n): column c
     /// sees rows 0..<c.
     func offerDiagonalColumns(_ tile: UnitRows, offset: Int) {
-        let n = tile.rows, perRow = self.perRow, ids = tile.ids
-        withBuffers { s, scores, candidateIds in
-            ids.withUnsafeBufferPointer { idPointer in
-                let columnIds = UnsafeSendablePointer(idPointer.baseAddress!)
-                parallelChunks(n) { range in
-                    ColumnOffers.withColumns(range, scores: scores.pointer, ids: candidateIds.pointer, perRow: perRow,
-                                             firstCandidate: offset, columnIds: columnIds.pointer) { offers in
-                        for row in 0..<(range.upperBound - 1) {
-                            offers.offer(s.pointer + row * n, rowId: ids[row], columns: max(range.lowerBound, row + 1)..<range.upperBound)
-                        }
-                    }
-                }
-            }
-        }
+        offerColumns(band: 0..<tile.rows, columns: tile.rows, firstCandidate: offset, rowIds: tile.ids, columnIds: tile.ids,
+                     diagonal: true)
     }
 
     // MARK: arithmetic
@@ -245,6 +233,15 @@ public final class CPUEngine: ComputeEngine {
     /// Offers column c to the heap of candidate position firstCandidate + c. Each core owns a
     /// range of columns and walks the rows, comparing with the contiguous thresholds first.
     func offerColumns(rows: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
+        offerColumns(band: 0..<rows, columns: columns, firstCandidate: firstCandidate, rowIds: rowIds, columnIds: columnIds,
+                     diagonal: false)
+    }
+
+    /// `offerColumns` for the rows `band` of a tile, whose similarities start at `similarities[0]`
+    /// (row r at (r - band.lowerBound) * columns). On a diagonal tile column c takes only the rows
+    /// before it (the upper triangle).
+    func offerColumns(band: Range<Int>, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32],
+                      diagonal: Bool) {
         let perRow = self.perRow
         withBuffers { s, scores, ids in
             columnIds.withUnsafeBufferPointer { columnIdPointer in
@@ -252,8 +249,11 @@ public final class CPUEngine: ComputeEngine {
                 parallelChunks(columns) { range in
                     ColumnOffers.withColumns(range, scores: scores.pointer, ids: ids.pointer, perRow: perRow,
                                              firstCandidate: firstCandidate, columnIds: keys.pointer) { offers in
-                        for row in 0..<rows {
-                            offers.offer(s.pointer + row * columns, rowId: rowIds[row], columns: range)
+                        for row in band {
+                            let first = diagonal ? max(range.lowerBound, row + 1) : range.lowerBound
+                            guard first < range.upperBound else { break }
+                            offers.offer(s.pointer + (row - band.lowerBound) * columns, rowId: rowIds[row],
+                                         columns: first..<range.upperBound)
                         }
                     }
                 }

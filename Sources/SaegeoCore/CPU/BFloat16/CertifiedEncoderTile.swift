@@ -1,3 +1,4 @@
+import CBFloat16
 import Foundation
 
 /// One chunk against one encoder tile through the certified bfloat16 first pass: the bfloat16
@@ -43,7 +44,7 @@ struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are 
                     levels.decide(line, row: rows.norms[row], undecided: &lists.pointer[row])
                 } else {
                     decide(row: row, line: line, selection: selection!)
-                    for j in 0..<width where line[j].isNaN { lists.pointer[row].append(Int32(j)) }
+                    LevelDecisions.listMarks(line, count: width, into: &lists.pointer[row])
                 }
             }
         }
@@ -125,21 +126,10 @@ struct CertifiedEncoderTile: @unchecked Sendable {  // because its pointers are 
 /// The float32 dot product the exact path recomputes with: one fixed summation order (two
 /// 16-lane fused accumulators, then the tail), so a pair's value is the same on any core count.
 enum ExactFloat32 {
+    /// saegeo_bf16's exact dot: 2 x 16 lanes of fused multiply-adds, the lanes summed in order,
+    /// then the rest fused (the bits of the SIMD16 Swift loop it replaces, which Swift's baseline
+    /// target turned into a libm call per lane).
     static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count d: Int) -> Float {
-        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), i = 0
-        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
-        while i + 32 <= d {
-            s0.addProduct(rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self),
-                          ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
-            s1.addProduct(rx.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self),
-                          ry.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self))
-            i += 32
-        }
-        var total = (s0 + s1).sum()
-        while i < d {
-            total.addProduct(x[i], y[i])
-            i += 1
-        }
-        return total
+        saegeo_exact_dot_f32(x, y, d)
     }
 }

@@ -1,3 +1,5 @@
+import CBFloat16
+
 /// The first pass's decisions for ReLU, JumpReLU and the gate (EncoderFirstPass: a pair whose
 /// upper end hi is at most its feature's level is inactive), the hot loop of the bfloat16 path:
 /// each feature's norms, bias and level gathered once per tile into plain arrays, each row's
@@ -23,9 +25,9 @@ struct LevelDecisions: Sendable {
 
     /// Overwrites one row of approximate values with `decided` or `undecided`, and lists the
     /// undecided features in `undecided`: EncoderFirstPass's `hi <= level` with `interval`
-    /// written out (plain double arithmetic the compiler can keep in registers). A NaN or
-    /// infinite value, bias or end (v - v is then not 0; an infinite bound makes hi infinite) is
-    /// never decided.
+    /// written out, in C (saegeo_bf16_decide_levels: the same double operations, in vector
+    /// clones Swift's baseline target cannot emit). A NaN or infinite value, bias or end (v - v
+    /// is then not 0; an infinite bound makes hi infinite) is never decided.
     func decide(_ line: UnsafeMutablePointer<Float>, row x: BFloat16.RowNorms, undecided: inout [Int32]) {
         let terms = EncoderFirstPass.RowTerms(x, gamma: gamma, dimension: dimension)
         rounded.withUnsafeBufferPointer { rounded in
@@ -34,18 +36,30 @@ struct LevelDecisions: Sendable {
                     level.withUnsafeBufferPointer { level in
                         // Two passes: the decisions alone (no branch, no append: vector code),
                         // then the few undecided features listed by a scan for the NaN marks.
-                        let decided = EncoderFirstPass.decided, open = EncoderFirstPass.undecided
-                        for j in 0..<rounded.count {
-                            let a = Double(line[j]), b = Double(bias[j])
-                            let beta = terms.rounded * rounded[j] + terms.error * error[j] + terms.floor
-                            let hi = a + b + (beta + 0x1p-22 * (abs(a) + abs(b) + beta) + 0x1p-120)
-                            let certain = (hi <= level[j]) && (a - a == 0) && (b - b == 0) && (hi - hi == 0)
-                            line[j] = certain ? decided : open
-                        }
-                        for j in 0..<rounded.count where line[j].isNaN { undecided.append(Int32(j)) }
+                        saegeo_bf16_decide_levels(line, rounded.count, rounded.baseAddress, error.baseAddress, bias.baseAddress,
+                                                  level.baseAddress, terms.rounded, terms.error, terms.floor,
+                                                  EncoderFirstPass.decided, EncoderFirstPass.undecided)
                     }
                 }
             }
+        }
+        Self.listMarks(line, count: rounded.count, into: &undecided)
+    }
+
+    /// Appends the index of every NaN mark in line[0..<count], 16 lanes at a time: almost every
+    /// block has none, so a vector compare skips it without a branch per value.
+    static func listMarks(_ line: UnsafePointer<Float>, count: Int, into marks: inout [Int32]) {
+        var j = 0
+        while j + 16 <= count {
+            let values = UnsafeRawPointer(line + j).loadUnaligned(as: SIMD16<Float>.self)
+            if any(values .!= values) {
+                for lane in 0..<16 where values[lane].isNaN { marks.append(Int32(j + lane)) }
+            }
+            j += 16
+        }
+        while j < count {
+            if line[j].isNaN { marks.append(Int32(j)) }
+            j += 1
         }
     }
 }
