@@ -74,6 +74,34 @@ struct BFloat16ShardTests {
         }
     }
 
+    @Test("bfloat16 shards keep a first pass's candidates, so random rows at d 2304 certify at the merge without exhaustive rows")
+    func shardListsLongEnough() throws {
+        // 3000 random rows of d 2304: ranks 32 to 48 span about 3e-3 of cosine, the bfloat16
+        // bound's size, so float32's 48 candidates would leave about half the rows uncertified
+        // (each then ranked over every key); a first pass's 96 reach about 9e-3 down.
+        let features = 3000, k = 32
+        let dictionary = try TestDictionary.make(features: features, dimension: 2304, seed: 61)
+        let matrix = try dictionary.open()
+        let all = Array(0..<features)
+        let single = try NeighborSearch(dictionary: matrix, queries: all, keys: all, k: k).run(on: [CPUEngine()])
+        let norms = FeatureNorms(of: matrix, features: all)
+        let liveKeys = all.map { Int32($0) }
+        var shards: [TileCandidates] = []
+        for index in 0..<2 {
+            let search = PairShardSearch(dictionary: matrix, k: k, shard: try ShardSpec(index: index, count: 2), memoryBudget: nil)
+            #expect(search.candidates == NeighborSearch.candidates(k: k, keys: features, firstPass: true))
+            let tensors = try search.compute(search.blockOrder, on: [BFloat16NeighborTests.bfloat16(portable: false)],
+                                             cancellation: Cancellation())
+            try search.absorb(tensors)
+            let output = try search.output(joined: OutputTensor.joined([tensors.filter(PairShardSearch.joins)]))
+            shards.append(try TileCandidates(tensors: output, plan: search.plan, perRow: search.candidates, features: features))
+        }
+        let merged = Self.merge(shards, matrix: matrix, norms: norms, liveKeys: liveKeys, k: k)
+        #expect(merged.exhaustiveRows == 0, "\(merged.exhaustiveRows) of \(features) rows ranked over every key")
+        #expect(merged.indices == single.indices)
+        #expect(merged.scores.map(\.bitPattern) == single.scores.map(\.bitPattern))
+    }
+
     @Test("a float32 lists' file has no bound tensor; a bfloat16 one states its bound, which a bad value fails")
     func boundTensor() throws {
         let plan = PairShardPlan(features: 10, tile: 64, shards: 1)

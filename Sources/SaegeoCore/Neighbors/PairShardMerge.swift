@@ -77,7 +77,7 @@ public enum PairShardMerge {
         let shardCount = first.shard!.count
         let search = PairShardPlan(features: liveKeys.count, tile: PairShardPlan.tileSize(features: features, shards: shardCount),
                                    shards: shardCount)
-        let candidates = NeighborSearch.candidates(k: k, keys: liveKeys.count)
+        let candidates = PairShardSearch.candidates(k: k, keys: liveKeys.count)
         guard planLabel == "pairs tile \(search.tile) live \(search.features) candidates \(candidates)" else {
             throw SaegeoError.badInput("\(shards[0].path) ran the plan '\(planLabel)', not this dictionary's; merge the shards of one job")
         }

@@ -36,9 +36,19 @@ public final class PairShardSearch: Sendable {
         liveKeys = (0..<dictionary.features).filter(norms.isLive).map { Int32($0) }
         plan = PairShardPlan(features: liveKeys.count, tile: PairShardPlan.tileSize(features: dictionary.features, shards: shard.count),
                              shards: shard.count)
-        candidates = NeighborSearch.candidates(k: k, keys: liveKeys.count)
+        candidates = Self.candidates(k: k, keys: liveKeys.count)
         let range = plan.range(ofShard: shard.index)
         counter = ProgressCounter(total: range.count, report: progress)
+    }
+
+    /// Candidates per feature in every shard of a job: always as many as a certified first pass
+    /// needs, whatever the shard computes in. The shards of one job may run on other nodes and in
+    /// other precisions (`auto` is decided per machine), and `merge` needs one count for all of
+    /// them; float32's shorter lists would leave a bfloat16 shard's rows uncertified (all pairs of
+    /// 16384 x 2304 in two bfloat16 shards of float32's 48 candidates: 14948 rows ranked over every
+    /// key at the merge, 236 s instead of 0.5 s).
+    public static func candidates(k: Int, keys: Int) -> Int {
+        NeighborSearch.candidates(k: k, keys: keys, firstPass: true)
     }
 
     /// This shard's pairs (indices into `plan.pairs`).
