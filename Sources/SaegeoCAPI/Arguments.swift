@@ -25,15 +25,26 @@ enum Arguments {
 
     /// The devices `device` names ("auto", "cpu", "opencl:0", "cpu,opencl:0", ...; NULL: auto),
     /// resolved as `--device` is, with the memory budget in bytes (< 0: the defaults).
-    static func devices(_ device: UnsafePointer<CChar>?, budget: Int64) throws -> JobDevices {
+    static func devices(_ device: UnsafePointer<CChar>?, precision: UnsafePointer<CChar>?, budget: Int64) throws -> JobDevices {
         let spec = device.map { String(cString: $0) } ?? "auto"
         guard budget != 0 else { throw SaegeoError(.usage, "--memory-budget must be more than 0 bytes (got 0); pass a negative budget for the defaults") }
         let bytes = budget < 0 ? nil : Int(budget)
+        let choice = try Self.precision(precision)
         return JobDevices(engines: {
-            // The CLI's default precision: bfloat16's certified first pass where the CPU has it natively.
-            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()), precision: .auto)
+            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()), precision: choice)
             return try catalog.resolve(spec).map { try catalog.engine(for: $0) }
         }, budget: { bytes })
+    }
+
+    /// --precision's values; NULL is the CLI's default, auto (bfloat16's certified first pass where
+    /// the CPU has it natively).
+    static func precision(_ pointer: UnsafePointer<CChar>?) throws -> ComputePrecision {
+        guard let pointer else { return .auto }
+        let text = String(cString: pointer)
+        guard let precision = ComputePrecision(rawValue: text) else {
+            throw SaegeoError(.badInput, "precision must be auto, float32 or bfloat16, not '\(text)'")
+        }
+        return precision
     }
 
     /// `count` ids at `pointer` (NULL: nil, meaning all features).

@@ -9,12 +9,13 @@ final class ContrastHandle {
 }
 
 @_cdecl("saegeo_contrast_new")
-public func saegeo_contrast_new(_ sae: UnsafeMutableRawPointer?, _ device: UnsafePointer<CChar>?, _ paired: Int32,
+public func saegeo_contrast_new(_ sae: UnsafeMutableRawPointer?, _ device: UnsafePointer<CChar>?,
+                                _ precision: UnsafePointer<CChar>?, _ paired: Int32,
                                 _ memoryBudget: Int64, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
     Status.run {
         let sae = try Status.object(sae, SAEHandle.self, "sae")
         let out = try Status.required(out, "out_contrast")
-        let contrast = try StreamingContrast(sae: sae.checkpoint, devices: try Arguments.devices(device, budget: memoryBudget),
+        let contrast = try StreamingContrast(sae: sae.checkpoint, devices: try Arguments.devices(device, precision: precision, budget: memoryBudget),
                                              paired: paired != 0)
         out.pointee = Handle.make(ContrastHandle(contrast))
     }

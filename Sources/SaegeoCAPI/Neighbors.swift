@@ -7,7 +7,8 @@ import SaegeoCore
 public func saegeo_neighbors(_ sae: UnsafeMutableRawPointer?, _ k: Int64,
                              _ queries: UnsafePointer<Int64>?, _ queryCount: Int64,
                              _ keys: UnsafePointer<Int64>?, _ keyCount: Int64, _ keysSAE: UnsafeMutableRawPointer?,
-                             _ device: UnsafePointer<CChar>?, _ memoryBudget: Int64, _ cancel: UnsafeMutableRawPointer?,
+                             _ device: UnsafePointer<CChar>?, _ precision: UnsafePointer<CChar>?,
+                             _ memoryBudget: Int64, _ cancel: UnsafeMutableRawPointer?,
                              _ progress: ProgressFunction?, _ user: UnsafeMutableRawPointer?,
                              _ outIndices: UnsafeMutablePointer<Int64>?, _ outScores: UnsafeMutablePointer<Float>?) -> Int32 {
     Status.run {
@@ -21,7 +22,7 @@ public func saegeo_neighbors(_ sae: UnsafeMutableRawPointer?, _ k: Int64,
         if let queryIds { try InMemoryJobs.checkIds(queryIds, features: dictionary.features, role: "queries") }
         if let keyIds { try InMemoryJobs.checkIds(keyIds, features: (keyDictionary ?? dictionary).features, role: "keys") }
         let result = try InMemoryJobs.neighbors(of: dictionary, queries: queryIds, keys: keyIds, k: Int(k), keyDictionary: keyDictionary,
-                                                devices: try Arguments.devices(device, budget: memoryBudget),
+                                                devices: try Arguments.devices(device, precision: precision, budget: memoryBudget),
                                                 events: Arguments.events(progress, user), cancellation: Arguments.cancellation(cancel))
         try Arguments.cancellation(cancel).check()
         result.indices.withUnsafeBufferPointer { outIndices.update(from: $0.baseAddress!, count: $0.count) }

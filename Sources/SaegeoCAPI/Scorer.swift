@@ -15,13 +15,13 @@ final class ScorerHandle {
 
 @_cdecl("saegeo_scorer_new")
 public func saegeo_scorer_new(_ sae: UnsafeMutableRawPointer?, _ toxic: UnsafePointer<Int64>?, _ toxicCount: Int64,
-                              _ device: UnsafePointer<CChar>?, _ explain: Int64, _ skipNonFinite: Int32, _ memoryBudget: Int64,
+                              _ device: UnsafePointer<CChar>?, _ precision: UnsafePointer<CChar>?, _ explain: Int64, _ skipNonFinite: Int32, _ memoryBudget: Int64,
                               _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
     Status.run {
         let sae = try Status.object(sae, SAEHandle.self, "sae")
         let out = try Status.required(out, "out_scorer")
         let toxicIds = try Status.required(try Arguments.ids(toxic, toxicCount, role: "toxic"), "toxic")
-        let scorer = try StreamingScorer(sae: sae.checkpoint, toxic: toxicIds, devices: try Arguments.devices(device, budget: memoryBudget),
+        let scorer = try StreamingScorer(sae: sae.checkpoint, toxic: toxicIds, devices: try Arguments.devices(device, precision: precision, budget: memoryBudget),
                                          explain: Int(explain), skipNonFinite: skipNonFinite != 0)
         out.pointee = Handle.make(ScorerHandle(scorer))
     }

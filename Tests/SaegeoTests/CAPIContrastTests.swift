@@ -32,7 +32,7 @@ struct CAPIContrastTests {
                      batches: [(set: Int32, samples: Range<Int>)]) throws -> (rows: [[String: Any]], toxic: [String: Any]) {
         let sae = try CAPI.openSAE(example.saePath)
         var contrast: UnsafeMutableRawPointer?
-        try CAPI.check(saegeo_contrast_new(sae, "cpu", paired ? 1 : 0, -1, &contrast))
+        try CAPI.check(saegeo_contrast_new(sae, "cpu", nil, paired ? 1 : 0, -1, &contrast))
         defer { saegeo_contrast_free(contrast); saegeo_sae_free(sae) }
         for (set, range) in batches {
             let data = set == 0 ? a : b

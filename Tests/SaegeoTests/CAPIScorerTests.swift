@@ -21,7 +21,7 @@ struct CAPIScorerTests {
         let sae = try CAPI.openSAE(example.saePath)
         let ids = try toxic ?? CAPI.toxicIds(example.toxicPath)
         var scorer: UnsafeMutableRawPointer?
-        let status = saegeo_scorer_new(sae, ids, Int64(ids.count), "cpu", explain, skipNonFinite, -1, &scorer)
+        let status = saegeo_scorer_new(sae, ids, Int64(ids.count), "cpu", nil, explain, skipNonFinite, -1, &scorer)
         if status != 0 { saegeo_sae_free(sae) }
         try CAPI.check(status)
         return (sae, scorer!)
@@ -101,8 +101,8 @@ struct CAPIScorerTests {
         for device in try DeviceCatalog.standard().descriptions.map(\.id) {
             // 256 KiB: tiles of a few dozen features, so a batch ends on another tile than it starts with.
             var whole: UnsafeMutableRawPointer?, split: UnsafeMutableRawPointer?
-            try CAPI.check(saegeo_scorer_new(sae, toxic, Int64(toxic.count), device, 0, 0, 256 << 10, &whole))
-            try CAPI.check(saegeo_scorer_new(sae, toxic, Int64(toxic.count), device, 0, 0, 256 << 10, &split))
+            try CAPI.check(saegeo_scorer_new(sae, toxic, Int64(toxic.count), device, nil, 0, 0, 256 << 10, &whole))
+            try CAPI.check(saegeo_scorer_new(sae, toxic, Int64(toxic.count), device, nil, 0, 0, 256 << 10, &split))
             defer { saegeo_scorer_free(whole); saegeo_scorer_free(split) }
             try CAPI.add(scorer: whole, data.values, dModel: Self.d, starts: data.starts)
             for range in [0..<11, 11..<12, 12..<90] {
@@ -163,7 +163,7 @@ struct CAPIScorerTests {
         let outOfRange = CAPI.failure { _ = try Self.newScorer(toxic: [1, 300]) }
         #expect(outOfRange.status == 1 && outOfRange.message.contains("300 is out of range"), "\(outOfRange)")
         var empty: UnsafeMutableRawPointer?
-        #expect(saegeo_scorer_new(sae, [1], 1, "cpu", 0, 0, -1, &empty) == 0)
+        #expect(saegeo_scorer_new(sae, [1], 1, "cpu", nil, 0, 0, -1, &empty) == 0)
         defer { saegeo_scorer_free(empty) }
         var result: UnsafeMutableRawPointer?
         #expect(saegeo_scorer_finish(empty, 0, 0, nil, &result) == 1 && result == nil)

@@ -65,7 +65,7 @@ struct CAPITests {
         let user = count.map { Unmanaged.passUnretained($0).toOpaque() }
         try CAPI.withOptional(q) { qp in
             try CAPI.withOptional(kk) { kp in
-                try CAPI.check(saegeo_neighbors(sae, Int64(k), qp, Int64(q?.count ?? 0), kp, Int64(kk?.count ?? 0), keysSAE, "cpu", -1,
+                try CAPI.check(saegeo_neighbors(sae, Int64(k), qp, Int64(q?.count ?? 0), kp, Int64(kk?.count ?? 0), keysSAE, "cpu", nil, -1,
                                                 cancel, count == nil ? nil : CAPI.progress, user, &indices, &scores))
             }
         }
@@ -106,9 +106,17 @@ struct CAPITests {
         let badK = CAPI.failure { _ = try capiNeighbors(sae, k: 0, queries: [1], keys: nil, features: 300) }
         #expect(badK.status == 5 && badK.message == "-k must be at least 1 (got 0)", "\(badK)")
         var indices = [Int64](repeating: 0, count: 3), scores = [Float](repeating: 0, count: 3)
-        #expect(saegeo_neighbors(sae, 3, [1], 1, nil, 0, nil, "no-such-device", -1, nil, nil, nil, &indices, &scores) == 1)
+        #expect(saegeo_neighbors(sae, 3, [1], 1, nil, 0, nil, "no-such-device", nil, -1, nil, nil, nil, &indices, &scores) == 1)
         #expect(String(cString: saegeo_last_error()).hasPrefix("unknown device 'no-such-device'"))
-        #expect(saegeo_neighbors(sae, 3, [1], 1, nil, 0, nil, "cpu", -1, nil, nil, nil, nil, &scores) == 1)
+        #expect(saegeo_neighbors(sae, 3, [1], 1, nil, 0, nil, "cpu", nil, -1, nil, nil, nil, nil, &scores) == 1)
+        #expect(saegeo_neighbors(sae, 3, [1], 1, nil, 0, nil, "cpu", "float16", -1, nil, nil, nil, &indices, &scores) == 1)
+        #expect(String(cString: saegeo_last_error()) == "precision must be auto, float32 or bfloat16, not 'float16'")
+        // Either precision gives the same bits (bfloat16 is a certified first pass).
+        var float32 = ([Int64](repeating: 0, count: 300 * 5), [Float](repeating: 0, count: 300 * 5))
+        var bfloat16 = float32
+        try CAPI.check(saegeo_neighbors(sae, 5, nil, 0, nil, 0, nil, "cpu", "float32", -1, nil, nil, nil, &float32.0, &float32.1))
+        try CAPI.check(saegeo_neighbors(sae, 5, nil, 0, nil, 0, nil, "cpu", "bfloat16", -1, nil, nil, nil, &bfloat16.0, &bfloat16.1))
+        #expect(float32.0 == bfloat16.0 && float32.1.map(\.bitPattern) == bfloat16.1.map(\.bitPattern))
 
         let token = saegeo_cancel_new()
         defer { saegeo_cancel_free(token) }

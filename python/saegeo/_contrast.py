@@ -63,12 +63,14 @@ class Contrast(OwnedHandle):
 
     Batches of whole samples, any number of add_a / add_b calls (paired: the same samples in the
     same order in both sets). The statistics are `saegeo contrast`'s on the same activations.
+    precision: 'auto', 'float32' or 'bfloat16', as --precision (float32's results either way).
     """
 
-    def __init__(self, sae, device="auto", paired=False, *, memory_budget=None):
+    def __init__(self, sae, device="auto", paired=False, *, memory_budget=None, precision="auto"):
         self._d_model = sae.d_model
         handle = ctypes.c_void_p()
-        check(lib.saegeo_contrast_new(sae.handle, _options.device(device), int(bool(paired)),
+        check(lib.saegeo_contrast_new(sae.handle, _options.device(device), _options.precision(precision),
+                                      int(bool(paired)),
                                       _options.memory_budget(memory_budget), ctypes.byref(handle)))
         self._handle = handle
         self._busy = threading.Lock()   # saegeo.h: one call at a time per contrast

@@ -27,3 +27,13 @@ def device(value):
     if not isinstance(name, str):
         raise BadInput(f"device must be a string such as 'auto', 'cpu' or 'opencl:0', not {value!r}")
     return name.encode()
+
+
+_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def precision(value):
+    """'auto', 'float32' or 'bfloat16' (as --precision takes) as bytes."""
+    if value not in _PRECISIONS:
+        raise BadInput(f"precision must be 'auto', 'float32' or 'bfloat16', not {value!r}")
+    return value.encode()

@@ -58,11 +58,12 @@ class Scorer(OwnedHandle):
     toxic: feature ids. device: 'auto', 'cpu', 'opencl:0', ... explain: features per sample in
     result.explain (0: none). skip_nonfinite: leave out rows holding NaN/inf instead of refusing
     them. null_sets, seed: the dataset summary's draws (--null-sets, --seed). memory_budget:
-    bytes or '4GiB'. progress: a tqdm bar (or log lines) per add.
+    bytes or '4GiB'. progress: a tqdm bar (or log lines) per add. precision: 'auto', 'float32' or
+    'bfloat16', as --precision (float32's results either way, scores within 1e-6).
     """
 
     def __init__(self, sae, toxic, device="auto", explain=0, skip_nonfinite=False, *, null_sets=1000,
-                 seed=0, memory_budget=None, progress=False):
+                 seed=0, memory_budget=None, progress=False, precision="auto"):
         toxic_ids = _arrays.ids(toxic, "toxic")
         self._sae = sae
         self._d_model = sae.d_model
@@ -72,7 +73,7 @@ class Scorer(OwnedHandle):
         self._explain = int(explain)
         handle = ctypes.c_void_p()
         check(lib.saegeo_scorer_new(sae.handle, int64_pointer(toxic_ids), len(toxic_ids),
-                                    _options.device(device), self._explain, int(bool(skip_nonfinite)),
+                                    _options.device(device), _options.precision(precision), self._explain, int(bool(skip_nonfinite)),
                                     _options.memory_budget(memory_budget), ctypes.byref(handle)))
         self._handle = handle
         self._busy = threading.Lock()   # saegeo.h: one call at a time per scorer

@@ -48,6 +48,17 @@ def test_auto_device_gives_the_same_bytes(job):
     assert np.array_equal(auto_idx, cpu_idx) and auto_cos.tobytes() == cpu_cos.tobytes()
 
 
+def test_precisions_give_the_same_bytes_and_a_bad_one_is_refused(job):
+    """bfloat16 is a certified first pass (portable where the CPU lacks the instructions)."""
+    sae = job.open()
+    f32_idx, f32_cos = saegeo.neighbors(sae, k=8, device="cpu", precision="float32")
+    for precision in ("bfloat16", "auto"):
+        idx, cos = saegeo.neighbors(sae, k=8, device="cpu", precision=precision)
+        assert np.array_equal(idx, f32_idx) and cos.tobytes() == f32_cos.tobytes(), precision
+    with pytest.raises(saegeo.BadInput, match="precision must be 'auto', 'float32' or 'bfloat16', not 'float16'"):
+        saegeo.neighbors(sae, k=8, precision="float16")
+
+
 def test_query_and_key_subsets_match_the_cli_and_float64(cli, job, tmp_path):
     queries, keys = [5, 0, 77, 300], list(range(0, 512, 3))
     idx, cos = saegeo.neighbors(job.open(), k=6, queries=queries, keys=np.array(keys), device="cpu")

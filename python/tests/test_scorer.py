@@ -35,6 +35,17 @@ def test_one_shot_equals_cli_and_reference(cli, job, tmp_path):
     assert result.scores.max() > result.scores.min() > 0
 
 
+def test_bfloat16_scores_equal_float32s(job):
+    f32 = saegeo.score(job.open(), job.toxic, job.activations, job.offsets, device="cpu", null_sets=0,
+                       precision="float32")
+    bf16 = saegeo.score(job.open(), job.toxic, job.activations, job.offsets, device="cpu", null_sets=0,
+                        precision="bfloat16")
+    np.testing.assert_allclose(bf16.scores, f32.scores, rtol=1e-6)
+    assert np.array_equal(bf16.active, f32.active)
+    with pytest.raises(saegeo.BadInput, match="precision must be"):
+        saegeo.Scorer(job.open(), toxic=job.toxic, precision="fp32")
+
+
 def test_gemma_scope_params_npz_scores_as_the_saelens_folder(job, tmp_path):
     """generate's SAE has Gemma Scope's tensor names and encoder (no b_dec on the input)."""
     npz = tmp_path / "layer_20" / "width_1k" / "average_l0_50" / "params.npz"

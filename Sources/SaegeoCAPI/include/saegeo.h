@@ -17,6 +17,8 @@
  * - Every computing call takes a cancel token (may be NULL) and a progress callback (may be NULL).
  *   The callback is called from a worker thread: progress(label, done, total, user).
  * - memory_budget < 0 means none (the defaults); device is "auto", "cpu", "opencl:0", "cpu,opencl:0"...
+ * - precision is "auto" (also NULL), "float32" or "bfloat16", as --precision: the arithmetic of the
+ *   CPU's products; the results are float32's either way (bfloat16 is a certified first pass).
  * - dtype codes for activations: 0 float32, 1 float16, 2 bfloat16 (rows row-major, contiguous).
  */
 #include <stdint.h>
@@ -50,7 +52,7 @@ void saegeo_sae_free(void *sae);
  * out_scores float32 [nq * k], nq = n_queries or d_sae. */
 int saegeo_neighbors(void *sae, int64_t k, const int64_t *queries, int64_t n_queries,
                      const int64_t *keys, int64_t n_keys, void *keys_sae,
-                     const char *device, int64_t memory_budget, void *cancel,
+                     const char *device, const char *precision, int64_t memory_budget, void *cancel,
                      saegeo_progress_fn progress, void *user,
                      int64_t *out_indices, float *out_scores);
 
@@ -59,7 +61,7 @@ int saegeo_neighbors(void *sae, int64_t k, const int64_t *queries, int64_t n_que
  * per row). finish computes the dataset summary (the CLI's --summary, with null_sets draws and
  * seed; null_sets 0 = no draws) and returns a result; the scorer is closed after a finish that
  * succeeds (a later add/finish gives status 5); a failed finish leaves it open. */
-int saegeo_scorer_new(void *sae, const int64_t *toxic, int64_t n_toxic, const char *device,
+int saegeo_scorer_new(void *sae, const int64_t *toxic, int64_t n_toxic, const char *device, const char *precision,
                       int64_t explain, int32_t skip_nonfinite, int64_t memory_budget, void **out_scorer);
 int saegeo_scorer_add(void *scorer, const void *rows, int32_t dtype, int64_t n_rows, int64_t d_model,
                       const int64_t *offsets, int64_t n_offsets, void *cancel,
@@ -81,7 +83,7 @@ void saegeo_result_free(void *result);
  * .jsonl rows in one JSON array of objects (its column names), plus the toxic measurement when
  * toxic ids are given (top = --top, <= 0 for its default 20; null_sets, seed): {"rows": [...], "toxic": {...} | null}.
  * Paired: the n-th add_a and the n-th add_b must hold the same samples (same lengths), else status 1. */
-int saegeo_contrast_new(void *sae, const char *device, int32_t paired, int64_t memory_budget, void **out_contrast);
+int saegeo_contrast_new(void *sae, const char *device, const char *precision, int32_t paired, int64_t memory_budget, void **out_contrast);
 int saegeo_contrast_add(void *contrast, int32_t set /* 0 = A, 1 = B */, const void *rows, int32_t dtype,
                         int64_t n_rows, int64_t d_model, const int64_t *offsets, int64_t n_offsets,
                         void *cancel, saegeo_progress_fn progress, void *user);
