@@ -24,7 +24,16 @@ def _timed_neighbors(sae, **options):
     return result, time.monotonic() - started
 
 
-def test_ctrl_c_raises_keyboard_interrupt_within_a_tile(big_sae):
+@pytest.fixture
+def python_ctrl_c():
+    """Ctrl-C as Python sets it up, whatever this process inherited: a shell starts background
+    jobs (`cmd &`, nohup) with SIGINT ignored, and Python then leaves it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_raises_keyboard_interrupt_within_a_tile(big_sae, python_ctrl_c):
     _, full = _timed_neighbors(big_sae)
     assert full > 1.0, f"neighbors took {full:.2f} s: too short to interrupt"
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
