@@ -92,14 +92,14 @@ extension CPUEngine {
     /// memory; the plan still counts the whole tile).
     static let firstPassBandBytes = 4 << 20
 
-    /// Rows per band against `columns` columns.
-    /// At least 256, so that a product is never too thin for the kernel (B is read once per band).
+    /// Rows per band against `columns` columns: at least 256, so that a product is never too thin
+    /// for the kernel (B is read once per band).
     static func firstPassBandRows(columns: Int) -> Int { max(256, firstPassBandBytes / (4 * max(1, columns))) }
 
     /// A key tile against the rounded query block: one product, then each core offers its rows.
     /// (Not in bands: a query block meets wide key tiles, whose bands would not stay in cache, and
     /// each band would read the whole key tile again; measured 1.57x float32 in bands against
-    /// 1.66x whole.)
+    /// 1.64x whole.)
     func addRoundedKeys(_ keys: UnitRows, queries: UnitRows, product: BFloat16Product) throws {
         firstPass.keys.fill(keys, product: product)
         firstPass.note(firstPass.keys)
@@ -139,10 +139,6 @@ extension CPUEngine {
             offerColumns(band: rowBand, columns: n, firstCandidate: columnOffset, rowIds: rows.ids, columnIds: columns.ids,
                          diagonal: diagonal)
         }
-    }
-
-    private func reserveSimilarities(_ count: Int) {
-        if similarities.count < count { similarities = [Float](repeating: 0, count: count) }
     }
 
     /// similarities[r - rows.lowerBound, c] = a[r] . b[c] for r in `rows`, c in `columns` (row

@@ -150,7 +150,7 @@ public final class CPUEngine: ComputeEngine {
     /// ssyrk on their own block plus sgemm against the rows after b, then offer their rows.
     private func addDiagonalTile(_ tile: UnitRows, offset: Int) {
         let n = tile.rows, perRow = self.perRow, ids = tile.ids, stride = tile.stride
-        if similarities.count < n * n { similarities = [Float](repeating: 0, count: n * n) }
+        reserveSimilarities(n * n)
         CBLAS.setThreads(1)
         // Row r costs n - r: cut the cumulative cost r n - r^2 / 2 into equal parts.
         let cores = min(n, ProcessInfo.processInfo.activeProcessorCount)
@@ -203,7 +203,7 @@ public final class CPUEngine: ComputeEngine {
     /// would spin between calls, taking the cores from the selection.)
     private func multiplyAndOfferRows(_ a: UnitRows, _ b: UnitRows, firstCandidate: Int) {
         let m = a.rows, n = b.rows, perRow = self.perRow
-        if similarities.count < m * n { similarities = [Float](repeating: 0, count: m * n) }
+        reserveSimilarities(m * n)
         CBLAS.setThreads(1)
         let chunks = min(m, ProcessInfo.processInfo.activeProcessorCount)
         let rowIds = a.ids, aStride = a.stride, bStride = b.stride
@@ -259,6 +259,11 @@ public final class CPUEngine: ComputeEngine {
                 }
             }
         }
+    }
+
+    /// Room for `count` similarities (the buffer only grows).
+    func reserveSimilarities(_ count: Int) {
+        if similarities.count < count { similarities = [Float](repeating: 0, count: count) }
     }
 
     func withBuffers(_ body: (UnsafeSendablePointer<Float>, UnsafeSendablePointer<Float>, UnsafeSendablePointer<Int32>) -> Void) {

@@ -79,11 +79,11 @@ public struct FeatureMatrix: Sendable {
     /// float32 rows (no copy; the pages it touches stay resident until released), else copied.
     @inline(__always)
     func withFeatureInPlace<R>(_ id: Int, scratch: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
-        guard scalarType == .f32, layout == .rows else {
+        guard let row = rowInPlace(id) else {
             copyFeature(id, into: scratch)
             return body(scratch)
         }
-        return body((file.bytes.baseAddress! + byteOffset + id * dimension * 4).assumingMemoryBound(to: Float.self))
+        return body(row)
     }
 
     /// The whole matrix as float32 in its stored orientation, straight from the mapping (no copy),
