@@ -37,22 +37,23 @@ struct ExactRanking: Sendable {
         var rescored: Int
     }
 
-    /// The final row for query `query` from its candidates (perRow slots, empty ones id -1).
-    func rank(query: Int, candidateIds: UnsafePointer<Int32>, candidateScores: UnsafePointer<Float>,
-              perRow: Int, segments: Int = 1, errorBound: Double? = nil, scratch: Scratch) -> Row {
-        let d = dictionary.dimension
-        (querySide?.dictionary ?? dictionary).copyFeature(query, into: scratch.row)
-        for i in 0..<d { scratch.query[i] = Double(scratch.row[i]) }
-        let queryNorm = (querySide?.norms ?? norms).norms[query]
-        let excludesSelf = querySide == nil
-
-        // Each segment is one device's list over its own keys. A full list vouches only for keys
-        // scoring at most its lowest kept value; a list with room left saw all of its keys.
-        let bound = errorBound ?? Self.errorBound(dimension: d)
-        let segmentLength = perRow / max(1, segments)
+    /// A query row's candidates, best approximate score first (ties to the lower id), and what its
+    /// lists vouch for: the keys they do not hold score at most `bar` (when `anyFull`).
+    struct Ordered {
+        var count = 0
         var bar = -Float.infinity
         var anyFull = false
-        var valid: [(id: Int32, float32: Float)] = []
+    }
+
+    /// Copies row `query`'s valid candidates (perRow slots, empty ones id -1; `segments` lists of
+    /// one device each) into ids/approximate, sorted best first.
+    func order(candidateIds: UnsafePointer<Int32>, candidateScores: UnsafePointer<Float>, perRow: Int, segments: Int,
+               ids: UnsafeMutablePointer<Int32>, approximate: UnsafeMutablePointer<Float>) -> Ordered {
+        // Each segment is one device's list over its own keys. A full list vouches only for keys
+        // scoring at most its lowest kept value; a list with room left saw all of its keys.
+        var ordered = Ordered()
+        let segmentLength = perRow / max(1, segments)
+        var valid: [(id: Int32, approximate: Float)] = []
         valid.reserveCapacity(perRow)
         for segment in 0..<max(1, segments) {
             var lowest = Float.infinity
@@ -62,42 +63,67 @@ struct ExactRanking: Sendable {
                 valid.append((candidateIds[slot], candidateScores[slot]))
                 lowest = min(lowest, candidateScores[slot])
             }
-            if full { anyFull = true; bar = max(bar, lowest) }
+            if full { ordered.anyFull = true; ordered.bar = max(ordered.bar, lowest) }
         }
-        // Only candidates that can still reach the top k need their exact score. They are scored
-        // best first; once k are scored, let s be the k-th best exact score so far: a candidate
-        // whose approximate score c has c + bound < s is exactly below s, and so are all after it
-        // (their c is no higher), so the scoring stops there. The first k scored are the k best
-        // approximate ones, each exactly at least t - bound (t the k-th best approximate score),
-        // so s >= t - bound: this stops no later than the plain cutoff t - 2 bound would.
-        valid.sort { $0.float32 != $1.float32 ? $0.float32 > $1.float32 : $0.id < $1.id }
-        var scored: [(id: Int32, score: Double)] = []
-        scored.reserveCapacity(valid.count)
-        var kBest = KBestScores(k: k)
-        // Four at a time (Exact.dot4: the same bits as one at a time); a group's scores past the
-        // stopping point are dropped, so the scored set is the one-at-a-time loop's.
-        var next = 0
-        scoring: while next < valid.count {
-            let group = Array(valid[next..<min(valid.count, next + 4)])
-            let scores = cosines(query: scratch.query, queryNorm: queryNorm, keys: group.map { Int($0.id) }, scratch: scratch)
-            for (candidate, score) in zip(group, scores) {
-                if let s = kBest.kth, Double(candidate.float32) + bound < s { break scoring }
-                scored.append((candidate.id, score))
-                kBest.insert(score)
-            }
-            next += group.count
+        valid.sort { $0.approximate != $1.approximate ? $0.approximate > $1.approximate : $0.id < $1.id }
+        for (i, candidate) in valid.enumerated() {
+            ids[i] = candidate.id
+            approximate[i] = candidate.approximate
         }
-        let rescored = scored.count
+        ordered.count = valid.count
+        return ordered
+    }
+
+    // Only candidates that can still reach the top k need their exact score, and they form a
+    // prefix of the ordered list, chosen in two rounds. Round one: every candidate within the bound
+    // of the k-th best approximate score t (at least the first k). Let s be the k-th best exact
+    // score among those. Round two extends the prefix while c + bound >= s (c the approximate
+    // score). A candidate past the prefix has exact score <= c + bound < s, and s can only rise
+    // as more are scored: it is strictly below the k-th best, so the prefix's top k is the whole
+    // list's. (The exact scores of round one are about t, so round two adds few; and the prefix
+    // stops no later than the plain cutoff t - 2 bound, since s >= t - bound.)
+
+    /// The end of round one's prefix.
+    func firstRound(_ approximate: UnsafePointer<Float>, count: Int, bound: Double) -> Int {
+        guard count > k else { return count }
+        let t = Double(approximate[k - 1])
+        var end = k
+        while end < count, Double(approximate[end]) + bound >= t { end += 1 }
+        return end
+    }
+
+    /// The end of round two's prefix, given round one's exact scores.
+    func secondRound(_ approximate: UnsafePointer<Float>, exact: UnsafePointer<Double>, scored: Int, count: Int,
+                     bound: Double) -> Int {
+        guard scored >= k, scored < count else { return scored }
+        var best = KBestScores(k: k)
+        for i in 0..<scored { best.insert(exact[i]) }
+        let s = best.kth!
+        var end = scored
+        while end < count, Double(approximate[end]) + bound >= s { end += 1 }
+        return end
+    }
+
+    /// The final row for query `query` from its ordered candidates, the first `scored` of them with
+    /// their exact scores; over every key instead when the certificate cannot vouch for it.
+    func finish(query: Int, ids: UnsafePointer<Int32>, exact: UnsafePointer<Double>, scored scoredCount: Int,
+                ordered: Ordered, bound: Double, scratch: Scratch) -> Row {
+        var scored = (0..<scoredCount).map { (id: ids[$0], score: exact[$0]) }
+        let excludesSelf = querySide == nil
         // Every other live key was seen when no list is full, or when they hold all of them.
         let others = liveKeys.count - (excludesSelf && norms.isLive(query) && containsKey(Int32(query)) ? 1 : 0)
-        var complete = !anyFull || valid.count >= others
+        var complete = !ordered.anyFull || ordered.count >= others
         scored.sort(by: Self.ranksBefore)
         if !complete {
             let kth = scored[min(k, scored.count) - 1].score
-            complete = scored.count >= k && kth > Double(bar) + bound
+            complete = scored.count >= k && kth > Double(ordered.bar) + bound
         }
         var exhaustive = false
         if !complete {
+            let d = dictionary.dimension
+            (querySide?.dictionary ?? dictionary).copyFeature(query, into: scratch.row)
+            for i in 0..<d { scratch.query[i] = Double(scratch.row[i]) }
+            let queryNorm = (querySide?.norms ?? norms).norms[query]
             // Every key, in chunks whose mapped pages are dropped afterwards.
             scored.removeAll(keepingCapacity: true)
             for start in stride(from: 0, to: liveKeys.count, by: 4096) {
@@ -110,13 +136,13 @@ struct ExactRanking: Sendable {
             scored.sort(by: Self.ranksBefore)
             exhaustive = true
         }
-        var ids = [Int64](repeating: -1, count: k)
-        var scores = [Float](repeating: -.infinity, count: k)
+        var row = Row(ids: [Int64](repeating: -1, count: k), scores: [Float](repeating: -.infinity, count: k),
+                      exhaustive: exhaustive, rescored: scoredCount)
         for (slot, entry) in scored.prefix(k).enumerated() {
-            ids[slot] = Int64(entry.id)
-            scores[slot] = Float(entry.score)
+            row.ids[slot] = Int64(entry.id)
+            row.scores[slot] = Float(entry.score)
         }
-        return Row(ids: ids, scores: scores, exhaustive: exhaustive, rescored: rescored)
+        return row
     }
 
     static func ranksBefore(_ a: (id: Int32, score: Double), _ b: (id: Int32, score: Double)) -> Bool {
@@ -131,23 +157,6 @@ struct ExactRanking: Sendable {
         return dot / (queryNorm * norms.norms[key])
     }
 
-    /// `cosine` of one to four keys, the dots four at a time (a missing fourth repeats the first).
-    private func cosines(query: UnsafePointer<Double>, queryNorm: Double, keys: [Int], scratch: Scratch) -> [Double] {
-        let d = dictionary.dimension
-        var rows: [UnsafePointer<Float>] = []
-        for (n, key) in keys.enumerated() {
-            if readsInPlace, let row = dictionary.rowInPlace(key) {
-                rows.append(row)
-            } else {
-                dictionary.copyFeature(key, into: scratch.rows + n * d)
-                rows.append(UnsafePointer(scratch.rows + n * d))
-            }
-        }
-        while rows.count < 4 { rows.append(rows[0]) }
-        let dots = Exact.dot4(query, (rows[0], rows[1], rows[2], rows[3]), count: d)
-        return zip([dots.0, dots.1, dots.2, dots.3], keys).map { $0 / (queryNorm * norms.norms[$1]) }
-    }
-
     private func containsKey(_ id: Int32) -> Bool {
         var low = 0, high = liveKeys.count
         while low < high {
@@ -157,21 +166,17 @@ struct ExactRanking: Sendable {
         return low < liveKeys.count && liveKeys[low] == id
     }
 
-    /// Per-thread buffers for one row of the dictionary.
+    /// Per-thread buffers for one row of the dictionary (the exhaustive pass).
     final class Scratch {
         let row: UnsafeMutablePointer<Float>
         let query: UnsafeMutablePointer<Double>
-        /// Four rows, for keys scored four at a time that are copied rather than read in place.
-        let rows: UnsafeMutablePointer<Float>
         init(dimension: Int) {
             row = .allocate(capacity: dimension)
             query = .allocate(capacity: dimension)
-            rows = .allocate(capacity: 4 * dimension)
         }
         deinit {
             row.deallocate()
             query.deallocate()
-            rows.deallocate()
         }
     }
 }
