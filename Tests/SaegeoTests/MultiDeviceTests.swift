@@ -83,11 +83,12 @@ struct MultiDeviceTests {
 
     @Test("Ctrl-C stops a run cleanly: non-zero exit, no output file")
     func interrupt() throws {
-        let big = try TestDictionary.make(features: 6000, dimension: 300, seed: 5)
+        // Large enough to outlast the 1.5 s wait in a debug build (6000 features no longer did).
+        let big = try TestDictionary.make(features: 12000, dimension: 1500, seed: 5)
         let out = TestFiles.path("interrupted.safetensors")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandRunner.saegeo)
-        process.arguments = ["neighbors", "--sae", big.path, "-k", "10", "-o", out, "--device", "cpu", "--memory-budget", "8MiB"]
+        process.arguments = ["neighbors", "--sae", big.path, "-k", "10", "-o", out, "--device", "cpu", "--memory-budget", "16MiB"]
         let err = Pipe()
         process.standardError = err
         try process.run()

@@ -2,6 +2,7 @@
 #define SAEGEO_MICROKERNELS_H
 #include <stddef.h>
 #include "exact_dots.h"
+#include "candidate_offers.h"
 
 /// Runs `iterations` rounds of independent fused multiply-adds on the widest vectors this CPU
 /// has (AVX-512, AVX2+FMA or SSE2), on one core. Returns the flops done (2 per lane per fma)

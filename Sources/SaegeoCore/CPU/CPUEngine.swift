@@ -231,7 +231,7 @@ public final class CPUEngine: ComputeEngine {
     }
 
     /// Offers column c to the heap of candidate position firstCandidate + c. Each core owns a
-    /// range of columns and walks the rows, comparing with the contiguous thresholds first.
+    /// share of the columns, 16 at a time over all the rows (ColumnOffers).
     func offerColumns(rows: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
         offerColumns(band: 0..<rows, columns: columns, firstCandidate: firstCandidate, rowIds: rowIds, columnIds: columnIds,
                      diagonal: false)
@@ -245,16 +245,15 @@ public final class CPUEngine: ComputeEngine {
         let perRow = self.perRow
         withBuffers { s, scores, ids in
             columnIds.withUnsafeBufferPointer { columnIdPointer in
-                let keys = UnsafeSendablePointer(columnIdPointer.baseAddress!)
-                parallelChunks(columns) { range in
-                    ColumnOffers.withColumns(range, scores: scores.pointer, ids: ids.pointer, perRow: perRow,
-                                             firstCandidate: firstCandidate, columnIds: keys.pointer) { offers in
-                        for row in band {
-                            let first = diagonal ? max(range.lowerBound, row + 1) : range.lowerBound
-                            guard first < range.upperBound else { break }
-                            offers.offer(s.pointer + (row - band.lowerBound) * columns, rowId: rowIds[row],
-                                         columns: first..<range.upperBound)
-                        }
+                rowIds.withUnsafeBufferPointer { rowIdPointer in
+                    let keys = UnsafeSendablePointer(columnIdPointer.baseAddress!)
+                    let bandIds = UnsafeSendablePointer(rowIdPointer.baseAddress! + band.lowerBound)
+                    // Each core a share of the column groups of 16 (ColumnOffers).
+                    parallelChunks((columns + 15) / 16) { groups in
+                        ColumnOffers.offer(s.pointer, ld: columns, rows: band, rowIds: bandIds.pointer,
+                                           columns: (groups.lowerBound * 16)..<min(columns, groups.upperBound * 16),
+                                           upperTriangle: diagonal, scores: scores.pointer, ids: ids.pointer, perRow: perRow,
+                                           firstCandidate: firstCandidate, columnIds: keys.pointer)
                     }
                 }
             }
