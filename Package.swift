@@ -21,7 +21,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The CPU's peak and bandwidth probes for `saegeo bench` (per-ISA code chosen at run time;
-        // the loops are assembly, so no optimisation flag is needed and dependents can build it).
+        // the loops are assembly, so no optimisation flag is needed and dependents can build it),
+        // and the neighbour passes' inner loops: the exact ranking's float64 dots and the candidate
+        // heaps' offers (C with vector clones, which Swift's baseline x86-64 target cannot emit).
         .target(name: "CMicrokernels"),
         // What a dying process still does from a signal handler: remove uncommitted temporaries,
         // name the input whose mapped page vanished (wrapped by Jobs/ProcessGuard.swift).

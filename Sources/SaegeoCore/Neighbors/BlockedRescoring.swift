@@ -45,7 +45,12 @@ struct BlockedRescoring {
     /// for i in wanted[p], p < rows: Exact.dot's bits (saegeo_exact_dots) over both norms.
     func score(rows: Int, perRow: Int, query: (Int) -> Int, ids: UnsafePointer<Int32>, wanted: [Range<Int>],
                exact: UnsafeMutablePointer<Double>) {
-        let keyFeatures = ranking.dictionary.features, blockRows = self.blockRows
+        let keyFeatures = ranking.dictionary.features
+        // Blocks pay when key rows are read more than once (all pairs: about 55 times each). A few
+        // queries against many keys read each key about once: one block, the rows in their order,
+        // rather than every query row streamed past every block.
+        let pairs = wanted.reduce(0) { $0 + $1.count }
+        let blockRows = pairs >= keyFeatures ? self.blockRows : max(1, keyFeatures)
         let blocks = max(1, (keyFeatures + blockRows - 1) / blockRows)
         // Slots sorted by their key's block; within a block by row, as they were added.
         var starts = [Int](repeating: 0, count: blocks + 1)

@@ -20,6 +20,9 @@ struct ExactRanking: Sendable {
     /// Read candidate rows from the mapping without copying: only when the whole dictionary may
     /// become resident within the memory budget (otherwise each row is read with pread).
     var readsInPlace = false
+    /// The memory a batch of ranked rows may use (SearchOutput.rank: 16 bytes a candidate slot);
+    /// a job sets a share of its budget.
+    var batchBytes = 16 << 20
 
     /// Bound on |float32 unit-row dot - cosine| for dimension d, u = 2^-24: each unit row is
     /// within 2u (+u^2) relative of the exact one (rounded reciprocal, rounded product), so the
