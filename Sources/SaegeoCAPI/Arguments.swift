@@ -31,7 +31,7 @@ enum Arguments {
         let bytes = budget < 0 ? nil : Int(budget)
         let choice = try Self.precision(precision)
         return JobDevices(engines: {
-            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()), precision: choice)
+            let catalog = try DeviceCatalog.standard(openCL: .init(tuning: TuningCache.standard()), precision: choice, for: spec)
             return try catalog.resolve(spec).map { try catalog.engine(for: $0) }
         }, budget: { bytes })
     }

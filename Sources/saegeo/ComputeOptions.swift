@@ -31,6 +31,6 @@ struct ComputeOptions: ParsableArguments {
         let options = try EngineOptions.fromEnvironment()
         return try DeviceCatalog.standard(openCL: .init(overrides: options.overrides, variant: options.variant,
                                                         tuning: options.tuning),
-                                         precision: precision)
+                                         precision: precision, for: device)
     }
 }

@@ -40,7 +40,7 @@ struct DeviceErrorTests {
         // Backends of different settings, as a run and its bench or tests make them: engines and
         // probes take their resources from `resources(for:)`.
         let plain = try OpenCLBackend(), gpu = try OpenCLBackend(settings: .init(overrides: .typicalGPU, variant: .localTiled))
-        for device in plain.openCLDevices {
+        for device in try plain.openCLDevices {
             let first = try plain.resources(for: device.id), second = try gpu.resources(for: device.id)
             #expect(first === second)
             #expect(first === (try OpenCLDeviceResources.shared(for: device)))

@@ -81,6 +81,21 @@ struct MultiDeviceTests {
         #expect(abs(seconds - (flops / 1e12 + transfer / 25e9)) < 1e-9)
     }
 
+    @Test("--device cpu loads no OpenCL platform (PoCL's LLVM: about 60 MiB and 70 ms); auto and opencl:0 do")
+    func cpuAloneLoadsNoOpenCLPlatform() throws {
+        // The dynamic loader names every library it opens (LD_DEBUG=files, on stderr).
+        func loadsPoCL(_ device: String) throws -> Bool {
+            let out = TestFiles.path("platforms-\(device.replacingOccurrences(of: ":", with: "-")).safetensors")
+            let run = try CommandRunner.saegeo(["neighbors", "--sae", Self.dictionary.path, "-k", "3", "-o", out, "--device", device],
+                                               environment: ["LD_DEBUG": "files"])
+            #expect(run.status == 0, "\(device): \(run.stderr.suffix(400))")
+            return run.stderr.contains("libpocl")
+        }
+        #expect(try !loadsPoCL("cpu"))
+        #expect(try loadsPoCL("opencl:0"))
+        #expect(try loadsPoCL("auto"))
+    }
+
     @Test("Ctrl-C stops a run cleanly: non-zero exit, no output file")
     func interrupt() throws {
         // Large enough to outlast the 1.5 s wait in a debug build (6000 features no longer did).

@@ -76,6 +76,8 @@ public struct DeviceCatalog: Sendable {
 
     /// The backend that lists a device id from `resolve`.
     public func backend(of id: String) throws -> DeviceBackend {
+        // A single-device family by its name, without listing any backend's devices.
+        if let backend = backends.first(where: { !$0.hasNumberedDevices && $0.family == id }) { return backend }
         guard let backend = backends.first(where: { $0.devices.contains { $0.id == id } }) else {
             throw SaegeoError.badInput("unknown device '\(id)'; run 'saegeo devices' to list them")
         }

@@ -28,16 +28,25 @@ public struct OpenCLBackend: DeviceBackend {
     public let family = "opencl"
     public let displayName = "OpenCL"
     public let hasNumberedDevices = true
-    public let openCLDevices: [OpenCLDevice]
     public let settings: Settings
 
-    public init(settings: Settings = .init()) throws {
-        openCLDevices = try Self.discovered()
+    /// Lists the devices now (and fails if they cannot be listed) unless `discoverNow` is false:
+    /// then only when first asked, because listing loads every OpenCL platform (PoCL brings LLVM:
+    /// about 60 MiB resident and 70 ms), which a job on the CPU alone does not need.
+    public init(settings: Settings = .init(), discoverNow: Bool = true) throws {
         self.settings = settings
+        if discoverNow { _ = try Self.discovered() }
     }
 
+    /// The devices, listed once per process.
+    public var openCLDevices: [OpenCLDevice] {
+        get throws { try Self.discovered() }
+    }
+
+    /// None where they cannot be listed (a backend made with `discoverNow` false; otherwise
+    /// its init has said why).
     public var devices: [DeviceDescription] {
-        openCLDevices.map { OpenCLEngineSetup.describe($0, limits: $0.limits.lowered(to: settings.overrides)) }
+        ((try? openCLDevices) ?? []).map { OpenCLEngineSetup.describe($0, limits: $0.limits.lowered(to: settings.overrides)) }
     }
 
     public func capabilities(for id: String) throws -> DeviceCapabilities {
@@ -77,7 +86,7 @@ public struct OpenCLBackend: DeviceBackend {
     }
 
     private func device(_ id: String) throws -> OpenCLDevice {
-        guard let device = openCLDevices.first(where: { $0.id == id }) else {
+        guard let device = try openCLDevices.first(where: { $0.id == id }) else {
             throw SaegeoError.badInput("unknown OpenCL device '\(id)'; run 'saegeo devices' to list them")
         }
         return device

@@ -20,8 +20,9 @@ public final class OpenCLSimilarityBenchmark {
     public func run() throws { try runner.launch(resident) }
 
     static func device(_ index: Int, of backend: OpenCLBackend) throws -> OpenCLDevice {
-        guard backend.openCLDevices.indices.contains(index) else { throw SaegeoError.badInput("there is no opencl:\(index)") }
-        return backend.openCLDevices[index]
+        let devices = try backend.openCLDevices
+        guard devices.indices.contains(index) else { throw SaegeoError.badInput("there is no opencl:\(index)") }
+        return devices[index]
     }
 }
 
