@@ -78,11 +78,25 @@ struct BlockedRescoringTests {
                     if twoDictionaries { ranking.querySide = (other, otherNorms) }
                     var rng = SeededGenerator(seed: 7)
                     let rows = 29, perRow = 70
-                    let queries = (0..<rows).map { _ in Int(rng.next() % UInt64(twoDictionaries ? 41 : features)) }
-                    let ids = (0..<rows * perRow).map { _ in Int32(rng.next() % UInt64(features)) }
+                    // One dictionary: distinct queries, and candidates that are often other rows'
+                    // queries (pairs asked for from both sides, some twice in a row).
+                    let queries = twoDictionaries ? (0..<rows).map { _ in Int(rng.next() % 41) }
+                                                  : Array((0..<features).shuffled(using: &rng).prefix(rows))
+                    let ids = (0..<rows * perRow).map { _ in
+                        Int32(!twoDictionaries && rng.next() % 2 == 0 ? queries[Int(rng.next() % UInt64(rows))]
+                                                                       : Int(rng.next() % UInt64(features)))
+                    }
                     let wanted = (0..<rows).map { _ -> Range<Int> in
                         let a = Int(rng.next() % 71), b = Int(rng.next() % 71)
                         return min(a, b)..<max(a, b)
+                    }
+                    // The twins: mutual, each the same pair seen from the other side.
+                    let twins = BlockedRescoring.twins(rows: rows, perRow: perRow, queries: queries, ids: ids, wanted: wanted,
+                                                       features: twoDictionaries ? 0 : features)
+                    #expect(twoDictionaries ? twins.isEmpty : twins.filter { $0 >= 0 }.count > 20)
+                    for (slot, twin) in twins.enumerated() where twin >= 0 {
+                        #expect(twins[Int(twin)] == Int32(slot), "slot \(slot)'s twin \(twin) is not mutual")
+                        #expect(ids[slot] == Int32(queries[Int(twin) / perRow]) && ids[Int(twin)] == Int32(queries[slot / perRow]))
                     }
                     for blockRows in [1, 7, 64, 1000] {
                         var exact = [Double](repeating: .nan, count: rows * perRow)

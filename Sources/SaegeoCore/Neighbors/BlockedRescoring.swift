@@ -10,6 +10,7 @@ import Foundation
 /// block being as many rows as fill half the last-level cache; each block is read from memory
 /// about once, and the query rows with candidates in it stream past it in order (prefetched).
 /// For the same run that is about 0.6 GB of key rows and 1.4 GB of query rows, all sequential.
+/// A pair asked for from both sides is computed once (`twins`).
 struct BlockedRescoring {
     let ranking: ExactRanking
     /// Keys per block.
@@ -46,45 +47,94 @@ struct BlockedRescoring {
     func score(rows: Int, perRow: Int, query: (Int) -> Int, ids: UnsafePointer<Int32>, wanted: [Range<Int>],
                exact: UnsafeMutablePointer<Double>) {
         let keyFeatures = ranking.dictionary.features
+        let queries = (0..<rows).map(query)
+        let twins = Self.twins(rows: rows, perRow: perRow, queries: queries, ids: ids, wanted: wanted,
+                               features: ranking.querySide == nil ? keyFeatures : 0)
         // Blocks pay when key rows are read more than once (all pairs: about 55 times each). A few
         // queries against many keys read each key about once: one block, the rows in their order,
         // rather than every query row streamed past every block.
         let pairs = wanted.reduce(0) { $0 + $1.count }
         let blockRows = pairs >= keyFeatures ? self.blockRows : max(1, keyFeatures)
         let blocks = max(1, (keyFeatures + blockRows - 1) / blockRows)
-        // Slots sorted by their key's block; within a block by row, as they were added.
+        // Slots sorted by their key's block; within a block by row, as they were added. A slot
+        // whose twin computes it is left out.
+        func computes(_ slot: Int, _ p: Int) -> Bool { twins.isEmpty || twins[slot] < 0 || queries[p] < Int(ids[slot]) }
         var starts = [Int](repeating: 0, count: blocks + 1)
         for p in 0..<rows {
-            for i in wanted[p] { starts[Int(ids[p * perRow + i]) / blockRows + 1] += 1 }
+            for i in wanted[p] where computes(p * perRow + i, p) { starts[Int(ids[p * perRow + i]) / blockRows + 1] += 1 }
         }
         for b in 0..<blocks { starts[b + 1] += starts[b] }
         var next = starts
         var order = [Int](repeating: 0, count: starts[blocks])
         for p in 0..<rows {
-            for i in wanted[p] {
+            for i in wanted[p] where computes(p * perRow + i, p) {
                 let slot = p * perRow + i, block = Int(ids[slot]) / blockRows
                 order[next[block]] = slot
                 next[block] += 1
             }
         }
-        let queries = (0..<rows).map(query)
+        guard !order.isEmpty else { return }
         let target = UnsafeSendablePointer(exact), keyIds = UnsafeSendablePointer(ids)
-        order.withUnsafeBufferPointer { order in
-            let slots = UnsafeSendablePointer(order.baseAddress!)
-            for b in 0..<blocks where starts[b + 1] > starts[b] {
-                let first = starts[b]
-                // Both cores in the same block: it is read from memory once for both.
-                parallelChunks(starts[b + 1] - first) { range in
-                    scoreRun(slots.pointer + first + range.lowerBound, count: range.count, perRow: perRow,
-                             queries: queries, ids: keyIds.pointer, exact: target.pointer)
+        twins.withUnsafeBufferPointer { twins in
+            // (An empty array's buffer may still have an address: none when there are no twins.)
+            let twinBase = twins.isEmpty ? nil : twins.baseAddress.map(UnsafeSendablePointer.init)
+            order.withUnsafeBufferPointer { order in
+                let slots = UnsafeSendablePointer(order.baseAddress!)
+                for b in 0..<blocks where starts[b + 1] > starts[b] {
+                    let first = starts[b]
+                    // Both cores in the same block: it is read from memory once for both.
+                    parallelChunks(starts[b + 1] - first) { range in
+                        scoreRun(slots.pointer + first + range.lowerBound, count: range.count, perRow: perRow,
+                                 queries: queries, ids: keyIds.pointer, twins: twinBase?.pointer, exact: target.pointer)
+                    }
                 }
             }
         }
     }
 
+    /// Pairs asked for from both sides. With one dictionary (queries and keys its features) the
+    /// cosine of (q, k) is the cosine of (k, q) to the bit: the same exact products added in the
+    /// same order, over the product of the same two norms. All pairs ask for about 46% of their
+    /// pairs twice (16384 x 2304, k 32), so each such pair is computed once, by the side whose
+    /// query id is the lower, and written to both. twins[slot] is the other side's slot, or -1;
+    /// empty when nothing can be shared (`features` 0: two dictionaries, or a query twice). A
+    /// slot's twin is the first slot of the key's row that asks for the query, taken only when
+    /// the slot is the first of its own row to ask for that key, so that the relation is mutual.
+    static func twins(rows: Int, perRow: Int, queries: [Int], ids: UnsafePointer<Int32>, wanted: [Range<Int>],
+                      features: Int) -> [Int32] {
+        guard features > 0, rows * perRow <= Int(Int32.max) else { return [] }
+        var position = [Int32](repeating: -1, count: features)
+        for (p, q) in queries.enumerated() {
+            guard q >= 0, q < features, position[q] < 0 else { return [] }
+            position[q] = Int32(p)
+        }
+        let positions = position
+        var twins = [Int32](repeating: -1, count: rows * perRow)
+        twins.withUnsafeMutableBufferPointer { twins in
+            let out = UnsafeSendablePointer(twins.baseAddress!), keys = UnsafeSendablePointer(ids)
+            parallelChunks(rows) { range in
+                for p in range {
+                    let q = Int32(queries[p]), mine = wanted[p], row = keys.pointer + p * perRow
+                    for i in mine {
+                        let key = row[i]
+                        guard key != q, key >= 0, Int(key) < features, positions[Int(key)] >= 0 else { continue }
+                        var earlier = mine.lowerBound
+                        while earlier < i, row[earlier] != key { earlier += 1 }
+                        guard earlier == i else { continue }
+                        let other = Int(positions[Int(key)]), theirs = wanted[other], otherRow = keys.pointer + other * perRow
+                        var j = theirs.lowerBound
+                        while j < theirs.upperBound, otherRow[j] != q { j += 1 }
+                        if j < theirs.upperBound { out.pointer[p * perRow + i] = Int32(other * perRow + j) }
+                    }
+                }
+            }
+        }
+        return twins
+    }
+
     /// Scores `count` slots (grouped by row): each row's query once, its keys 64 at a time.
     private func scoreRun(_ slots: UnsafePointer<Int>, count: Int, perRow: Int, queries: [Int],
-                          ids: UnsafePointer<Int32>, exact: UnsafeMutablePointer<Double>) {
+                          ids: UnsafePointer<Int32>, twins: UnsafeMutablePointer<Int32>?, exact: UnsafeMutablePointer<Double>) {
         let d = ranking.dictionary.dimension, keys = ranking.dictionary, keyNorms = ranking.norms.norms
         let querySource = ranking.querySide?.dictionary ?? keys
         let queryNorms = (ranking.querySide?.norms ?? ranking.norms).norms
@@ -121,7 +171,9 @@ struct BlockedRescoring {
                 }
             }
             for j in start..<end {
-                exact[slots[j]] = dots[j - start] / (queryNorms[q] * keyNorms[Int(ids[slots[j]])])
+                let cosine = dots[j - start] / (queryNorms[q] * keyNorms[Int(ids[slots[j]])])
+                exact[slots[j]] = cosine
+                if let twin = twins?[slots[j]], twin >= 0 { exact[Int(twin)] = cosine }
             }
             start = end
         }

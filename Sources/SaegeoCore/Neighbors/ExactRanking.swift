@@ -20,8 +20,9 @@ struct ExactRanking: Sendable {
     /// Read candidate rows from the mapping without copying: only when the whole dictionary may
     /// become resident within the memory budget (otherwise each row is read with pread).
     var readsInPlace = false
-    /// The memory a batch of ranked rows may use (SearchOutput.rank: 16 bytes a candidate slot);
-    /// a job sets a share of its budget.
+    /// The memory a batch of ranked rows may use (SearchOutput.rank: 20 bytes a candidate slot);
+    /// a job sets a share of its budget. All pairs share a pair's two sides only within a batch
+    /// (BlockedRescoring.twins): 16384 rows with lists of 96 take 31 MiB.
     var batchBytes = 16 << 20
 
     /// Bound on |float32 unit-row dot - cosine| for dimension d, u = 2^-24: each unit row is

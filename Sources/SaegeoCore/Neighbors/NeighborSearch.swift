@@ -150,8 +150,8 @@ public struct NeighborSearch: Sendable {
             let planned = plan.devices.map { $0.deviceBytes + $0.stagingBytes }.max() ?? 0
             let memory = engines.map { Self.plannerDevice($0, budget: memoryBudget).memoryBytes }.min() ?? 0
             ranking.readsInPlace = keySource.byteCount + planned <= memory
-            // The ranking's batches beside the plan: a sixteenth of the memory, 1 to 16 MiB.
-            ranking.batchBytes = min(16 << 20, max(1 << 20, memory / 16))
+            // The ranking's batches beside the plan: a sixteenth of the memory, 1 to 64 MiB.
+            ranking.batchBytes = min(64 << 20, max(1 << 20, memory / 16))
             let context = SchedulerContext(dictionary: keySource, norms: keyNorms, queryDictionary: dictionary,
                                            queryNorms: norms, plan: plan, ranking: ranking, queries: queries,
                                            output: output, cancellation: Cancellation(parent: cancellation))

@@ -37,8 +37,8 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
     /// row `rows[position]`. In batches of rows (`batchRows`: tests), each spread over the cores.
     func rank(_ lists: CandidateLists, rows: [Int], queries: [Int], ranking: ExactRanking, batchRows: Int? = nil,
               blockRows: Int? = nil) {
-        // Each slot's ordered id, approximate and exact score: 16 bytes (ExactRanking.batchBytes).
-        let batch = max(1, batchRows ?? ranking.batchBytes / (16 * max(1, lists.perRow)))
+        // Each slot's ordered id, approximate and exact score and twin: 20 bytes (ExactRanking.batchBytes).
+        let batch = max(1, batchRows ?? ranking.batchBytes / (20 * max(1, lists.perRow)))
         for start in stride(from: 0, to: rows.count, by: batch) {
             rank(lists, positions: start..<min(rows.count, start + batch), rows: rows, queries: queries, ranking: ranking,
                  scorer: BlockedRescoring(ranking: ranking, blockRows: blockRows))
