@@ -14,7 +14,7 @@ import saegeo
 def big_sae(tmp_path_factory):
     """A bare decoder matrix whose all-pairs neighbours take seconds on two cores."""
     path = tmp_path_factory.mktemp("big") / "decoder.npy"
-    np.save(path, np.random.default_rng(0).standard_normal((24576, 256)).astype(np.float32))
+    np.save(path, np.random.default_rng(0).standard_normal((32768, 384)).astype(np.float32))
     return saegeo.open_sae(path)
 
 
