@@ -16,15 +16,13 @@ extension DeviceCatalog {
         if let maxAllocationBytes {
             openCL.overrides.maxAllocationBytes = min(openCL.overrides.maxAllocationBytes ?? .max, maxAllocationBytes)
         }
+        let cpu = CPUBackend(maxAllocationBytes: maxAllocationBytes, precision: precision)
+        // A list of the CPU alone names no OpenCL device; `auto`, any `opencl` form and anything
+        // unknown (whose error lists every device) may.
+        let cpuAlone = spec.map { $0.split(separator: ",").allSatisfy { $0.trimmingCharacters(in: .whitespaces) == cpu.family } }
         return DeviceCatalog(backends: [
-            try OpenCLBackend(settings: openCL, discoverNow: spec.map(mayNameOpenCL) ?? true),
-            CPUBackend(maxAllocationBytes: maxAllocationBytes, precision: precision),
+            try OpenCLBackend(settings: openCL, discoverNow: !(cpuAlone ?? false)),
+            cpu,
         ])
-    }
-
-    /// Whether a device list may name an OpenCL device: `auto` (GPUs first) or any `opencl` form;
-    /// anything unknown too, so that its error lists every device.
-    static func mayNameOpenCL(_ spec: String) -> Bool {
-        spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains { $0 != "cpu" }
     }
 }

@@ -120,33 +120,4 @@ enum Exact {
         while i < count { a0 += x[i] * Double(y[i]); i += 1 }
         return (a0 + acc[1]) + (acc[2] + acc[3])
     }
-
-    /// `dot(x, y_n)` for four rows y_n at once, each with exactly `dot`'s operations in `dot`'s
-    /// order (so each result is `dot`'s bits): four independent chains of additions instead of
-    /// one, which the core overlaps, and x read once for all four.
-    static func dot4(_ x: UnsafePointer<Double>, _ y: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
-                     count: Int) -> (Double, Double, Double, Double) {
-        var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>(), acc2 = SIMD4<Double>(), acc3 = SIMD4<Double>()
-        var i = 0
-        let xv = UnsafeRawPointer(x)
-        let y0 = UnsafeRawPointer(y.0), y1 = UnsafeRawPointer(y.1), y2 = UnsafeRawPointer(y.2), y3 = UnsafeRawPointer(y.3)
-        while i + 4 <= count {
-            let a = xv.loadUnaligned(fromByteOffset: i * 8, as: SIMD4<Double>.self)
-            acc0 += a * SIMD4<Double>(y0.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self))
-            acc1 += a * SIMD4<Double>(y1.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self))
-            acc2 += a * SIMD4<Double>(y2.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self))
-            acc3 += a * SIMD4<Double>(y3.loadUnaligned(fromByteOffset: i * 4, as: SIMD4<Float>.self))
-            i += 4
-        }
-        var b0 = acc0[0], b1 = acc1[0], b2 = acc2[0], b3 = acc3[0]
-        while i < count {
-            b0 += x[i] * Double(y.0[i])
-            b1 += x[i] * Double(y.1[i])
-            b2 += x[i] * Double(y.2[i])
-            b3 += x[i] * Double(y.3[i])
-            i += 1
-        }
-        return ((b0 + acc0[1]) + (acc0[2] + acc0[3]), (b1 + acc1[1]) + (acc1[2] + acc1[3]),
-                (b2 + acc2[1]) + (acc2[2] + acc2[3]), (b3 + acc3[1]) + (acc3[2] + acc3[3]))
-    }
 }

@@ -1,13 +1,12 @@
 import Foundation
 
 /// The result arrays, written by several threads at disjoint rows.
-final class SearchOutput: @unchecked Sendable {  // because threads write disjoint rows and `exhaustive` is Locked
+final class SearchOutput: @unchecked Sendable {  // because threads write disjoint rows and the counts are Locked
     let k: Int
     // Raw storage, not arrays: several device threads write disjoint rows at the same time, which
     // Swift's exclusivity checks forbid on one array.
     private let indexStorage: UnsafeMutableBufferPointer<Int64>
     private let scoreStorage: UnsafeMutableBufferPointer<Float>
-    private let exhaustive = Locked(0)
     private let rankedCounts = Locked(FirstPassCounts())
 
     init(queries: Int, k: Int) {
@@ -29,7 +28,7 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
     var indices: [Int64] { Array(indexStorage.prefix(count)) }
     var scores: [Float] { Array(scoreStorage.prefix(count)) }
 
-    var exhaustiveRows: Int { exhaustive.current }
+    var exhaustiveRows: Int { counts.exhaustiveRows }
     /// Rows ranked, candidates re-scored and exhaustive rows so far.
     var counts: FirstPassCounts { rankedCounts.current }
 
@@ -39,9 +38,10 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
               blockRows: Int? = nil) {
         // Each slot's ordered id, approximate and exact score and twin: 20 bytes (ExactRanking.batchBytes).
         let batch = max(1, batchRows ?? ranking.batchBytes / (20 * max(1, lists.perRow)))
+        let scorer = BlockedRescoring(ranking: ranking, blockRows: blockRows)
         for start in stride(from: 0, to: rows.count, by: batch) {
             rank(lists, positions: start..<min(rows.count, start + batch), rows: rows, queries: queries, ranking: ranking,
-                 scorer: BlockedRescoring(ranking: ranking, blockRows: blockRows))
+                 scorer: scorer)
         }
         ranking.dictionary.releaseAllPages()
         ranking.querySide?.dictionary.releaseAllPages()
@@ -113,12 +113,10 @@ final class SearchOutput: @unchecked Sendable {  // because threads write disjoi
                 flags.pointer[p] = ranked.exhaustive ? 1 : 0
             }
         }
-        let exhaustiveHere = (0..<n).reduce(0) { $0 + exhaustiveFlags[$1] }
-        exhaustive.withLock { $0 += exhaustiveHere }
         var here = FirstPassCounts()
         here.queryRows = n
         here.rescoredCandidates = (0..<n).reduce(0) { $0 + ends[n + $1] }
-        here.exhaustiveRows = exhaustiveHere
+        here.exhaustiveRows = (0..<n).reduce(0) { $0 + exhaustiveFlags[$1] }
         rankedCounts.withLock { $0 = $0 + here }
     }
 }
