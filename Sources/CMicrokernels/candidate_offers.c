@@ -1,18 +1,148 @@
-// The candidate heaps' offers (candidate_offers.h): the inner loops of every neighbour pass on
-// the CPU, after the product. In C for the vector clones (Swift builds for baseline x86-64) and
-// for a sift-down without unpredictable branches.
+// The running candidate lists' offers (candidate_offers.h): the inner loops of every neighbour
+// pass on the CPU, after the product. In C for the vector clones (Swift builds for baseline x86-64).
+//
+// Why pending buffers and not a heap per row: a row of lists of 96 offered 16384 values in random
+// order takes about 96 (1 + ln(16384 / 96)) = 590 of them, and a heap insertion sinks through
+// ~7 levels of dependent loads and an unpredictable exit, ~40 ns measured. Appending costs a few
+// cycles; a flush selects the best `capacity` of kept + pending by bisection over the scores'
+// order-preserving integer keys, whole vectors compared at each step, about 20 cycles per
+// appended value. The stale bar lets through a fifth more values than a heap's fresh root.
 #include "candidate_offers.h"
+#include <immintrin.h>
 
-// The child to follow is chosen by arithmetic, not by a branch: which of two nearly equal scores
-// is lower is a coin toss to the branch predictor, and a replaced root sinks through most levels.
-static inline void replace_root(float *scores, int32_t *ids, size_t capacity, float score, int32_t id) {
-    size_t i = 0;
+// The order-preserving integer of a float: key(a) < key(b) iff a < b, for floats other than NaN,
+// with -0 below +0. The map is its own inverse.
+static inline int32_t key_of(float v) {
+    int32_t b = __builtin_bit_cast(int32_t, v);
+    return b ^ ((b >> 31) & 0x7fffffff);
+}
+
+static inline float value_of(int32_t key) {
+    return __builtin_bit_cast(float, key ^ ((key >> 31) & 0x7fffffff));
+}
+
+size_t saegeo_pending_slots(size_t capacity) {
+    size_t slots = (capacity + 15) / 16 * 16;
+    return slots < 32 ? 32 : slots;
+}
+
+typedef float floats16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int32_t ints16 __attribute__((vector_size(64)));
+typedef int32_t unaligned_ints16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+// flush for rows too long for the stack copy: the same cut, keys computed as they are counted.
+static size_t count_values_at_least(const float *values, size_t n, int32_t key) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) count += key_of(values[i]) >= key;
+    return count;
+}
+
+static void flush_large(const saegeo_candidates *lists, size_t row) {
+    size_t capacity = lists->capacity, m = lists->pending_counts[row];
+    float *scores = lists->scores + row * capacity, *pending = lists->pending_scores + row * lists->pending_slots;
+    int32_t *ids = lists->ids + row * capacity, *pending_ids = lists->pending_ids + row * lists->pending_slots;
+    int32_t largest = INT32_MIN;
+    for (size_t i = 0; i < capacity; i++) largest = key_of(scores[i]) > largest ? key_of(scores[i]) : largest;
+    for (size_t j = 0; j < m; j++) largest = key_of(pending[j]) > largest ? key_of(pending[j]) : largest;
+    int64_t low = key_of(lists->bars[row]), high = (int64_t)largest + 1;
+    while (high - low > 1) {
+        int64_t mid = low + (high - low) / 2;
+        size_t n = count_values_at_least(scores, capacity, (int32_t)mid) + count_values_at_least(pending, m, (int32_t)mid);
+        if (n >= capacity) low = mid; else high = mid;
+    }
+    int32_t cut = (int32_t)low;
+    size_t above = high > INT32_MAX ? 0 : count_values_at_least(scores, capacity, (int32_t)high)
+                                          + count_values_at_least(pending, m, (int32_t)high);
+    size_t ties = capacity - above, kept_ties = 0;
+    for (size_t i = 0; i < capacity; i++) kept_ties += key_of(scores[i]) == cut;
+    if (kept_ties > ties) kept_ties = ties;
+    size_t pending_ties = ties - kept_ties, hole = 0, ties_seen = 0;
+    for (size_t j = 0; j < m; j++) {
+        int32_t key = key_of(pending[j]);
+        if (key < cut || (key == cut && pending_ties == 0)) continue;
+        pending_ties -= key == cut;
+        // As many holes as values that move in (both are `capacity` less the kept slots that stay).
+        for (; hole < capacity; hole++) {
+            int32_t kept = key_of(scores[hole]);
+            if (kept < cut || (kept == cut && ties_seen++ >= kept_ties)) break;
+        }
+        if (hole == capacity) break;
+        scores[hole] = pending[j];
+        ids[hole] = pending_ids[j];
+        hole++;
+    }
+    lists->pending_counts[row] = 0;
+    lists->bars[row] = value_of(cut);
+}
+
+// How many of the n keys are at or above `key`, 16 lanes at a time (n a multiple of 16).
+static inline size_t count_at_least(const int32_t *keys, size_t n, int32_t key) {
+    ints16 counts = {0}, bar = counts + key;
+    for (size_t i = 0; i < n; i += 16) counts -= *(const unaligned_ints16 *)(keys + i) >= bar;
+    return (size_t)__builtin_reduce_add(counts);
+}
+
+// Rows whose kept and pending keys fit this many slots are flushed from a copy of their keys on
+// the stack, padded to whole vectors with the lowest key (which never counts, as the cut is above
+// it: it is at least the bar, and the bar is above INT32_MIN but for NaN's bits).
+#define FLUSH_STACK_KEYS 4096
+
+// Keeps the best `capacity` of a row's kept and pending values; ties at the cut go to kept slots
+// first, then to pending ones in the order they came. The bar becomes the cut, the lowest kept.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void flush(const saegeo_candidates *lists, size_t row) {
+    size_t capacity = lists->capacity, m = lists->pending_counts[row];
+    if (m == 0) return;
+    float *scores = lists->scores + row * capacity, *pending = lists->pending_scores + row * lists->pending_slots;
+    int32_t *ids = lists->ids + row * capacity, *pending_ids = lists->pending_ids + row * lists->pending_slots;
+    size_t n = capacity + m, padded = (n + 15) / 16 * 16;
+    if (padded > FLUSH_STACK_KEYS) return flush_large(lists, row);
+    int32_t keys[FLUSH_STACK_KEYS] __attribute__((aligned(64)));
+    int32_t largest = INT32_MIN;
+    for (size_t i = 0; i < capacity; i++) keys[i] = key_of(scores[i]);
+    for (size_t j = 0; j < m; j++) keys[capacity + j] = key_of(pending[j]);
+    for (size_t i = n; i < padded; i++) keys[i] = INT32_MIN;
+    for (size_t i = 0; i < n; i++) largest = keys[i] > largest ? keys[i] : largest;
+    // The cut t: the largest key with at least `capacity` keys at or above it. Every kept value
+    // is at or above the bar, so the bar's key qualifies; one past the largest key does not.
+    int64_t low = key_of(lists->bars[row]), high = (int64_t)largest + 1;
+    while (high - low > 1) {
+        int64_t mid = low + (high - low) / 2;
+        if (count_at_least(keys, padded, (int32_t)mid) >= capacity) low = mid; else high = mid;
+    }
+    int32_t cut = (int32_t)low;
+    // Keys above the cut all stay (fewer than `capacity`, by its choice); the rest of the places go
+    // to keys at the cut, the first ones met (kept slots, then pending in the order they came).
+    // Gathered without branches on the stack, then copied back.
+    size_t ties = capacity - (high > INT32_MAX ? 0 : count_at_least(keys, padded, (int32_t)high));
+    float kept_scores[FLUSH_STACK_KEYS];
+    int32_t kept_ids[FLUSH_STACK_KEYS];
+    size_t w = 0;
+    for (size_t j = 0; j < n; j++) {
+        int tie = keys[j] == cut && ties > 0;
+        ties -= (size_t)tie;
+        kept_scores[w] = j < capacity ? scores[j] : pending[j - capacity];
+        kept_ids[w] = j < capacity ? ids[j] : pending_ids[j - capacity];
+        w += (size_t)(keys[j] > cut || tie);
+    }
+    for (size_t i = 0; i < capacity; i++) {
+        scores[i] = kept_scores[i];
+        ids[i] = kept_ids[i];
+    }
+    lists->pending_counts[row] = 0;
+    lists->bars[row] = value_of(cut);
+}
+
+// Sinks slot i's value to its place in a min-heap: at each level the lower child, the left on a tie.
+static void sift_down(float *scores, int32_t *ids, size_t capacity, size_t i) {
+    float score = scores[i];
+    int32_t id = ids[i];
     for (;;) {
         size_t left = 2 * i + 1;
         if (left >= capacity) break;
         size_t child = left;
-        if (left + 1 < capacity) child += scores[left + 1] < scores[left];
-        if (scores[child] >= score) break;
+        if (left + 1 < capacity && scores[left + 1] < scores[left]) child = left + 1;
+        if (!(scores[child] < score)) break;
         scores[i] = scores[child];
         ids[i] = ids[child];
         i = child;
@@ -21,12 +151,41 @@ static inline void replace_root(float *scores, int32_t *ids, size_t capacity, fl
     ids[i] = id;
 }
 
-void saegeo_heap_replace_root(float *scores, int32_t *ids, size_t capacity, float score, int32_t id) {
-    replace_root(scores, ids, capacity, score, id);
+void saegeo_candidates_open(const saegeo_candidates *lists, size_t first, size_t count) {
+    for (size_t row = first; row < first + count; row++) {
+        const float *scores = lists->scores + row * lists->capacity;
+        int32_t lowest = INT32_MAX;
+        for (size_t i = 0; i < lists->capacity; i++) {
+            int32_t key = key_of(scores[i]);
+            lowest = key < lowest ? key : lowest;
+        }
+        lists->bars[row] = value_of(lowest);
+        lists->pending_counts[row] = 0;
+    }
 }
 
-typedef float floats16 __attribute__((vector_size(64), aligned(4), may_alias));
-typedef int32_t ints16 __attribute__((vector_size(64)));
+void saegeo_candidates_close(const saegeo_candidates *lists, size_t first, size_t count) {
+    size_t capacity = lists->capacity;
+    for (size_t row = first; row < first + count; row++) {
+        flush(lists, row);
+        for (size_t i = capacity / 2; i-- > 0;) sift_down(lists->scores + row * capacity, lists->ids + row * capacity, capacity, i);
+    }
+}
+
+// Appends (score, id) to a row's pending slots. Every writer of the pending slots makes room
+// before it writes (here a full row is flushed first; the AVX-512 row offers flush a row with
+// fewer than 16 free), so no write passes a row's slots whatever the order of offers.
+static inline void take(const saegeo_candidates *lists, size_t row, float score, int32_t id) {
+    size_t n = lists->pending_counts[row];
+    if (n == lists->pending_slots) {
+        flush(lists, row);
+        n = 0;
+    }
+    size_t slot = row * lists->pending_slots + n;
+    lists->pending_scores[slot] = score;
+    lists->pending_ids[slot] = id;
+    lists->pending_counts[row] = (uint32_t)(n + 1);
+}
 
 // Which of the 16 lanes at p beat the matching lane of bars, one bit each (lane 0 lowest); a
 // macro, since a vector argument's ABI would differ between the clones. Mostly none: one vector
@@ -39,37 +198,77 @@ typedef int32_t ints16 __attribute__((vector_size(64)));
     mask_;                                                                                  \
 })
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void saegeo_heap_offer_row(float *scores, int32_t *ids, size_t capacity, const float *row, const int32_t *key_ids,
-                           size_t count, int32_t self_id) {
-    float bar = scores[0];
+__attribute__((target_clones("avx2", "default")))
+static void offer_row_portable(const saegeo_candidates *lists, size_t row, const float *values, const int32_t *key_ids,
+                               size_t count, int32_t self_id) {
+    float bar = lists->bars[row];
     size_t j = 0;
     for (; j + 16 <= count; j += 16) {
         floats16 splat;
         for (int lane = 0; lane < 16; lane++) splat[lane] = bar;
-        unsigned mask = WINNERS(row + j, splat);
+        unsigned mask = WINNERS(values + j, splat);
         while (mask) {
             size_t c = j + (size_t)__builtin_ctz(mask);
             mask &= mask - 1;
-            // The bar rises as values come in: a later lane must beat the new one.
-            if (row[c] > bar && key_ids[c] != self_id) {
-                replace_root(scores, ids, capacity, row[c], key_ids[c]);
-                bar = scores[0];
+            // A flush raises the bar: a later lane must beat the new one.
+            if (values[c] > bar && key_ids[c] != self_id) {
+                take(lists, row, values[c], key_ids[c]);
+                bar = lists->bars[row];
             }
         }
     }
     for (; j < count; j++) {
-        if (row[j] > bar && key_ids[j] != self_id) {
-            replace_root(scores, ids, capacity, row[j], key_ids[j]);
-            bar = scores[0];
+        if (values[j] > bar && key_ids[j] != self_id) {
+            take(lists, row, values[j], key_ids[j]);
+            bar = lists->bars[row];
         }
     }
 }
 
+// AVX-512: a vector's winners are compressed into the pending slots at once (compressed in a
+// register and stored whole, which is fast on every AVX-512 core, unlike a compressing store),
+// without a branch per winner. A vector may write 16 slots, so a row with fewer than 16 free is
+// flushed first.
+__attribute__((target("avx512f,popcnt")))
+static void offer_row_avx512(const saegeo_candidates *lists, size_t row, const float *values, const int32_t *key_ids,
+                             size_t count, int32_t self_id) {
+    size_t slots = lists->pending_slots;
+    float *pending = lists->pending_scores + row * slots;
+    int32_t *pending_ids = lists->pending_ids + row * slots;
+    size_t n = lists->pending_counts[row];
+    __m512 bar = _mm512_set1_ps(lists->bars[row]);
+    __m512i self = _mm512_set1_epi32(self_id);
+    for (size_t j = 0; j < count; j += 16) {
+        __mmask16 lanes = count - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(lanes, values + j);
+        __mmask16 winners = _mm512_mask_cmp_ps_mask(lanes, v, bar, _CMP_GT_OQ);
+        if (!winners) continue;
+        __m512i ids = _mm512_maskz_loadu_epi32(winners, key_ids + j);
+        winners = _mm512_mask_cmpneq_epi32_mask(winners, ids, self);
+        if (n + 16 > slots) {
+            lists->pending_counts[row] = (uint32_t)n;
+            flush(lists, row);
+            n = 0;
+            bar = _mm512_set1_ps(lists->bars[row]);
+            winners = _mm512_mask_cmp_ps_mask(winners, v, bar, _CMP_GT_OQ);
+        }
+        _mm512_storeu_ps(pending + n, _mm512_maskz_compress_ps(winners, v));
+        _mm512_storeu_si512(pending_ids + n, _mm512_maskz_compress_epi32(winners, ids));
+        n += (size_t)__builtin_popcount(winners);
+    }
+    lists->pending_counts[row] = (uint32_t)n;
+}
+
+void saegeo_candidates_offer_row(const saegeo_candidates *lists, size_t row, const float *values,
+                                 const int32_t *key_ids, size_t count, int32_t self_id) {
+    if (__builtin_cpu_supports("avx512f") && !lists->portable) offer_row_avx512(lists, row, values, key_ids, count, self_id);
+    else offer_row_portable(lists, row, values, key_ids, count, self_id);
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void saegeo_heap_offer_columns(const float *s, size_t ld, size_t rows, const int32_t *row_ids, size_t first,
-                               size_t end, int upper, size_t row_base, float *scores, int32_t *ids, size_t capacity,
-                               size_t first_candidate, const int32_t *column_ids) {
+void saegeo_candidates_offer_columns(const saegeo_candidates *lists, const float *s, size_t ld, size_t rows,
+                                     const int32_t *row_ids, size_t first, size_t end, int upper, size_t row_base,
+                                     size_t first_candidate, const int32_t *column_ids) {
     for (size_t g = first; g < end; g += 16) {
         size_t width = end - g < 16 ? end - g : 16;
         // Rows that reach some column of the group: on the upper triangle, row_base + r < g + width - 1.
@@ -78,7 +277,7 @@ void saegeo_heap_offer_columns(const float *s, size_t ld, size_t rows, const int
         if (reach > rows) reach = rows;
         floats16 bars;
         for (int lane = 0; lane < 16; lane++)
-            bars[lane] = (size_t)lane < width ? scores[(first_candidate + g + lane) * capacity] : __builtin_inff();
+            bars[lane] = (size_t)lane < width ? lists->bars[first_candidate + g + lane] : __builtin_inff();
         for (size_t r = 0; r < reach; r++) {
             const float *line = s + r * ld + g;
             unsigned mask;
@@ -98,9 +297,9 @@ void saegeo_heap_offer_columns(const float *s, size_t ld, size_t rows, const int
                 mask &= mask - 1;
                 size_t column = g + (size_t)lane;
                 if (column_ids[column] == row_ids[r]) continue;
-                size_t slot = (first_candidate + column) * capacity;
-                replace_root(scores + slot, ids + slot, capacity, line[lane], row_ids[r]);
-                bars[lane] = scores[slot];
+                size_t row = first_candidate + column;
+                take(lists, row, line[lane], row_ids[r]);
+                bars[lane] = lists->bars[row];
             }
         }
     }

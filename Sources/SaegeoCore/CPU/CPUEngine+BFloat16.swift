@@ -173,13 +173,12 @@ extension CPUEngine {
         }
     }
 
-    /// Offers row r of a band (its similarities at (r - band.lowerBound) * n) to the heap of
+    /// Offers row r of a band (its similarities at (r - band.lowerBound) * n) to the list of
     /// candidate row firstCandidate + r, on all cores; on the diagonal only its entries after r
     /// (the upper triangle), as the float32 path.
     private func offerRounded(band: Range<Int>, columns n: Int, firstCandidate: Int, rowIds: [Int32], keyIds: [Int32],
                               diagonal: Bool) {
-        let perRow = self.perRow
-        withBuffers { s, scores, ids in
+        withBuffers { s, offers in
             keyIds.withUnsafeBufferPointer { keyPointer in
                 let keys = UnsafeSendablePointer(UnsafeMutablePointer(mutating: keyPointer.baseAddress!))
                 parallelChunks(band.count) { range in
@@ -187,10 +186,8 @@ extension CPUEngine {
                         let row = band.lowerBound + position
                         let first = diagonal ? row + 1 : 0
                         guard first < n else { continue }
-                        let slot = (firstCandidate + row) * perRow
-                        CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
-                            .offer(row: s.pointer + position * n + first, keyIds: keys.pointer + first, count: n - first,
-                                   selfId: rowIds[row])
+                        offers.offer(row: firstCandidate + row, values: s.pointer + position * n + first,
+                                     keyIds: keys.pointer + first, count: n - first, selfId: rowIds[row])
                     }
                 }
             }

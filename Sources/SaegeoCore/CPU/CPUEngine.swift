@@ -1,9 +1,9 @@
 import Foundation
 
 /// The CPU engine: `cblas_sgemm` on tiles, each core multiplying its own part with a
-/// single-threaded product and reducing it while it is in cache: a top-k selection per query in
-/// Swift for similarity tiles (a heap per query whose root is the score to beat), per-sample sums
-/// for encoder tiles (CPUEngine+Encoder.swift).
+/// single-threaded product and reducing it while it is in cache: a top-k selection per query for
+/// similarity tiles (RunningCandidates: a bar per query to beat, and a buffer of values that beat
+/// it), per-sample sums for encoder tiles (CPUEngine+Encoder.swift).
 public final class CPUEngine: ComputeEngine {
     public let device: DeviceDescription
     public let capabilities: DeviceCapabilities
@@ -17,11 +17,8 @@ public final class CPUEngine: ComputeEngine {
     let bfloat16: BFloat16Product?
 
     private var queries: UnitRows?
-    // Kept as two arrays (not a CandidateLists) so both can be borrowed mutably at once.
-    private var rows = 0
-    private(set) var perRow = 0
-    private var candidateScores: [Float] = []
-    private var candidateIds: [Int32] = []
+    /// The running candidates of the current pass (queries, or every feature of all pairs).
+    private var candidates = RunningCandidates(rows: 0, perRow: 0)
     var similarities: [Float] = []
     /// The bfloat16 first pass's rounded tiles and norms (CPUEngine+BFloat16.swift).
     var firstPass = FirstPassTiles()
@@ -68,25 +65,16 @@ public final class CPUEngine: ComputeEngine {
             computeUnits: ProcessInfo.processInfo.activeProcessorCount, driverVersion: CBLAS.configuration)
     }
 
-    private func resetCandidates(rows: Int, perRow: Int) {
-        let empty = CandidateLists.empty(rows: rows, perRow: perRow)
-        self.rows = rows
-        self.perRow = perRow
-        candidateScores = empty.scores
-        candidateIds = empty.ids
-    }
-
     private func takeCandidates() -> CandidateLists {
-        defer { candidateScores = []; candidateIds = []; firstPass.release() }
-        return CandidateLists(rows: rows, perRow: perRow, ids: candidateIds, scores: candidateScores,
-                              errorBound: bfloat16 == nil ? nil : firstPass.errorBound())
+        defer { firstPass.release() }
+        return candidates.finish(errorBound: bfloat16 == nil ? nil : firstPass.errorBound())
     }
 
     // MARK: queries against keys
 
     public func beginQueries(_ queries: UnitRows, candidates perRow: Int) throws {
         self.queries = queries
-        resetCandidates(rows: queries.rows, perRow: perRow)
+        candidates = RunningCandidates(rows: queries.rows, perRow: perRow)
         if let product = bfloat16 { firstPass.beginQueries(queries, product: product) }
     }
 
@@ -104,26 +92,8 @@ public final class CPUEngine: ComputeEngine {
     // MARK: all pairs
 
     public func beginAllPairs(features: Int, candidates: Int, seed: CandidateLists?) throws {
-        resetCandidates(rows: features, perRow: candidates)
+        self.candidates = RunningCandidates(rows: features, perRow: candidates, seed: seed)
         firstPass.beginAllPairs()
-        guard let seed else { return }
-        precondition(seed.rows == features && seed.perRow == candidates, "the seed must hold the run's lists")
-        // A row best first, reversed, is ascending: a valid min-heap whose root is its lowest.
-        candidateScores.withUnsafeMutableBufferPointer { scores in
-            candidateIds.withUnsafeMutableBufferPointer { ids in
-                seed.scores.withUnsafeBufferPointer { seedScores in
-                    seed.ids.withUnsafeBufferPointer { seedIds in
-                        for row in 0..<features {
-                            let first = row * candidates, last = first + candidates - 1
-                            for slot in 0..<candidates {
-                                scores[first + slot] = seedScores[last - slot]
-                                ids[first + slot] = seedIds[last - slot]
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 
     public func addPairTile(rows: UnitRows, rowOffset: Int, columns: UnitRows, columnOffset: Int) throws {
@@ -149,7 +119,7 @@ public final class CPUEngine: ComputeEngine {
     /// split among the cores so that each does the same share of the triangle: rows [a, b) take
     /// ssyrk on their own block plus sgemm against the rows after b, then offer their rows.
     private func addDiagonalTile(_ tile: UnitRows, offset: Int) {
-        let n = tile.rows, perRow = self.perRow, ids = tile.ids, stride = tile.stride
+        let n = tile.rows, ids = tile.ids, stride = tile.stride
         reserveSimilarities(n * n)
         CBLAS.setThreads(1)
         // Row r costs n - r: cut the cumulative cost r n - r^2 / 2 into equal parts.
@@ -163,7 +133,7 @@ public final class CPUEngine: ComputeEngine {
         }
         bounds.append(n)
         let cuts = bounds
-        withBuffers { s, scores, candidateIds in
+        withBuffers { s, offers in
             tile.values.withUnsafeBufferPointer { values in
                 ids.withUnsafeBufferPointer { idPointer in
                     let a = UnsafeSendablePointer(values.baseAddress!), keys = UnsafeSendablePointer(idPointer.baseAddress!)
@@ -177,10 +147,8 @@ public final class CPUEngine: ComputeEngine {
                                                  b: a.pointer + end * stride, ldb: stride,
                                                  c: s.pointer + start * n + end, ldc: n)
                         for row in start..<end where row + 1 < n {
-                            let slot = (offset + row) * perRow
-                            CandidateHeap(scores: scores.pointer + slot, ids: candidateIds.pointer + slot, capacity: perRow)
-                                .offer(row: s.pointer + row * n + row + 1, keyIds: keys.pointer + row + 1,
-                                       count: n - row - 1, selfId: ids[row])
+                            offers.offer(row: offset + row, values: s.pointer + row * n + row + 1, keyIds: keys.pointer + row + 1,
+                                         count: n - row - 1, selfId: ids[row])
                         }
                     }
                 }
@@ -199,15 +167,15 @@ public final class CPUEngine: ComputeEngine {
     // MARK: arithmetic
 
     /// similarities[m, n] = a[m] . b[n], each core multiplying its own rows with a single-threaded
-    /// sgemm and then offering them to their heaps while they are in cache. (OpenBLAS's own threads
+    /// sgemm and then offering them to their lists while they are in cache. (OpenBLAS's own threads
     /// would spin between calls, taking the cores from the selection.)
     private func multiplyAndOfferRows(_ a: UnitRows, _ b: UnitRows, firstCandidate: Int) {
-        let m = a.rows, n = b.rows, perRow = self.perRow
+        let m = a.rows, n = b.rows
         reserveSimilarities(m * n)
         CBLAS.setThreads(1)
         let chunks = min(m, ProcessInfo.processInfo.activeProcessorCount)
         let rowIds = a.ids, aStride = a.stride, bStride = b.stride
-        withBuffers { s, scores, ids in
+        withBuffers { s, offers in
             a.values.withUnsafeBufferPointer { av in
                 b.values.withUnsafeBufferPointer { bv in
                     b.ids.withUnsafeBufferPointer { keyIds in
@@ -219,9 +187,8 @@ public final class CPUEngine: ComputeEngine {
                                                      a: aBase.pointer + start * aStride, lda: aStride,
                                                      b: bBase.pointer, ldb: bStride, c: s.pointer + start * n, ldc: n)
                             for row in start..<end {
-                                let slot = (firstCandidate + row) * perRow
-                                CandidateHeap(scores: scores.pointer + slot, ids: ids.pointer + slot, capacity: perRow)
-                                    .offer(row: s.pointer + row * n, keyIds: keys.pointer, count: n, selfId: rowIds[row])
+                                offers.offer(row: firstCandidate + row, values: s.pointer + row * n, keyIds: keys.pointer,
+                                             count: n, selfId: rowIds[row])
                             }
                         }
                     }
@@ -230,8 +197,8 @@ public final class CPUEngine: ComputeEngine {
         }
     }
 
-    /// Offers column c to the heap of candidate position firstCandidate + c. Each core owns a
-    /// share of the columns, 16 at a time over all the rows (ColumnOffers).
+    /// Offers column c to the list of candidate row firstCandidate + c. Each core owns a share of
+    /// the columns, 16 at a time over all the rows (CandidateOffers.offerColumns).
     func offerColumns(rows: Int, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32]) {
         offerColumns(band: 0..<rows, columns: columns, firstCandidate: firstCandidate, rowIds: rowIds, columnIds: columnIds,
                      diagonal: false)
@@ -242,18 +209,16 @@ public final class CPUEngine: ComputeEngine {
     /// before it (the upper triangle).
     func offerColumns(band: Range<Int>, columns: Int, firstCandidate: Int, rowIds: [Int32], columnIds: [Int32],
                       diagonal: Bool) {
-        let perRow = self.perRow
-        withBuffers { s, scores, ids in
+        withBuffers { s, offers in
             columnIds.withUnsafeBufferPointer { columnIdPointer in
                 rowIds.withUnsafeBufferPointer { rowIdPointer in
                     let keys = UnsafeSendablePointer(columnIdPointer.baseAddress!)
                     let bandIds = UnsafeSendablePointer(rowIdPointer.baseAddress! + band.lowerBound)
-                    // Each core a share of the column groups of 16 (ColumnOffers).
+                    // Each core a share of the column groups of 16.
                     parallelChunks((columns + 15) / 16) { groups in
-                        ColumnOffers.offer(s.pointer, ld: columns, rows: band, rowIds: bandIds.pointer,
-                                           columns: (groups.lowerBound * 16)..<min(columns, groups.upperBound * 16),
-                                           upperTriangle: diagonal, scores: scores.pointer, ids: ids.pointer, perRow: perRow,
-                                           firstCandidate: firstCandidate, columnIds: keys.pointer)
+                        offers.offerColumns(s.pointer, ld: columns, rows: band, rowIds: bandIds.pointer,
+                                            columns: (groups.lowerBound * 16)..<min(columns, groups.upperBound * 16),
+                                            upperTriangle: diagonal, firstCandidate: firstCandidate, columnIds: keys.pointer)
                     }
                 }
             }
@@ -265,14 +230,10 @@ public final class CPUEngine: ComputeEngine {
         if similarities.count < count { similarities = [Float](repeating: 0, count: count) }
     }
 
-    func withBuffers(_ body: (UnsafeSendablePointer<Float>, UnsafeSendablePointer<Float>, UnsafeSendablePointer<Int32>) -> Void) {
+    /// The similarity buffer and the running candidates' offers, for the cores to share.
+    func withBuffers(_ body: (UnsafeSendablePointer<Float>, CandidateOffers) -> Void) {
         similarities.withUnsafeMutableBufferPointer { s in
-            candidateScores.withUnsafeMutableBufferPointer { scores in
-                candidateIds.withUnsafeMutableBufferPointer { ids in
-                    body(UnsafeSendablePointer(s.baseAddress!), UnsafeSendablePointer(scores.baseAddress!),
-                         UnsafeSendablePointer(ids.baseAddress!))
-                }
-            }
+            candidates.withOffers { offers in body(UnsafeSendablePointer(s.baseAddress!), offers) }
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The CPU engine's selection, a step of KernelMicrobenchmarks: per-row heaps of k + max(16, k/2) offered `keys` similarities.
+/// The CPU engine's selection, a step of KernelMicrobenchmarks: per-row lists of k + max(16, k/2) (RunningCandidates) offered `keys` similarities.
 public final class HeapSelectionBenchmark {
     private let scores: [Float]
     private let ids: [Int32]
@@ -18,21 +18,18 @@ public final class HeapSelectionBenchmark {
     /// One pass on one core; returns the lowest kept score of the last row (so it is used).
     @discardableResult
     public func run() -> Float {
-        var lists = CandidateLists.empty(rows: rows, perRow: perRow)
-        let (keys, perRow) = (self.keys, self.perRow)
+        var lists = RunningCandidates(rows: rows, perRow: perRow)
+        let keys = self.keys
         scores.withUnsafeBufferPointer { s in
             ids.withUnsafeBufferPointer { keyIds in
-                lists.scores.withUnsafeMutableBufferPointer { ls in
-                    lists.ids.withUnsafeMutableBufferPointer { li in
-                        for row in 0..<rows {
-                            CandidateHeap(scores: ls.baseAddress! + row * perRow, ids: li.baseAddress! + row * perRow, capacity: perRow)
-                                .offer(row: s.baseAddress! + row * keys, keyIds: keyIds.baseAddress!, count: keys, selfId: -1)
-                        }
+                lists.withOffers { offers in
+                    for row in 0..<rows {
+                        offers.offer(row: row, values: s.baseAddress! + row * keys, keyIds: keyIds.baseAddress!, count: keys, selfId: -1)
                     }
                 }
             }
         }
-        return lists.scores[(rows - 1) * perRow]
+        return lists.finish(errorBound: nil).scores[(rows - 1) * perRow]
     }
 }
 

@@ -73,7 +73,7 @@ struct CPUProbes: DeviceProbes {
         return sgemm.flops / Stopwatch.best(runs: runs, sgemm.run) / 1e9
     }
 
-    /// Candidates offered per second to the per-row heaps of k + max(16, k/2), on every core.
+    /// Candidates offered per second to the per-row lists of k + max(16, k/2) (RunningCandidates), on every core.
     func topkCandidatesPerSecond(k: Int) -> Double {
         let perRow = NeighborSearch.candidates(k: k, keys: .max)
         let keys = 4096
@@ -82,26 +82,22 @@ struct CPUProbes: DeviceProbes {
         let ids = (0..<Int32(keys)).map { $0 }
         let cores = self.cores
         func run() {
-            let lists = CandidateLists.empty(rows: rows, perRow: perRow)
-            var listScores = lists.scores, listIds = lists.ids
+            var lists = RunningCandidates(rows: rows, perRow: perRow)
+            let rowsNow = rows
             scores.withUnsafeBufferPointer { s in
                 ids.withUnsafeBufferPointer { keyIds in
-                    listScores.withUnsafeMutableBufferPointer { ls in
-                        listIds.withUnsafeMutableBufferPointer { li in
-                            let sBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: s.baseAddress!))
-                            let idBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: keyIds.baseAddress!))
-                            let lsBase = UnsafeSendablePointer(ls.baseAddress!), liBase = UnsafeSendablePointer(li.baseAddress!)
-                            let rowsNow = rows
-                            DispatchQueue.concurrentPerform(iterations: cores) { core in
-                                for row in (rowsNow * core / cores)..<(rowsNow * (core + 1) / cores) {
-                                    CandidateHeap(scores: lsBase.pointer + row * perRow, ids: liBase.pointer + row * perRow, capacity: perRow)
-                                        .offer(row: sBase.pointer + row * keys, keyIds: idBase.pointer, count: keys, selfId: -1)
-                                }
+                    let sBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: s.baseAddress!))
+                    let idBase = UnsafeSendablePointer(UnsafeMutablePointer(mutating: keyIds.baseAddress!))
+                    lists.withOffers { offers in
+                        DispatchQueue.concurrentPerform(iterations: cores) { core in
+                            for row in (rowsNow * core / cores)..<(rowsNow * (core + 1) / cores) {
+                                offers.offer(row: row, values: sBase.pointer + row * keys, keyIds: idBase.pointer, count: keys, selfId: -1)
                             }
                         }
                     }
                 }
             }
+            _ = lists.finish(errorBound: nil)
         }
         var seconds = Stopwatch.seconds(run)
         while seconds < secondsPerProbe / 3, rows < 1024 {
