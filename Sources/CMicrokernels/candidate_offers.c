@@ -85,12 +85,13 @@ static inline size_t count_at_least(const int32_t *keys, size_t n, int32_t key) 
 // Rows whose kept and pending keys fit this many slots are flushed from a copy of their keys on
 // the stack, padded to whole vectors with the lowest key (which never counts, as the cut is above
 // it: it is at least the bar, and the bar is above INT32_MIN but for NaN's bits).
-#define FLUSH_STACK_KEYS 4096
+#define FLUSH_STACK_KEYS 2048
 
 // Keeps the best `capacity` of a row's kept and pending values; ties at the cut go to kept slots
 // first, then to pending ones in the order they came. The bar becomes the cut, the lowest kept.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void flush(const saegeo_candidates *lists, size_t row) {
+// (The portable way: the cut by bisection over the keys, the values gathered without branches.)
+__attribute__((target_clones("avx2", "default")))
+static void flush_portable(const saegeo_candidates *lists, size_t row) {
     size_t capacity = lists->capacity, m = lists->pending_counts[row];
     if (m == 0) return;
     float *scores = lists->scores + row * capacity, *pending = lists->pending_scores + row * lists->pending_slots;
@@ -131,6 +132,111 @@ static void flush(const saegeo_candidates *lists, size_t row) {
     }
     lists->pending_counts[row] = 0;
     lists->bars[row] = value_of(cut);
+}
+
+// flush with AVX-512, the same result: the cut by selection (a quickselect whose partitions are
+// compressed vectors: a few passes over ever fewer keys, where bisection makes ~23 over all), the
+// values that stay compressed into place.
+__attribute__((target("avx512f,popcnt")))
+static void flush_avx512(const saegeo_candidates *lists, size_t row) {
+    size_t capacity = lists->capacity, m = lists->pending_counts[row];
+    if (m == 0) return;
+    size_t n = capacity + m;
+    if (n + 16 > FLUSH_STACK_KEYS) return flush_large(lists, row);
+    float *scores = lists->scores + row * capacity, *pending = lists->pending_scores + row * lists->pending_slots;
+    int32_t *ids = lists->ids + row * capacity, *pending_ids = lists->pending_ids + row * lists->pending_slots;
+    // Kept then pending, side by side: keys, scores, ids; `active` the keys still in the running.
+    int32_t keys[FLUSH_STACK_KEYS] __attribute__((aligned(64))), active[FLUSH_STACK_KEYS] __attribute__((aligned(64)));
+    float values[FLUSH_STACK_KEYS];
+    int32_t value_ids[FLUSH_STACK_KEYS];
+    const __m512i sign_off = _mm512_set1_epi32(0x7fffffff);
+    for (size_t part = 0; part < 2; part++) {
+        const float *from = part ? pending : scores;
+        const int32_t *from_ids = part ? pending_ids : ids;
+        size_t count = part ? m : capacity, base = part ? capacity : 0;
+        for (size_t i = 0; i < count; i += 16) {
+            __mmask16 lanes = count - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - i)) - 1);
+            __m512i bits = _mm512_maskz_loadu_epi32(lanes, from + i);
+            __m512i key = _mm512_xor_si512(bits, _mm512_and_si512(_mm512_srai_epi32(bits, 31), sign_off));
+            _mm512_mask_storeu_epi32(keys + base + i, lanes, key);
+            _mm512_mask_storeu_epi32(active + base + i, lanes, key);
+            _mm512_mask_storeu_epi32(values + base + i, lanes, bits);
+            _mm512_mask_storeu_epi32(value_ids + base + i, lanes, _mm512_maskz_loadu_epi32(lanes, from_ids + i));
+        }
+    }
+    // The cut: the capacity-th largest key. `need` counts down as larger keys are set aside.
+    size_t length = n, need = capacity;
+    int32_t cut;
+    for (;;) {
+        if (length <= 16) {
+            __mmask16 lanes = (__mmask16)((1u << length) - 1);
+            __m512i a = _mm512_maskz_loadu_epi32(lanes, active);
+            cut = active[0];
+            for (size_t i = 0; i < length; i++) {
+                __m512i v = _mm512_set1_epi32(active[i]);
+                size_t above = (size_t)__builtin_popcount(_mm512_mask_cmpgt_epi32_mask(lanes, a, v));
+                size_t at = (size_t)__builtin_popcount(_mm512_mask_cmpeq_epi32_mask(lanes, a, v));
+                if (above < need && need <= above + at) { cut = active[i]; break; }
+            }
+            break;
+        }
+        int32_t p0 = active[0], p1 = active[length / 2], p2 = active[length - 1];
+        int32_t pivot = p0 > p1 ? (p1 > p2 ? p1 : (p0 > p2 ? p2 : p0)) : (p0 > p2 ? p0 : (p1 > p2 ? p2 : p1));
+        __m512i v = _mm512_set1_epi32(pivot);
+        size_t above = 0, at = 0;
+        for (size_t i = 0; i < length; i += 16) {
+            __mmask16 lanes = length - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (length - i)) - 1);
+            __m512i a = _mm512_maskz_loadu_epi32(lanes, active + i);
+            above += (size_t)__builtin_popcount(_mm512_mask_cmpgt_epi32_mask(lanes, a, v));
+            at += (size_t)__builtin_popcount(_mm512_mask_cmpeq_epi32_mask(lanes, a, v));
+        }
+        if (above < need && need <= above + at) { cut = pivot; break; }
+        // Keep the side that holds the cut, compressed to the front (it never outruns the reads).
+        int keep_above = above >= need;
+        if (!keep_above) need -= above + at;
+        size_t w = 0;
+        for (size_t i = 0; i < length; i += 16) {
+            __mmask16 lanes = length - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (length - i)) - 1);
+            __m512i a = _mm512_maskz_loadu_epi32(lanes, active + i);
+            __mmask16 side = keep_above ? _mm512_mask_cmpgt_epi32_mask(lanes, a, v) : _mm512_mask_cmplt_epi32_mask(lanes, a, v);
+            _mm512_storeu_si512(active + w, _mm512_maskz_compress_epi32(side, a));
+            w += (size_t)__builtin_popcount(side);
+        }
+        length = w;
+    }
+    // Values above the cut, and the first `ties` at it (kept slots, then pending, in order).
+    __m512i c = _mm512_set1_epi32(cut);
+    size_t above = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        above += (size_t)__builtin_popcount(_mm512_mask_cmpgt_epi32_mask(lanes, _mm512_maskz_loadu_epi32(lanes, keys + i), c));
+    }
+    size_t ties = capacity - above, w = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512i k = _mm512_maskz_loadu_epi32(lanes, keys + i);
+        __mmask16 stay = _mm512_mask_cmpgt_epi32_mask(lanes, k, c);
+        unsigned at = _mm512_mask_cmpeq_epi32_mask(lanes, k, c);
+        while (at && ties) {
+            stay |= (__mmask16)(at & -at);
+            at &= at - 1;
+            ties--;
+        }
+        __m512i kept = _mm512_maskz_compress_epi32(stay, _mm512_loadu_si512(values + i));
+        __m512i kept_ids = _mm512_maskz_compress_epi32(stay, _mm512_loadu_si512(value_ids + i));
+        size_t count = (size_t)__builtin_popcount(stay);
+        __mmask16 out = (__mmask16)((1u << count) - 1);
+        _mm512_mask_storeu_epi32(scores + w, out, kept);
+        _mm512_mask_storeu_epi32(ids + w, out, kept_ids);
+        w += count;
+    }
+    lists->pending_counts[row] = 0;
+    lists->bars[row] = value_of(cut);
+}
+
+static void flush(const saegeo_candidates *lists, size_t row) {
+    if (__builtin_cpu_supports("avx512f") && !lists->portable) flush_avx512(lists, row);
+    else flush_portable(lists, row);
 }
 
 // Sinks slot i's value to its place in a min-heap: at each level the lower child, the left on a tie.
@@ -265,6 +371,9 @@ void saegeo_candidates_offer_row(const saegeo_candidates *lists, size_t row, con
     else offer_row_portable(lists, row, values, key_ids, count, self_id);
 }
 
+#ifndef PREFETCH_ROWS
+#define PREFETCH_ROWS 8
+#endif
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void saegeo_candidates_offer_columns(const saegeo_candidates *lists, const float *s, size_t ld, size_t rows,
                                      const int32_t *row_ids, size_t first, size_t end, int upper, size_t row_base,
@@ -280,6 +389,9 @@ void saegeo_candidates_offer_columns(const saegeo_candidates *lists, const float
             bars[lane] = (size_t)lane < width ? lists->bars[first_candidate + g + lane] : __builtin_inff();
         for (size_t r = 0; r < reach; r++) {
             const float *line = s + r * ld + g;
+            // Each row of the group is a line on another page, which the hardware does not
+            // prefetch: asked for a few rows ahead.
+            __builtin_prefetch(line + PREFETCH_ROWS * ld);
             unsigned mask;
             if (width == 16) {
                 mask = WINNERS(line, bars);

@@ -33,7 +33,7 @@ struct BlockedRescoringTests {
         return Exact.dot(wide, y, count: a.dimension) / (na.norms[q] * nb.norms[key])
     }
 
-    @Test("saegeo_exact_dots gives Exact.dot's bits for any number of rows and any length")
+    @Test("saegeo_exact_dots and saegeo_exact_pair_dots give Exact.dot's bits for any number of rows and any length")
     func exactDots() {
         var rng = SeededGenerator(seed: 91)
         for n in [0, 1, 3, 4, 5, 67, 301, 2304, 2311] {
@@ -58,6 +58,18 @@ struct BlockedRescoringTests {
                 for r in 0..<count {
                     let reference = Exact.dot(wide, rows[r], count: n)
                     #expect(out[r].bitPattern == reference.bitPattern, "n \(n), row \(r) of \(count): \(out[r]) against \(reference)")
+                }
+                // The same against a query of its own per row, as pairs.
+                let queries = (0..<count).map { _ in (0..<n).map { _ in value() } }
+                let queryPointers = queries.map { $0.withUnsafeBufferPointer { UnsafePointer<Float>?($0.baseAddress!) } }
+                withExtendedLifetime((rows, queries)) {
+                    queryPointers.withUnsafeBufferPointer { xs in
+                        pointers.withUnsafeBufferPointer { ys in saegeo_exact_pair_dots(xs.baseAddress!, ys.baseAddress!, count, n, &out) }
+                    }
+                }
+                for r in 0..<count {
+                    let reference = Exact.dot(queries[r].map(Double.init), rows[r], count: n)
+                    #expect(out[r].bitPattern == reference.bitPattern, "pairs: n \(n), pair \(r) of \(count): \(out[r]) against \(reference)")
                 }
             }
         }

@@ -11,7 +11,8 @@ import Testing
 struct RunningCandidatesTests {
     struct Offer { let row: Int; let score: Float; let id: Int32 }
 
-    /// Random offers of rows and columns to `rows` lists, checked against their reference.
+    /// Random offers of rows and columns to `rows` lists, checked against their reference. (Lists
+    /// of 1030 flush more than fit the stack copy: flush_large.)
     static func check(rows: Int, perRow: Int, seeded: Bool, ties: Bool, portable: Bool, seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         func value() -> Float {
@@ -94,7 +95,7 @@ struct RunningCandidatesTests {
     }
 
     @Test("every list holds the best values offered, rows and columns mixed, both offers",
-          arguments: [(9, 1), (23, 5), (40, 17), (31, 48), (17, 96), (12, 100)])
+          arguments: [(9, 1), (23, 5), (40, 17), (31, 48), (17, 96), (12, 100), (2, 1030)])
     func mixed(rows: Int, perRow: Int) {
         for portable in [false, true] {
             for (seeded, ties) in [(false, false), (true, false), (false, true), (true, true)] {

@@ -10,4 +10,9 @@
 /// x once for four rows and overlaps their chains; AVX-512 and AVX2 clones chosen at run time.
 void saegeo_exact_dots(const float *x, const float *const *rows, size_t count, size_t n, double *out);
 
+/// out[r] = the same dot of xs[r] and ys[r], r < count: pairs of any rows, four at a time. One
+/// dot alone is a chain of dependent additions (n / 4 of them, each waiting for the last); four
+/// pairs overlap four chains, which is what the re-scoring's short runs of keys per query need.
+void saegeo_exact_pair_dots(const float *const *xs, const float *const *ys, size_t count, size_t n, double *out);
+
 #endif

@@ -1,4 +1,3 @@
-import Foundation
 import CMicrokernels
 
 /// The CPU engine's candidate lists while a pass offers to them: per row the best `perRow`
@@ -16,7 +15,7 @@ struct RunningCandidates {
     private var pendingCounts: [UInt32]
     private var bars: [Float]
     /// The portable offers even where AVX-512 runs (tests of both).
-    var portableOffers = ProcessInfo.processInfo.environment["DBG_PORTABLE"] != nil
+    var portableOffers = false
 
     /// Bytes a row needs beyond its lists while offers run: pending scores and ids, count and bar.
     static func pendingBytes(perRow: Int) -> Int { saegeo_pending_slots(max(1, perRow)) * 8 + 8 }
