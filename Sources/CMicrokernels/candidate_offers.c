@@ -21,11 +21,6 @@ static inline float value_of(int32_t key) {
     return __builtin_bit_cast(float, key ^ ((key >> 31) & 0x7fffffff));
 }
 
-size_t saegeo_pending_slots(size_t capacity) {
-    size_t slots = (capacity + 15) / 16 * 16;
-    return slots < 32 ? 32 : slots;
-}
-
 typedef float floats16 __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int32_t ints16 __attribute__((vector_size(64)));
 typedef int32_t unaligned_ints16 __attribute__((vector_size(64), aligned(4), may_alias));

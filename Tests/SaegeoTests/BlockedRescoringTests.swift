@@ -75,6 +75,22 @@ struct BlockedRescoringTests {
         }
     }
 
+    @Test("the ranking's order keys sort as (score descending, id ascending) and give the score back")
+    func orderKeys() {
+        var rng = SeededGenerator(seed: 93)
+        let special: [Float] = [0, -0.0, 1, -1, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                                .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        let candidates = (0..<2000).map { i -> (score: Float, id: Int32) in
+            let score = i < special.count ? special[i] : Float(Int(rng.next() % 41) - 20) / 16
+            return (score, Int32(Int(rng.next() % 50)) - 5)
+        }
+        let reference = candidates.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        let keyed = candidates.map { ExactRanking.orderKey(score: $0.score, id: $0.id) }.sorted()
+        for (key, expected) in zip(keyed, reference) {
+            #expect(ExactRanking.score(ofKey: key) == expected.score && Int32(bitPattern: UInt32(truncatingIfNeeded: key) ^ 0x8000_0000) == expected.id)
+        }
+    }
+
     @Test("blocked re-scoring: every wanted pair gets the definition's bits, for any block size, layout and reading")
     func blockedPairs() {
         let features = 203, d = 37

@@ -26,7 +26,7 @@ struct PrecisionCommandTests {
         let queries = try TestFiles.write((0..<700).filter { $0 % 7 == 3 }.map(String.init).joined(separator: "\n") + "\n",
                                           to: "precision-queries.txt")
         var cases: [(String, [String])] = [("all", ["--device", "cpu"]), ("subset", ["--device", "cpu", "--queries", queries]),
-                                           ("tiny-budget", ["--device", "cpu", "--memory-budget", "600KiB"])]
+                                           ("tiny-budget", ["--device", "cpu", "--memory-budget", "900KiB"])]
         if TestBackends.standard.contains(where: { $0.id == "opencl:0" }) {
             cases.append(("mixed", ["--device", "cpu,opencl:0"]))
         }

@@ -11,7 +11,7 @@ struct ProgressLogTests {
     static func run(interval: String, _ name: String) throws -> (CommandRunner.Outcome, Double) {
         let started = Date()
         let run = try CommandRunner.saegeo(["neighbors", "--sae", Self.dictionary.path, "-k", "5", "--device", "cpu",
-                                            "--memory-budget", "6MiB", "--progress-interval", interval,
+                                            "--memory-budget", "8MiB", "--progress-interval", interval,
                                             "-o", TestFiles.path("progress-\(name).safetensors")])
         return (run, Date().timeIntervalSince(started))
     }

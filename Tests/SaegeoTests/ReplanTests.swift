@@ -7,7 +7,7 @@ import Testing
 /// that never failed; a second failure is the one-line error. Through the public surface: a
 /// NeighborsJob on the tight test backend (TightMemoryBackend/), registered like any plug-in.
 struct ReplanTests {
-    static let budget = 2 << 20
+    static let budget = 4 << 20
 
     /// Runs `neighbors` of a dictionary onto `output`, returning the lines it said.
     static func neighbors(_ dictionary: TestDictionary, engines: [ComputeEngine], budget: Int?, output: String) throws -> [String] {

@@ -16,7 +16,8 @@ typedef struct {
     float *scores;
     int32_t *ids;
     size_t capacity;
-    /// pending_slots per row (saegeo_pending_slots(capacity)), a count and a bar per row.
+    /// pending_slots per row (at least 16: the AVX-512 offers append up to 16 at once), a count
+    /// and a bar per row.
     float *pending_scores;
     int32_t *pending_ids;
     size_t pending_slots;
@@ -25,9 +26,6 @@ typedef struct {
     /// Nonzero to take the portable offers on a CPU with AVX-512 too (tests).
     int portable;
 } saegeo_candidates;
-
-/// Pending slots per row for lists of `capacity`: as many, in multiples of 16, at least 32.
-size_t saegeo_pending_slots(size_t capacity);
 
 /// Starts offers to rows [first, first + count): each row's bar is its lowest kept score (the
 /// scores need not be a heap), nothing pending.

@@ -6,8 +6,8 @@ public enum KernelMicrobenchmarks {
     public typealias Similarity = OpenCLSimilarityBenchmark
     /// The OpenCL top-k merge (OpenCL/OpenCLMicrobenchmarks.swift).
     public typealias TopKMerge = OpenCLTopKMergeBenchmark
-    /// The CPU engine's heap selection (CPU/CPUMicrobenchmarks.swift).
-    public typealias HeapSelection = HeapSelectionBenchmark
+    /// The CPU engine's candidate selection (CPU/CPUMicrobenchmarks.swift).
+    public typealias CandidateSelection = CandidateSelectionBenchmark
     /// OpenBLAS sgemm of the similarity product (CPU/CPUMicrobenchmarks.swift).
     public typealias Sgemm = SgemmBenchmark
 }

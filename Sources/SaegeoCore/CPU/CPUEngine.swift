@@ -45,7 +45,7 @@ public final class CPUEngine: ComputeEngine {
     deinit { encoder.scratch.withLock { $0.forEach { $0.deallocate() } } }
 
     /// Host memory, no alignment, each staged tile used before the next is filled, candidates
-    /// updated in place.
+    /// updated in place, with pending slots (RunningCandidates).
     /// With a bfloat16 first pass, the rounded chunk and tile count too (`firstPassValueBytes`).
     public static func capabilities(maxAllocationBytes: Int = Int.max) -> DeviceCapabilities {
         capabilities(maxAllocationBytes: maxAllocationBytes, bfloat16: nil)
@@ -54,7 +54,7 @@ public final class CPUEngine: ComputeEngine {
     static func capabilities(maxAllocationBytes: Int, bfloat16: BFloat16Product?) -> DeviceCapabilities {
         DeviceCapabilities(layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
                            buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0,
-                           firstPassValueBytes: BFloat16Operand.valueBytes(bfloat16))
+                           firstPassValueBytes: BFloat16Operand.valueBytes(bfloat16), pendsCandidates: true)
     }
 
     public static func describe() -> DeviceDescription {

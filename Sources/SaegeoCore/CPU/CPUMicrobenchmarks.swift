@@ -1,7 +1,7 @@
 import Foundation
 
 /// The CPU engine's selection, a step of KernelMicrobenchmarks: per-row lists of k + max(16, k/2) (RunningCandidates) offered `keys` similarities.
-public final class HeapSelectionBenchmark {
+public final class CandidateSelectionBenchmark {
     private let scores: [Float]
     private let ids: [Int32]
     private let rows: Int, keys: Int, perRow: Int

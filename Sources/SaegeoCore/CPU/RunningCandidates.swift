@@ -17,9 +17,6 @@ struct RunningCandidates {
     /// The portable offers even where AVX-512 runs (tests of both).
     var portableOffers = false
 
-    /// Bytes a row needs beyond its lists while offers run: pending scores and ids, count and bar.
-    static func pendingBytes(perRow: Int) -> Int { saegeo_pending_slots(max(1, perRow)) * 8 + 8 }
-
     /// Empty lists, or the seed's (each row best first, as a finished pass writes them).
     init(rows: Int, perRow: Int, seed: CandidateLists? = nil) {
         self.rows = rows
@@ -32,7 +29,7 @@ struct RunningCandidates {
             scores = [Float](repeating: -.infinity, count: rows * perRow)
             ids = [Int32](repeating: -1, count: rows * perRow)
         }
-        let slots = saegeo_pending_slots(max(1, perRow))
+        let slots = DeviceCapabilities.pendingSlots(perRow: perRow)
         pendingScores = [Float](repeating: 0, count: rows * slots)
         pendingIds = [Int32](repeating: 0, count: rows * slots)
         pendingCounts = [UInt32](repeating: 0, count: rows)
@@ -52,7 +49,7 @@ struct RunningCandidates {
                                 try body(CandidateOffers(lists: saegeo_candidates(
                                     scores: scores.baseAddress, ids: ids.baseAddress, capacity: perRow,
                                     pending_scores: pendingScores.baseAddress, pending_ids: pendingIds.baseAddress,
-                                    pending_slots: saegeo_pending_slots(max(1, perRow)), pending_counts: counts.baseAddress,
+                                    pending_slots: DeviceCapabilities.pendingSlots(perRow: perRow), pending_counts: counts.baseAddress,
                                     bars: bars.baseAddress, portable: portableOffers ? 1 : 0)))
                             }
                         }
@@ -72,6 +69,8 @@ struct RunningCandidates {
 }
 
 /// The C view of RunningCandidates' buffers (saegeo_candidates): thin wrappers of its offers.
+// @unchecked Sendable because it holds the C struct's raw pointers, and each core offers only to
+// rows no other core touches at the time (its share of rows, or of column groups).
 struct CandidateOffers: @unchecked Sendable {
     fileprivate var lists: saegeo_candidates
 

@@ -19,14 +19,23 @@ public struct DeviceCapabilities: Sendable, Equatable {
     /// the query block or row tile and the key or column tile of neighbours, the chunk and the
     /// encoder tile of score and contrast.
     public var firstPassValueBytes: Int
+    /// The engine appends values that beat a row's bar to pending slots beside its candidates
+    /// (the CPU's RunningCandidates): `pendingSlots(perRow:)` scores and ids per row, with a count
+    /// and a bar per row.
+    public var pendsCandidates: Bool
 
     public init(layout: TileLayout, buffersInHostMemory: Bool, stagedKeyTiles: Int, candidateBuffers: Int,
-                streamedTileBuffers: Int, firstPassValueBytes: Int = 0) {
+                streamedTileBuffers: Int, firstPassValueBytes: Int = 0, pendsCandidates: Bool = false) {
         self.firstPassValueBytes = firstPassValueBytes
+        self.pendsCandidates = pendsCandidates
         self.layout = layout
         self.buffersInHostMemory = buffersInHostMemory
         self.stagedKeyTiles = stagedKeyTiles
         self.candidateBuffers = candidateBuffers
         self.streamedTileBuffers = streamedTileBuffers
     }
+
+    /// Pending slots per row for lists of `perRow`: as many (so each pending buffer is the size of
+    /// its list buffer), at least 16 (the AVX-512 offers append up to 16 at once).
+    public static func pendingSlots(perRow: Int) -> Int { max(16, perRow) }
 }

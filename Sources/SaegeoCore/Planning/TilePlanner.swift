@@ -118,6 +118,7 @@ public enum TilePlanner {
             Buffer(name: "similarity tile", bytes: capacity * kt * 4, count: 1),
             Buffer(name: "candidate scores + ids", bytes: qb * c * 4, count: d.capabilities.candidateBuffers),
         ]
+        if d.capabilities.pendsCandidates { buffers += pendingBuffers(rows: qb, perRow: c) }
         let rounded = d.capabilities.firstPassValueBytes
         if rounded > 0 {
             buffers += [Buffer(name: "rounded query tile", bytes: capacity * stride * rounded, count: 1),
@@ -129,6 +130,13 @@ public enum TilePlanner {
                         Buffer(name: "key ids", bytes: kt * 4, count: streamed)]
         }
         return buffers
+    }
+
+    /// The pending slots of a device that pends candidates (DeviceCapabilities.pendsCandidates):
+    /// scores and ids, and a count and a bar per row.
+    static func pendingBuffers(rows: Int, perRow: Int) -> [Buffer] {
+        [Buffer(name: "pending candidate scores + ids", bytes: rows * DeviceCapabilities.pendingSlots(perRow: perRow) * 4, count: 2),
+         Buffer(name: "pending counts + bars", bytes: rows * 4, count: 2)]
     }
 
     static func total(_ buffers: [Buffer]) -> Int { buffers.reduce(0) { $0 + $1.bytes * $1.count } }
@@ -189,6 +197,7 @@ public enum TilePlanner {
             Buffer(name: "candidate scores + ids (all features)", bytes: max(p.keys, 1) * c * 4,
                    count: d.capabilities.candidateBuffers),
         ]
+        if d.capabilities.pendsCandidates { buffers += pendingBuffers(rows: max(p.keys, 1), perRow: c) }
         let rounded = d.capabilities.firstPassValueBytes
         if rounded > 0 {
             buffers += [Buffer(name: "rounded row tile", bytes: kt * stride * rounded, count: 1),

@@ -21,8 +21,8 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     for k in [1, 32, 256] {
-        Benchmark("heap selection k\(k), 256 rows x 4096 keys (cpu, one core)") { benchmark in
-            let selection = KernelMicrobenchmarks.HeapSelection(k: k, rows: 256, keys: 4096)
+        Benchmark("candidate selection k\(k), 256 rows x 4096 keys (cpu, one core)") { benchmark in
+            let selection = KernelMicrobenchmarks.CandidateSelection(k: k, rows: 256, keys: 4096)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { blackHole(selection.run()) }
         }
