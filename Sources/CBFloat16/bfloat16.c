@@ -132,7 +132,8 @@ int saegeo_bf16_cpu_native(void) {
     X(dnnl_stream_wait) X(dnnl_memory_desc_init_by_strides) X(dnnl_matmul_desc_init) \
     X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query) \
     X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute) \
-    X(dnnl_memory_create) X(dnnl_memory_destroy)
+    X(dnnl_memory_create) X(dnnl_memory_destroy) X(dnnl_memory_desc_init_by_tag) X(dnnl_primitive_desc_query_md) \
+    X(dnnl_reorder_primitive_desc_create) X(dnnl_memory_desc_get_size)
 #define DECLARE(name) static __typeof__(&name) p_##name;
 DNNL_FUNCTIONS(DECLARE)
 
@@ -214,6 +215,105 @@ int saegeo_bf16_gemm(int b_transposed, long m, long n, long k,
         snprintf(why, why_length, "oneDNN could not %s (status %d) for a %ld x %ld x %ld bfloat16 product", step, (int)status, m, n, k);
     for (int i = 0; i < 3; i++) if (memories[i]) p_dnnl_memory_destroy(memories[i]);
     if (stream) p_dnnl_stream_destroy(stream);
+    if (primitive) p_dnnl_primitive_destroy(primitive);
+    if (pd) p_dnnl_primitive_desc_destroy(pd);
+    return status == dnnl_success ? 0 : (int)status;
+}
+
+// B packed once into the layout oneDNN's kernel reads (see bfloat16.h for why).
+struct saegeo_bf16_packed {
+    long n, k;
+    dnnl_memory_desc_t layout;
+    dnnl_memory_t memory;
+};
+
+static dnnl_status_t run(dnnl_primitive_t primitive, int count, const dnnl_exec_arg_t *args) {
+    dnnl_stream_t stream = NULL;
+    dnnl_status_t status = p_dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+    if (status == dnnl_success) status = p_dnnl_primitive_execute(primitive, stream, count, args);
+    if (status == dnnl_success) status = p_dnnl_stream_wait(stream);
+    if (stream) p_dnnl_stream_destroy(stream);
+    return status;
+}
+
+saegeo_bf16_packed *saegeo_bf16_pack(long m, long n, long k, const uint16_t *b, long ldb, char *why, size_t why_length) {
+    if (!saegeo_dnnl_load(why, why_length)) return NULL;
+    saegeo_bf16_packed *packed = calloc(1, sizeof *packed);
+    if (!packed) { say(why, why_length, "no memory for a packed bfloat16 tile"); return NULL; }
+    packed->n = n;
+    packed->k = k;
+    dnnl_memory_desc_t a_md, any_md, c_md, plain_md;
+    dnnl_dims_t a_dims = {m, k}, a_strides = {k, 1}, b_dims = {k, n}, b_strides = {1, ldb}, c_dims = {m, n}, c_strides = {n, 1};
+    dnnl_primitive_desc_t pd = NULL, reorder_pd = NULL;
+    dnnl_primitive_t reorder = NULL;
+    dnnl_memory_t source = NULL;
+    const char *step = "describe the operands";
+    dnnl_status_t status = p_dnnl_memory_desc_init_by_strides(&a_md, 2, a_dims, dnnl_bf16, a_strides);
+    if (status == dnnl_success) status = p_dnnl_memory_desc_init_by_tag(&any_md, 2, b_dims, dnnl_bf16, dnnl_format_tag_any);
+    if (status == dnnl_success) status = p_dnnl_memory_desc_init_by_strides(&c_md, 2, c_dims, dnnl_f32, c_strides);
+    if (status == dnnl_success) status = p_dnnl_memory_desc_init_by_strides(&plain_md, 2, b_dims, dnnl_bf16, b_strides);
+    dnnl_matmul_desc_t matmul;
+    if (status == dnnl_success) { step = "describe the matmul"; status = p_dnnl_matmul_desc_init(&matmul, &a_md, &any_md, NULL, &c_md); }
+    if (status == dnnl_success) { step = "choose a kernel"; status = p_dnnl_primitive_desc_create(&pd, &matmul, NULL, engine, NULL); }
+    if (status == dnnl_success) {
+        const dnnl_memory_desc_t *layout = p_dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        if (layout) packed->layout = *layout; else status = dnnl_runtime_error;
+    }
+    if (status == dnnl_success) { step = "allocate the packed tile"; status = p_dnnl_memory_create(&packed->memory, &packed->layout, engine, DNNL_MEMORY_ALLOCATE); }
+    if (status == dnnl_success) status = p_dnnl_memory_create(&source, &plain_md, engine, (void *)b);
+    if (status == dnnl_success) { step = "describe the packing"; status = p_dnnl_reorder_primitive_desc_create(&reorder_pd, &plain_md, engine, &packed->layout, engine, NULL); }
+    if (status == dnnl_success) status = p_dnnl_primitive_create(&reorder, reorder_pd);
+    if (status == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, packed->memory}};
+        step = "pack the tile";
+        status = run(reorder, 2, args);
+    }
+    if (status != dnnl_success && why && why_length)
+        snprintf(why, why_length, "oneDNN could not %s (status %d) for a %ld x %ld bfloat16 tile", step, (int)status, n, k);
+    if (reorder) p_dnnl_primitive_destroy(reorder);
+    if (reorder_pd) p_dnnl_primitive_desc_destroy(reorder_pd);
+    if (source) p_dnnl_memory_destroy(source);
+    if (pd) p_dnnl_primitive_desc_destroy(pd);
+    if (status != dnnl_success) { saegeo_bf16_release(packed); return NULL; }
+    return packed;
+}
+
+size_t saegeo_bf16_packed_bytes(const saegeo_bf16_packed *packed) {
+    return packed ? p_dnnl_memory_desc_get_size(&packed->layout) : 0;
+}
+
+void saegeo_bf16_release(saegeo_bf16_packed *packed) {
+    if (!packed) return;
+    if (packed->memory) p_dnnl_memory_destroy(packed->memory);
+    free(packed);
+}
+
+int saegeo_bf16_gemm_packed(long m, const uint16_t *a, long lda, const saegeo_bf16_packed *packed, float *c, long ldc,
+                            char *why, size_t why_length) {
+    if (!saegeo_dnnl_load(why, why_length)) return -1;
+    dnnl_memory_desc_t a_md, c_md;
+    dnnl_dims_t a_dims = {m, packed->k}, a_strides = {lda, 1}, c_dims = {m, packed->n}, c_strides = {ldc, 1};
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t primitive = NULL;
+    dnnl_memory_t memories[2] = {NULL, NULL};
+    const char *step = "describe the operands";
+    dnnl_status_t status = p_dnnl_memory_desc_init_by_strides(&a_md, 2, a_dims, dnnl_bf16, a_strides);
+    if (status == dnnl_success) status = p_dnnl_memory_desc_init_by_strides(&c_md, 2, c_dims, dnnl_f32, c_strides);
+    dnnl_matmul_desc_t matmul;
+    if (status == dnnl_success) { step = "describe the matmul"; status = p_dnnl_matmul_desc_init(&matmul, &a_md, &packed->layout, NULL, &c_md); }
+    if (status == dnnl_success) { step = "choose a kernel"; status = p_dnnl_primitive_desc_create(&pd, &matmul, NULL, engine, NULL); }
+    if (status == dnnl_success) { step = "build the kernel"; status = p_dnnl_primitive_create(&primitive, pd); }
+    if (status == dnnl_success) { step = "wrap the operands"; status = p_dnnl_memory_create(&memories[0], &a_md, engine, (void *)a); }
+    if (status == dnnl_success) status = p_dnnl_memory_create(&memories[1], &c_md, engine, c);
+    if (status == dnnl_success) {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, memories[0]}, {DNNL_ARG_WEIGHTS, packed->memory}, {DNNL_ARG_DST, memories[1]}};
+        step = "run the matmul";
+        status = run(primitive, 3, args);
+    }
+    if (status != dnnl_success && why && why_length)
+        snprintf(why, why_length, "oneDNN could not %s (status %d) for a %ld x %ld x %ld packed bfloat16 product", step, (int)status,
+                 m, packed->n, packed->k);
+    for (int i = 0; i < 2; i++) if (memories[i]) p_dnnl_memory_destroy(memories[i]);
     if (primitive) p_dnnl_primitive_destroy(primitive);
     if (pd) p_dnnl_primitive_desc_destroy(pd);
     return status == dnnl_success ? 0 : (int)status;

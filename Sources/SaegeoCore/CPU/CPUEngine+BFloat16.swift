@@ -13,8 +13,14 @@ struct RoundedTile {
         let n = tile.rows, stride = tile.stride
         ids = tile.ids
         self.stride = stride
-        if product.holdsBits, bits.count < n * stride { bits = [UInt16](repeating: 0, count: n * stride) }
-        if !product.holdsBits, floats.count < n * stride { floats = [Float](repeating: 0, count: n * stride) }
+        // Not zeroed: the cores below write every value of every row (padding too), first touching
+        // the pages on all of them.
+        if product.holdsBits, bits.count < n * stride {
+            bits = [UInt16](unsafeUninitializedCapacity: n * stride) { _, count in count = n * stride }
+        }
+        if !product.holdsBits, floats.count < n * stride {
+            floats = [Float](unsafeUninitializedCapacity: n * stride) { _, count in count = n * stride }
+        }
         var norms = [BFloat16.RowNorms](repeating: .zero, count: n)
         norms.withUnsafeMutableBufferPointer { norms in
             bits.withUnsafeMutableBufferPointer { bits in
@@ -52,6 +58,8 @@ struct RoundedTile {
 struct FirstPassTiles {
     var queries = RoundedTile()
     var keys = RoundedTile()
+    /// `keys` packed for the native product's bands (all pairs, a column tile other than the row tile).
+    var packedKeys: PackedOperand?
     /// The all-pairs offset `queries` holds (a row tile meets several column tiles in a row).
     var rowOffset = -1
     /// The largest norms over every row multiplied (queries and keys alike: in all pairs a row is
@@ -123,22 +131,39 @@ extension CPUEngine {
             firstPass.rowOffset = rowOffset
         }
         let diagonal = rowOffset == columnOffset
+        let n = columns.rows, band = Self.firstPassBandRows(columns: n)
+        firstPass.packedKeys = nil
         if !diagonal {
             firstPass.keys.fill(columns, product: product)
             firstPass.note(firstPass.keys)
+            // Packed once for its bands, when more than one meets it (the plan counts the copy).
+            if rows.rows > band {
+                let k = firstPass.keys.stride
+                firstPass.packedKeys = firstPass.keys.withOperand(product) { product.packed(n: n, k: k, b: $0, ldb: k, rows: band) }
+            }
         }
         let columnTile = diagonal ? firstPass.queries : firstPass.keys
-        let n = columns.rows, band = Self.firstPassBandRows(columns: n)
         reserveSimilarities(min(band, rows.rows) * n)
         for start in stride(from: 0, to: rows.rows, by: band) {
             let rowBand = start..<min(rows.rows, start + band)
-            try multiplyRounded(firstPass.queries, rows: rowBand, columnTile, columns: (diagonal ? start : 0)..<n, ldc: n,
-                                product: product)
+            if let packed = firstPass.packedKeys {
+                let k = firstPass.queries.stride
+                try similarities.withUnsafeMutableBufferPointer { s in
+                    try firstPass.queries.withOperand(product) { a in
+                        try product.multiply(m: rowBand.count, a: a + rowBand.lowerBound * k * 2, lda: k, packed: packed,
+                                             c: s.baseAddress!, ldc: n)
+                    }
+                }
+            } else {
+                try multiplyRounded(firstPass.queries, rows: rowBand, columnTile, columns: (diagonal ? start : 0)..<n, ldc: n,
+                                    product: product)
+            }
             offerRounded(band: rowBand, columns: n, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: columns.ids,
                          diagonal: diagonal)
             offerColumns(band: rowBand, columns: n, firstCandidate: columnOffset, rowIds: rows.ids, columnIds: columns.ids,
                          diagonal: diagonal)
         }
+        firstPass.packedKeys = nil
     }
 
     /// similarities[r - rows.lowerBound, c] = a[r] . b[c] for r in `rows`, c in `columns` (row

@@ -54,7 +54,8 @@ public final class CPUEngine: ComputeEngine {
     static func capabilities(maxAllocationBytes: Int, bfloat16: BFloat16Product?) -> DeviceCapabilities {
         DeviceCapabilities(layout: TileLayout(rowAlignment: 1, dimensionAlignment: 1, maxAllocationBytes: maxAllocationBytes),
                            buffersInHostMemory: true, stagedKeyTiles: 1, candidateBuffers: 2, streamedTileBuffers: 0,
-                           firstPassValueBytes: BFloat16Operand.valueBytes(bfloat16), pendsCandidates: true)
+                           firstPassValueBytes: BFloat16Operand.valueBytes(bfloat16), pendsCandidates: true,
+                           packsColumnTiles: bfloat16 == .native)
     }
 
     public static func describe() -> DeviceDescription {

@@ -26,12 +26,14 @@ struct RunningCandidates {
             scores = seed.scores
             ids = seed.ids
         } else {
-            scores = [Float](repeating: -.infinity, count: rows * perRow)
-            ids = [Int32](repeating: -1, count: rows * perRow)
+            // Filled on all cores (tens of MB for all pairs of a large dictionary).
+            scores = Self.filled(rows * perRow, with: -.infinity)
+            ids = Self.filled(rows * perRow, with: -1)
         }
+        // Never read before written: a row's pending slots below its count hold what it appended.
         let slots = DeviceCapabilities.pendingSlots(perRow: perRow)
-        pendingScores = [Float](repeating: 0, count: rows * slots)
-        pendingIds = [Int32](repeating: 0, count: rows * slots)
+        pendingScores = [Float](unsafeUninitializedCapacity: rows * slots) { _, count in count = rows * slots }
+        pendingIds = [Int32](unsafeUninitializedCapacity: rows * slots) { _, count in count = rows * slots }
         pendingCounts = [UInt32](repeating: 0, count: rows)
         bars = [Float](repeating: -.infinity, count: rows)
         if seed != nil { withOffers { $0.open(0..<rows) } }
@@ -59,10 +61,19 @@ struct RunningCandidates {
         }
     }
 
-    /// Flushes every row, makes each a heap, and hands the lists over (the pending slots go).
+    static func filled<T: Sendable>(_ count: Int, with value: T) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let base = UnsafeSendablePointer(buffer.baseAddress!)
+            parallelChunks(count) { range in (base.pointer + range.lowerBound).initialize(repeating: value, count: range.count) }
+            initialized = count
+        }
+    }
+
+    /// Flushes every row, makes each a heap (on all cores), and hands the lists over (the pending
+    /// slots go).
     mutating func finish(errorBound: Double?) -> CandidateLists {
         let rows = self.rows
-        withOffers { $0.close(0..<rows) }
+        withOffers { offers in parallelChunks(rows) { offers.close($0) } }
         defer { self = RunningCandidates(rows: 0, perRow: 0) }
         return CandidateLists(rows: rows, perRow: perRow, ids: ids, scores: scores, errorBound: errorBound)
     }

@@ -23,11 +23,16 @@ public struct DeviceCapabilities: Sendable, Equatable {
     /// (the CPU's RunningCandidates): `pendingSlots(perRow:)` scores and ids per row, with a count
     /// and a bar per row.
     public var pendsCandidates: Bool
+    /// The all-pairs first pass also keeps its column tile packed in its product's own layout (the
+    /// CPU's native bfloat16 product, BFloat16Product.packed), about the size of its bfloat16 bits.
+    public var packsColumnTiles: Bool
 
     public init(layout: TileLayout, buffersInHostMemory: Bool, stagedKeyTiles: Int, candidateBuffers: Int,
-                streamedTileBuffers: Int, firstPassValueBytes: Int = 0, pendsCandidates: Bool = false) {
+                streamedTileBuffers: Int, firstPassValueBytes: Int = 0, pendsCandidates: Bool = false,
+                packsColumnTiles: Bool = false) {
         self.firstPassValueBytes = firstPassValueBytes
         self.pendsCandidates = pendsCandidates
+        self.packsColumnTiles = packsColumnTiles
         self.layout = layout
         self.buffersInHostMemory = buffersInHostMemory
         self.stagedKeyTiles = stagedKeyTiles

@@ -203,6 +203,10 @@ public enum TilePlanner {
             buffers += [Buffer(name: "rounded row tile", bytes: kt * stride * rounded, count: 1),
                         Buffer(name: "rounded column tile", bytes: kt * stride * rounded, count: 1)]
         }
+        if d.capabilities.packsColumnTiles {
+            // oneDNN's layout may pad both sides to its blocks (64 at most).
+            buffers.append(Buffer(name: "packed column tile", bytes: roundUp(kt, to: 64) * roundUp(stride, to: 64) * 2, count: 1))
+        }
         let streamed = d.capabilities.streamedTileBuffers
         if streamed > 0 {
             buffers += [Buffer(name: "row tile", bytes: kt * stride * 4, count: 1),

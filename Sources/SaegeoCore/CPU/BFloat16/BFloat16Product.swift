@@ -67,4 +67,29 @@ enum BFloat16Product: Sendable, Equatable {
             guard status == 0 else { throw SaegeoError(.device, String(cString: why)) }
         }
     }
+
+    /// B ([n, k] bits, rows `ldb` apart) packed once for the native product's bands of about `rows`
+    /// rows (saegeo_bf16_pack says why); nil for the portable product, or when oneDNN cannot (the
+    /// plain B is multiplied then, with the same sums).
+    func packed(n: Int, k: Int, b: UnsafeRawPointer, ldb: Int, rows: Int) -> PackedOperand? {
+        guard self == .native, n > 0, k > 0 else { return nil }
+        return saegeo_bf16_pack(rows, n, k, b.assumingMemoryBound(to: UInt16.self), ldb, nil, 0).map(PackedOperand.init)
+    }
+
+    /// C[m, n] = A[m, k] . Bᵀ with B packed (`multiply`'s arithmetic).
+    func multiply(m: Int, a: UnsafeRawPointer, lda: Int, packed: PackedOperand, c: UnsafeMutablePointer<Float>, ldc: Int) throws {
+        guard m > 0 else { return }
+        var why = [CChar](repeating: 0, count: 256)
+        let status = saegeo_bf16_gemm_packed(m, a.assumingMemoryBound(to: UInt16.self), lda, packed.handle, c, ldc, &why, why.count)
+        guard status == 0 else { throw SaegeoError(.device, String(cString: why)) }
+    }
+}
+
+/// A B operand in oneDNN's own layout (saegeo_bf16_pack), freed with its owner.
+final class PackedOperand {
+    let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+
+    deinit { saegeo_bf16_release(handle) }
 }
