@@ -25,6 +25,33 @@ struct BFloat16KernelTests {
         return total
     }
 
+    @Test("the native product with its B packed once: every entry within the summation bound of the float64 dot, short bands too")
+    func packedProduct() throws {
+        guard BFloat16Product.best == .native else { return }  // the portable product never packs
+        var rng = SeededGenerator(seed: 77)
+        for (rowsHint, m, n, k) in [(256, 256, 130, 67), (64, 37, 17, 2304), (8, 3, 300, 5)] {
+            let a = (0..<(m * k)).map { _ in BFloat16.rounded(Float(rng.gaussian())) }
+            let b = (0..<(n * k)).map { _ in BFloat16.rounded(Float(rng.gaussian()) * 1e3) }
+            let aBits = a.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }, bBits = b.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+            let packed = try #require(bBits.withUnsafeBytes { BFloat16Product.native.packed(n: n, k: k, b: $0.baseAddress!, ldb: k, rows: rowsHint) })
+            var c = [Float](repeating: .nan, count: m * n)
+            try aBits.withUnsafeBytes { a in
+                try c.withUnsafeMutableBufferPointer { try BFloat16Product.native.multiply(m: m, a: a.baseAddress!, lda: k, packed: packed, c: $0.baseAddress!, ldc: n) }
+            }
+            for r in 0..<m {
+                for j in 0..<n {
+                    var exact = 0.0, magnitude = 0.0
+                    for i in 0..<k {
+                        exact += Double(a[r * k + i]) * Double(b[j * k + i])
+                        magnitude += abs(Double(a[r * k + i]) * Double(b[j * k + i]))
+                    }
+                    #expect(abs(Double(c[r * n + j]) - exact) <= BFloat16Bound.gamma(k) * magnitude * 1.001,
+                            "\(m) x \(n) x \(k): entry (\(r), \(j)) \(c[r * n + j]) against \(exact)")
+                }
+            }
+        }
+    }
+
     @Test("the exact float32 dot gives its documented order's bits on every length")
     func exactDot() {
         var rng = SeededGenerator(seed: 77)
