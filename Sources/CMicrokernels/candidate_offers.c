@@ -4,9 +4,12 @@
 // Why pending buffers and not a heap per row: a row of lists of 96 offered 16384 values in random
 // order takes about 96 (1 + ln(16384 / 96)) = 590 of them, and a heap insertion sinks through
 // ~7 levels of dependent loads and an unpredictable exit, ~40 ns measured. Appending costs a few
-// cycles; a flush selects the best `capacity` of kept + pending by bisection over the scores'
-// order-preserving integer keys, whole vectors compared at each step, about 20 cycles per
-// appended value. The stale bar lets through a fifth more values than a heap's fresh root.
+// cycles; a flush selects the best `capacity` of kept + pending over the scores' order-preserving
+// integer keys (with AVX-512 a quickselect on compressed vectors, elsewhere a bisection comparing
+// whole vectors), a few cycles per appended value. The stale bar lets through about a fifth more
+// values than a heap's fresh root. Ties at the cut go to kept slots first, then to pending values
+// in the order they came; a flush keeps slots in that order, so either way the earliest of tied
+// values stay (-0 and +0 aside, which compare equal).
 #include "candidate_offers.h"
 #include <immintrin.h>
 
@@ -366,9 +369,9 @@ void saegeo_candidates_offer_row(const saegeo_candidates *lists, size_t row, con
     else offer_row_portable(lists, row, values, key_ids, count, self_id);
 }
 
-#ifndef PREFETCH_ROWS
+// Rows ahead that column offers ask the cache for.
 #define PREFETCH_ROWS 8
-#endif
+
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void saegeo_candidates_offer_columns(const saegeo_candidates *lists, const float *s, size_t ld, size_t rows,
                                      const int32_t *row_ids, size_t first, size_t end, int upper, size_t row_base,
