@@ -28,7 +28,8 @@ typedef float floats16 __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int32_t ints16 __attribute__((vector_size(64)));
 typedef int32_t unaligned_ints16 __attribute__((vector_size(64), aligned(4), may_alias));
 
-// flush for rows too long for the stack copy: the same cut, keys computed as they are counted.
+// flush for rows too long for the stack copy: the same cut and the same values kept, keys
+// computed as they are counted.
 static size_t count_values_at_least(const float *values, size_t n, int32_t key) {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) count += key_of(values[i]) >= key;
@@ -51,23 +52,19 @@ static void flush_large(const saegeo_candidates *lists, size_t row) {
     int32_t cut = (int32_t)low;
     size_t above = high > INT32_MAX ? 0 : count_values_at_least(scores, capacity, (int32_t)high)
                                           + count_values_at_least(pending, m, (int32_t)high);
-    size_t ties = capacity - above, kept_ties = 0;
-    for (size_t i = 0; i < capacity; i++) kept_ties += key_of(scores[i]) == cut;
-    if (kept_ties > ties) kept_ties = ties;
-    size_t pending_ties = ties - kept_ties, hole = 0, ties_seen = 0;
-    for (size_t j = 0; j < m; j++) {
-        int32_t key = key_of(pending[j]);
-        if (key < cut || (key == cut && pending_ties == 0)) continue;
-        pending_ties -= key == cut;
-        // As many holes as values that move in (both are `capacity` less the kept slots that stay).
-        for (; hole < capacity; hole++) {
-            int32_t kept = key_of(scores[hole]);
-            if (kept < cut || (kept == cut && ties_seen++ >= kept_ties)) break;
+    // Compacted in place, kept slots then pending values, the first ties met staying (as in
+    // flush_portable): a kept slot is never written before it is read.
+    size_t ties = capacity - above, w = 0;
+    for (size_t j = 0; j < capacity + m; j++) {
+        float value = j < capacity ? scores[j] : pending[j - capacity];
+        int32_t id = j < capacity ? ids[j] : pending_ids[j - capacity], key = key_of(value);
+        int tie = key == cut && ties > 0;
+        ties -= (size_t)tie;
+        if (key > cut || tie) {
+            scores[w] = value;
+            ids[w] = id;
+            w++;
         }
-        if (hole == capacity) break;
-        scores[hole] = pending[j];
-        ids[hole] = pending_ids[j];
-        hole++;
     }
     lists->pending_counts[row] = 0;
     lists->bars[row] = value_of(cut);
@@ -132,6 +129,12 @@ static void flush_portable(const saegeo_candidates *lists, size_t row) {
     lists->bars[row] = value_of(cut);
 }
 
+// The first min(left, 16) lanes.
+__attribute__((target("avx512f")))
+static inline __mmask16 first_lanes(size_t left) {
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
 // flush with AVX-512, the same result: the cut by selection (a quickselect whose partitions are
 // compressed vectors: a few passes over ever fewer keys, where bisection makes ~23 over all), the
 // values that stay compressed into place.
@@ -153,7 +156,7 @@ static void flush_avx512(const saegeo_candidates *lists, size_t row) {
         const int32_t *from_ids = part ? pending_ids : ids;
         size_t count = part ? m : capacity, base = part ? capacity : 0;
         for (size_t i = 0; i < count; i += 16) {
-            __mmask16 lanes = count - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - i)) - 1);
+            __mmask16 lanes = first_lanes(count - i);
             __m512i bits = _mm512_maskz_loadu_epi32(lanes, from + i);
             __m512i key = _mm512_xor_si512(bits, _mm512_and_si512(_mm512_srai_epi32(bits, 31), sign_off));
             _mm512_mask_storeu_epi32(keys + base + i, lanes, key);
@@ -167,7 +170,7 @@ static void flush_avx512(const saegeo_candidates *lists, size_t row) {
     int32_t cut;
     for (;;) {
         if (length <= 16) {
-            __mmask16 lanes = (__mmask16)((1u << length) - 1);
+            __mmask16 lanes = first_lanes(length);
             __m512i a = _mm512_maskz_loadu_epi32(lanes, active);
             cut = active[0];
             for (size_t i = 0; i < length; i++) {
@@ -183,7 +186,7 @@ static void flush_avx512(const saegeo_candidates *lists, size_t row) {
         __m512i v = _mm512_set1_epi32(pivot);
         size_t above = 0, at = 0;
         for (size_t i = 0; i < length; i += 16) {
-            __mmask16 lanes = length - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (length - i)) - 1);
+            __mmask16 lanes = first_lanes(length - i);
             __m512i a = _mm512_maskz_loadu_epi32(lanes, active + i);
             above += (size_t)__builtin_popcount(_mm512_mask_cmpgt_epi32_mask(lanes, a, v));
             at += (size_t)__builtin_popcount(_mm512_mask_cmpeq_epi32_mask(lanes, a, v));
@@ -194,7 +197,7 @@ static void flush_avx512(const saegeo_candidates *lists, size_t row) {
         if (!keep_above) need -= above + at;
         size_t w = 0;
         for (size_t i = 0; i < length; i += 16) {
-            __mmask16 lanes = length - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (length - i)) - 1);
+            __mmask16 lanes = first_lanes(length - i);
             __m512i a = _mm512_maskz_loadu_epi32(lanes, active + i);
             __mmask16 side = keep_above ? _mm512_mask_cmpgt_epi32_mask(lanes, a, v) : _mm512_mask_cmplt_epi32_mask(lanes, a, v);
             _mm512_storeu_si512(active + w, _mm512_maskz_compress_epi32(side, a));
@@ -206,12 +209,12 @@ static void flush_avx512(const saegeo_candidates *lists, size_t row) {
     __m512i c = _mm512_set1_epi32(cut);
     size_t above = 0;
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 lanes = first_lanes(n - i);
         above += (size_t)__builtin_popcount(_mm512_mask_cmpgt_epi32_mask(lanes, _mm512_maskz_loadu_epi32(lanes, keys + i), c));
     }
     size_t ties = capacity - above, w = 0;
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 lanes = first_lanes(n - i);
         __m512i k = _mm512_maskz_loadu_epi32(lanes, keys + i);
         __mmask16 stay = _mm512_mask_cmpgt_epi32_mask(lanes, k, c);
         unsigned at = _mm512_mask_cmpeq_epi32_mask(lanes, k, c);
@@ -343,7 +346,7 @@ static void offer_row_avx512(const saegeo_candidates *lists, size_t row, const f
     __m512 bar = _mm512_set1_ps(lists->bars[row]);
     __m512i self = _mm512_set1_epi32(self_id);
     for (size_t j = 0; j < count; j += 16) {
-        __mmask16 lanes = count - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - j)) - 1);
+        __mmask16 lanes = first_lanes(count - j);
         __m512 v = _mm512_maskz_loadu_ps(lanes, values + j);
         __mmask16 winners = _mm512_mask_cmp_ps_mask(lanes, v, bar, _CMP_GT_OQ);
         if (!winners) continue;

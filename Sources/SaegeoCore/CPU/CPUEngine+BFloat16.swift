@@ -146,18 +146,8 @@ extension CPUEngine {
         reserveSimilarities(min(band, rows.rows) * n)
         for start in stride(from: 0, to: rows.rows, by: band) {
             let rowBand = start..<min(rows.rows, start + band)
-            if let packed = firstPass.packedKeys {
-                let k = firstPass.queries.stride
-                try similarities.withUnsafeMutableBufferPointer { s in
-                    try firstPass.queries.withOperand(product) { a in
-                        try product.multiply(m: rowBand.count, a: a + rowBand.lowerBound * k * 2, lda: k, packed: packed,
-                                             c: s.baseAddress!, ldc: n)
-                    }
-                }
-            } else {
-                try multiplyRounded(firstPass.queries, rows: rowBand, columnTile, columns: (diagonal ? start : 0)..<n, ldc: n,
-                                    product: product)
-            }
+            try multiplyRounded(firstPass.queries, rows: rowBand, columnTile, columns: (diagonal ? start : 0)..<n, ldc: n,
+                                product: product, packed: firstPass.packedKeys)
             offerRounded(band: rowBand, columns: n, firstCandidate: rowOffset, rowIds: rows.ids, keyIds: columns.ids,
                          diagonal: diagonal)
             offerColumns(band: rowBand, columns: n, firstCandidate: columnOffset, rowIds: rows.ids, columnIds: columns.ids,
@@ -169,8 +159,9 @@ extension CPUEngine {
     /// similarities[r - rows.lowerBound, c] = a[r] . b[c] for r in `rows`, c in `columns` (row
     /// length `ldc`), in bfloat16 with float32 sums: the native product as one call on oneDNN's
     /// threads; the portable one as a single-threaded sgemm per core.
+    /// `packed`: b already packed (all its columns), multiplied instead of b's plain bits.
     private func multiplyRounded(_ a: RoundedTile, rows: Range<Int>, _ b: RoundedTile, columns: Range<Int>, ldc: Int,
-                                 product: BFloat16Product) throws {
+                                 product: BFloat16Product, packed: PackedOperand? = nil) throws {
         let k = a.stride, m = rows.count, n = columns.count
         guard m > 0, n > 0 else { return }
         let width = product.holdsBits ? 2 : 4
@@ -179,6 +170,9 @@ extension CPUEngine {
                 try b.withOperand(product) { bBase in
                     let ap = aBase + rows.lowerBound * k * width, bp = bBase + columns.lowerBound * k * width
                     let target = s.baseAddress! + columns.lowerBound
+                    if let packed {
+                        return try product.multiply(m: m, a: ap, lda: k, packed: packed, c: target, ldc: ldc)
+                    }
                     guard product == .portable else {
                         return try product.multiply(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k, c: target,
                                                     ldc: ldc, transposedB: true)
